@@ -1,0 +1,1 @@
+"""LoRA adapters: data builders, training, registry (installed as `assistant.adapters`)."""

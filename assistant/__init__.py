@@ -1,0 +1,1 @@
+"""hybrid-assistant: fine-tune the form, RAG the facts."""

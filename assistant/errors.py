@@ -1,0 +1,17 @@
+"""Errors a user can act on. Each message says what went wrong and what to do."""
+
+
+class AssistantError(Exception):
+    """Base class: the CLI and the API print these without a traceback."""
+
+
+class InputError(AssistantError):
+    """The caller's input is unusable (empty question, bad file, malformed line)."""
+
+
+class ModelUnavailableError(AssistantError):
+    """The model cannot be loaded or the model server cannot be reached."""
+
+
+class StoreUnavailableError(AssistantError):
+    """The Qdrant store cannot be opened or reached."""

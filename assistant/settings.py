@@ -1,0 +1,104 @@
+"""Every setting of the assistant, in one class.
+
+Values come from (highest first) explicit arguments, environment variables with the
+``ASSISTANT_`` prefix, a ``.env`` file in the working directory, then the defaults below.
+``QDRANT_URL`` and ``QDRANT_API_KEY`` are also read without the prefix, as Qdrant's own
+tooling names them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_cache_path, user_data_path
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "hybrid-assistant"
+
+SearchMode = Literal["hybrid", "dense", "sparse"]
+Backend = Literal["embedded", "openai"]
+
+
+def _data_dir() -> Path:
+    return user_data_path(APP_NAME)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- generation -----------------------------------------------------------------
+    backend: Backend = Field(
+        "embedded",
+        description="`embedded`: the packaged SmolLM2 in-process; `openai`: a vLLM/OpenAI server.",
+    )
+    model_path: Path | None = Field(
+        None,
+        description="Embedded backend: a Hugging Face model folder. Unset = the packaged "
+        "SmolLM2-135M-Instruct GGUF, converted once into `cache_dir`.",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000/v1", description="OpenAI-compatible server (vLLM) base URL."
+    )
+    api_key: SecretStr = Field(SecretStr("EMPTY"), description="Key for the model server.")
+    model_name: str = Field(
+        "smollm2-135m-instruct", description="Served name of the base model on the server."
+    )
+    adapters_dir: Path | None = Field(
+        None, description="Folder of LoRA adapters (name -> subfolder). Unset = shipped adapters."
+    )
+    max_new_tokens: int = Field(160, ge=1, le=4096)
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy.")
+    request_timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10, description="Retries with backoff per model call.")
+    torch_threads: int | None = Field(
+        None, ge=1, description="Threads for the embedded model (unset = torch's default)."
+    )
+
+    # --- retrieval ------------------------------------------------------------------
+    qdrant_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("ASSISTANT_QDRANT_URL", "QDRANT_URL", "qdrant_url"),
+        description="Qdrant server URL. Unset = Qdrant local mode on disk at `qdrant_path`.",
+    )
+    qdrant_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "ASSISTANT_QDRANT_API_KEY", "QDRANT_API_KEY", "qdrant_api_key"
+        ),
+    )
+    qdrant_path: Path = Field(default_factory=lambda: _data_dir() / "qdrant")
+    collection: str = "knowledge_base"
+    embedder: str = Field(
+        "packaged:all-MiniLM-L6-v2",
+        description="`packaged:all-MiniLM-L6-v2` (shipped in a PyPI package) or a path to any "
+        "sentence-transformers model folder.",
+    )
+    embed_batch_size: int = Field(32, ge=1)
+    search_mode: SearchMode = "hybrid"
+    top_k: int = Field(5, ge=1, le=100)
+    tenant: str = Field("default", min_length=1, description="Tenant applied to every query.")
+    chunk_max_chars: int = Field(1200, ge=200)
+
+    # --- the agent ------------------------------------------------------------------
+    max_rewrites: int = Field(1, ge=0, le=5, description="Query rewrites when nothing is relevant.")
+    min_relevance: float = Field(
+        0.25, ge=-1.0, le=1.0, description="Dense cosine below which a chunk is not relevant."
+    )
+    no_answer_action: Literal["decline", "escalate"] = "decline"
+    max_question_chars: int = Field(4000, ge=1)
+
+    # --- state ----------------------------------------------------------------------
+    data_dir: Path = Field(default_factory=_data_dir)
+    cache_dir: Path = Field(default_factory=lambda: user_cache_path(APP_NAME))
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "threads.sqlite"

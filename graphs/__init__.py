@@ -1,0 +1,1 @@
+"""LangGraph graphs of the assistant (installed as `assistant.graphs`)."""
