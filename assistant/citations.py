@@ -1,0 +1,67 @@
+"""Turn `[n]` markers of a generated answer into citations of chunks retrieved this turn."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from assistant.schemas import Citation, RetrievedChunk
+
+MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+QUOTE_CHARS = 200
+
+
+class CitedText(BaseModel):
+    text: str
+    citations: list[Citation]
+    removed: int
+
+
+def marker_regex(n_chunks: int, max_sentences: int = 3, max_sentence_chars: int = 240) -> str:
+    """A regex for answers whose every sentence ends with a marker of one of `n_chunks`.
+
+    Both backends decode under it (vLLM structured outputs, xgrammar in process), so a small
+    model cannot forget the markers or cite a passage it was not shown.
+    """
+    if n_chunks < 1:
+        raise ValueError("an answer needs at least one chunk to cite")
+    numbers = "|".join(str(n) for n in range(1, n_chunks + 1))
+    sentence = rf"[^\[\]\n]{{2,{max_sentence_chars}}} \[({numbers})\]\.?"
+    return rf"{sentence}( {sentence}){{0,{max_sentences - 1}}}"
+
+
+def resolve_citations(text: str, chunks: list[RetrievedChunk]) -> CitedText:
+    """Keep the markers that point at `chunks` (1-based), drop the others and count them."""
+    removed = 0
+    cited: dict[int, Citation] = {}
+
+    def keep_or_drop(match: re.Match[str]) -> str:
+        nonlocal removed
+        n = int(match.group(1))
+        if not 1 <= n <= len(chunks):
+            removed += 1
+            return ""
+        chunk = chunks[n - 1]
+        cited.setdefault(
+            n,
+            Citation(
+                n=n,
+                doc_id=chunk.doc_id,
+                chunk_id=chunk.chunk_id,
+                title=chunk.title or chunk.section,
+                url=chunk.url or chunk.source,
+                quote=_quote(chunk.text),
+            ),
+        )
+        return match.group(0)
+
+    cleaned = MARKER.sub(keep_or_drop, text).strip()
+    return CitedText(
+        text=cleaned, citations=sorted(cited.values(), key=lambda c: c.n), removed=removed
+    )
+
+
+def _quote(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1].rstrip() + "…"

@@ -1,0 +1,205 @@
+"""The `assistant` command line."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from assistant.errors import AssistantError
+from assistant.ingest import IngestProgress, ingest_paths
+from assistant.schemas import Answer, IngestReport
+from assistant.service import Assistant, open_store
+from assistant.settings import SearchMode, Settings
+
+app = typer.Typer(
+    help="hybrid-assistant: a support assistant that RAGs the facts and fine-tunes the form.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Tenant = Annotated[str | None, typer.Option(help="Tenant (default: ASSISTANT_TENANT).")]
+
+
+def _clear_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print an `AssistantError` as one red line and exit 1, without a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except AssistantError as error:
+            err.print(f"[red]error:[/red] {escape(str(error))}")
+            raise typer.Exit(1) from None
+
+    return run
+
+
+@app.command()
+@_clear_errors
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    tenant: Tenant = None,
+) -> None:
+    """Ingest Markdown, HTML, text and JSONL documents into the knowledge base."""
+    settings = Settings()
+    store = open_store(settings)
+    try:
+        with Progress(
+            TextColumn("[bold]ingest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+        ) as progress:
+            task = progress.add_task("", total=None)
+
+            def on_progress(step: IngestProgress) -> None:
+                label = "reading documents" if step.stage == "scan" else "embedding chunks"
+                progress.update(task, completed=step.done, total=step.total, description=label)
+
+            report = ingest_paths(
+                paths,
+                store,
+                tenant=tenant or settings.tenant,
+                max_chars=settings.chunk_max_chars,
+                on_progress=on_progress,
+            )
+    finally:
+        store.close()
+    _print_report(report)
+    if report.errors and report.docs == 0:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_clear_errors
+def search(
+    query: str,
+    k: Annotated[int | None, typer.Option("--k", "-k", help="How many chunks.")] = None,
+    mode: Annotated[SearchMode | None, typer.Option(help="hybrid, dense or sparse.")] = None,
+    tenant: Tenant = None,
+) -> None:
+    """Print the chunks a query retrieves, with their scores (no model call)."""
+    settings = Settings()
+    store = open_store(settings)
+    try:
+        chunks = store.search(
+            query,
+            tenant=tenant or settings.tenant,
+            k=k or settings.top_k,
+            mode=mode or settings.search_mode,
+        )
+    finally:
+        store.close()
+    table = Table("#", "score", "cosine", "doc", "section", "text")
+    for n, c in enumerate(chunks, 1):
+        cosine = "" if c.dense_score is None else f"{c.dense_score:.3f}"
+        table.add_row(
+            str(n), f"{c.score:.4f}", cosine, c.doc_id, c.section, _clip(c.text, 120)
+        )
+    out.print(table)
+
+
+@app.command()
+@_clear_errors
+def ask(
+    question: str,
+    thread: Annotated[str | None, typer.Option(help="Continue this thread.")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the answer model as JSON.")] = False,
+    tenant: Tenant = None,
+) -> None:
+    """Answer one question with citations."""
+    with Assistant.open(Settings()) as assistant:
+        answer = assistant.ask(question, thread_id=thread, tenant=tenant)
+    if json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        _print_answer(answer)
+
+
+@app.command()
+@_clear_errors
+def chat(
+    thread: Annotated[str | None, typer.Option(help="Continue this thread.")] = None,
+    tenant: Tenant = None,
+) -> None:
+    """Talk to the assistant; the thread is kept between messages and restarts."""
+    with Assistant.open(Settings()) as assistant:
+        while True:
+            try:
+                question = out.input("[bold cyan]you>[/bold cyan] ")
+            except (EOFError, KeyboardInterrupt):
+                out.print()
+                break
+            if question.strip() in {"exit", "quit"}:
+                break
+            try:
+                answer = assistant.ask(question, thread_id=thread, tenant=tenant)
+            except AssistantError as error:
+                err.print(f"[red]error:[/red] {escape(str(error))}")
+                continue
+            thread = answer.thread_id
+            _print_answer(answer)
+    if thread:
+        err.print(f"thread: {thread}")
+
+
+@app.command()
+@_clear_errors
+def delete(doc_id: str, tenant: Tenant = None) -> None:
+    """Remove one document (all its chunks) from the knowledge base."""
+    settings = Settings()
+    store = open_store(settings)
+    try:
+        removed = store.delete_document(doc_id, tenant=tenant or settings.tenant)
+    finally:
+        store.close()
+    if not removed:
+        err.print(f"[yellow]no document {escape(doc_id)!r} in the knowledge base[/yellow]")
+        raise typer.Exit(1)
+    out.print(f"deleted {escape(doc_id)}: {removed} chunks")
+
+
+def _print_answer(answer: Answer) -> None:
+    out.print(escape(answer.text))
+    if answer.citations:
+        out.print("\n[bold]Sources[/bold]")
+        for c in answer.citations:
+            where = f" ({escape(c.url)})" if c.url else ""
+            out.print(f"  [{c.n}] {escape(c.title or c.doc_id)}{where}")
+    out.print(f"[dim]{answer.outcome.value} · thread {answer.thread_id}[/dim]")
+
+
+def _print_report(report: IngestReport) -> None:
+    table = Table("docs", "unchanged", "chunks added", "removed", "unchanged", "skipped", "errors")
+    table.add_row(
+        str(report.docs),
+        str(report.docs_unchanged),
+        str(report.chunks_added),
+        str(report.chunks_removed),
+        str(report.chunks_unchanged),
+        str(report.skipped),
+        str(len(report.errors)),
+    )
+    out.print(table)
+    for message in report.errors:
+        err.print(f"[red]error:[/red] {escape(message)}")
+
+
+def _clip(text: str, chars: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= chars else flat[: chars - 1] + "…"

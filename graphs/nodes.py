@@ -1,0 +1,197 @@
+"""The nodes of the support graph, one job each. `graphs/builder.py` wires them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall
+from langchain_core.tools import BaseTool
+
+from assistant.citations import marker_regex, resolve_citations
+from assistant.llm.gateway import choose, complete
+from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
+from assistant.settings import Settings
+from assistant.graphs import prompts
+from assistant.graphs.state import SupportState
+from assistant.tools.search import TOOL_NAME, Retriever, make_search_tool
+
+Update = dict[str, Any]
+
+MAX_QUERY_CHARS = 300
+HISTORY_TURNS = 4
+
+
+@dataclass(frozen=True)
+class GraphDeps:
+    """What the nodes need, fixed when the graph is built."""
+
+    model: BaseChatModel
+    search_tool: BaseTool
+    settings: Settings
+
+    @classmethod
+    def over(cls, retriever: Retriever, model: BaseChatModel, settings: Settings) -> GraphDeps:
+        """Deps that search `retriever` with the settings' top-k and mode."""
+        tool = make_search_tool(retriever, k=settings.top_k, mode=settings.search_mode)
+        return cls(model=model, search_tool=tool, settings=settings)
+
+
+def decide(state: SupportState, *, deps: GraphDeps) -> Update:
+    """The model picks the next step among a fixed set: a constrained choice, not free text."""
+    label = choose(
+        deps.model,
+        _prompt(prompts.DECIDE.format(question=state["question"])),
+        list(prompts.DECISION_LABELS),
+    )
+    action = prompts.DECISION_LABELS[label]
+    update: Update = {"action": action}
+    if action is Action.RETRIEVE:
+        update["queries"] = [state["question"]]
+    return update
+
+
+def retrieve(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Run the search tool on the latest query, for the turn's tenant only."""
+    call = ToolCall(
+        name=TOOL_NAME,
+        args={"query": state["queries"][-1], "tenant": state["tenant"]},
+        id=f"call_{uuid.uuid4().hex[:12]}",
+        type="tool_call",
+    )
+    result = deps.search_tool.invoke(call)
+    chunks: list[RetrievedChunk] = list(result.artifact or [])
+    return {"chunks": chunks}
+
+
+def grade(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Keep the chunks whose embedding similarity to the query clears the setting.
+
+    Similarity from the embedder is deterministic and calibrated across queries, which the
+    135M model's yes/no judgement of a passage is not.
+    """
+    floor = deps.settings.min_relevance
+    relevant = [c for c in state["chunks"] if c.dense_score is not None and c.dense_score >= floor]
+    return {"relevant": relevant}
+
+
+def rewrite(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Ask the model for a better query; fall back to the question in its conversation."""
+    history = _history_text(state)
+    text = complete(
+        deps.model,
+        _prompt(
+            prompts.REWRITE.format(
+                history=history or "(none)",
+                question=state["question"],
+                query=state["queries"][-1],
+            )
+        ),
+    )
+    query = text.strip().splitlines()[0].strip(" \"'") if text.strip() else ""
+    if not query or query in state["queries"]:
+        query = f"{_last_user_turns(state)} {state['question']}".strip()
+    return {"queries": [*state["queries"], query[:MAX_QUERY_CHARS]]}
+
+
+def generate(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Write the answer over the numbered relevant chunks, every sentence ending in [n]."""
+    chunks = state["relevant"]
+    passages = prompts.format_passages([(c.title or c.section, c.text) for c in chunks])
+    draft = complete(
+        deps.model,
+        _prompt(prompts.GENERATE.format(passages=passages, question=state["question"])),
+        regex=marker_regex(len(chunks)),
+    )
+    return {"draft": draft}
+
+
+def cite(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Keep only markers of chunks this turn retrieved; an answer citing none is withheld."""
+    cited = resolve_citations(state.get("draft", ""), state["relevant"])
+    if not cited.citations:
+        return _finish(
+            state, prompts.DECLINE, Outcome.DECLINED, removed_citations=cited.removed
+        )
+    return _finish(
+        state,
+        cited.text,
+        Outcome.ANSWERED,
+        citations=cited.citations,
+        removed_citations=cited.removed,
+    )
+
+
+def answer_directly(state: SupportState, *, deps: GraphDeps) -> Update:
+    text = complete(deps.model, _prompt(prompts.ANSWER_DIRECTLY.format(question=state["question"])))
+    return _finish(state, text.strip(), Outcome.ANSWERED_DIRECTLY)
+
+
+def clarify(state: SupportState, *, deps: GraphDeps) -> Update:
+    text = complete(deps.model, _prompt(prompts.CLARIFY.format(question=state["question"])))
+    return _finish(state, text.strip(), Outcome.CLARIFY)
+
+
+def decline(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Nothing relevant was found: say so, without calling the generator."""
+    return _finish(state, prompts.DECLINE, Outcome.DECLINED)
+
+
+def escalate(state: SupportState, *, deps: GraphDeps) -> Update:
+    return _finish(state, prompts.ESCALATE, Outcome.ESCALATED)
+
+
+# --- routing -------------------------------------------------------------------------
+
+
+def route_decision(state: SupportState) -> str:
+    return {
+        Action.RETRIEVE: "retrieve",
+        Action.ANSWER: "answer_directly",
+        Action.CLARIFY: "clarify",
+        Action.ESCALATE: "escalate",
+    }[state["action"]]
+
+
+def route_after_grade(state: SupportState, *, deps: GraphDeps) -> str:
+    if state["relevant"]:
+        return "generate"
+    if len(state["queries"]) <= deps.settings.max_rewrites:
+        return "rewrite"
+    return deps.settings.no_answer_action
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _prompt(text: str) -> list[BaseMessage]:
+    return [SystemMessage(prompts.SYSTEM), HumanMessage(text)]
+
+
+def _earlier_messages(state: SupportState) -> list[BaseMessage]:
+    # The last message is this turn's question.
+    return list(state.get("messages", []))[:-1][-2 * HISTORY_TURNS :]
+
+
+def _history_text(state: SupportState) -> str:
+    return "\n".join(
+        f"{'Customer' if m.type == 'human' else 'Agent'}: {m.text}"
+        for m in _earlier_messages(state)
+    )
+
+
+def _last_user_turns(state: SupportState) -> str:
+    return " ".join(m.text for m in _earlier_messages(state) if m.type == "human")
+
+
+def _finish(state: SupportState, text: str, outcome: Outcome, **fields: Any) -> Update:
+    answer = Answer(
+        text=text,
+        outcome=outcome,
+        action=state["action"],
+        queries=state.get("queries", []),
+        **fields,
+    )
+    return {"answer": answer, "messages": [AIMessage(text)]}

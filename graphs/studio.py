@@ -1,0 +1,19 @@
+"""Entry point for `langgraph dev` / LangGraph Studio (see `langgraph.json`)."""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+
+from assistant.graphs.builder import build_graph
+from assistant.graphs.nodes import GraphDeps
+from assistant.llm.gateway import build_chat_model
+from assistant.service import open_store
+from assistant.settings import Settings
+
+
+def make_graph(config: RunnableConfig) -> CompiledStateGraph:  # type: ignore[type-arg]
+    """Build the support graph from the settings; the LangGraph server adds its checkpointer."""
+    settings = Settings()
+    deps = GraphDeps.over(open_store(settings), build_chat_model(settings), settings)
+    return build_graph(deps)

@@ -1,0 +1,154 @@
+"""The support graph's routing, with a scripted model and an in-memory retriever."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from doubles import ListRetriever, ScriptedChatModel, chunk
+
+from assistant.graphs.builder import build_graph
+from assistant.graphs.nodes import GraphDeps
+from assistant.graphs.state import new_turn
+from assistant.schemas import Action, Answer, Outcome
+from assistant.settings import Settings
+from assistant.threads import open_checkpointer
+from assistant.tools.search import make_search_tool
+
+GENERATE_MARK = "Answer the customer's question"
+REWRITE_MARK = "Better query:"
+
+
+def script(decision: str, answer: str = "The answer is 1 [1].") -> Callable[[str], str]:
+    def respond(prompt: str) -> str:
+        if prompt.endswith("Next step:"):
+            return decision
+        if REWRITE_MARK in prompt:
+            return "a better query"
+        if GENERATE_MARK in prompt:
+            return answer
+        return "Could you tell me which product you mean?"
+
+    return respond
+
+
+def run(
+    settings: Settings,
+    model: ScriptedChatModel,
+    retriever: ListRetriever,
+    question: str = "How do I reset my password?",
+    tenant: str = "default",
+) -> Answer:
+    deps = GraphDeps(model=model, search_tool=make_search_tool(retriever, k=5, mode="hybrid"),
+                     settings=settings)
+    state = build_graph(deps).invoke(new_turn(question, tenant))
+    return state["answer"]
+
+
+def test_retrieve_path_answers_with_citations_of_retrieved_chunks(settings):
+    retriever = ListRetriever([chunk(1), chunk(2)])
+    answer = run(settings, ScriptedChatModel(respond=script("search")), retriever)
+    assert answer.action is Action.RETRIEVE
+    assert answer.outcome is Outcome.ANSWERED
+    assert [(c.n, c.doc_id) for c in answer.citations] == [(1, "doc-1")]
+    assert retriever.searches == [("How do I reset my password?", "default")]
+
+
+@pytest.mark.parametrize(
+    ("decision", "action", "outcome"),
+    [
+        ("reply", Action.ANSWER, Outcome.ANSWERED_DIRECTLY),
+        ("clarify", Action.CLARIFY, Outcome.CLARIFY),
+        ("human", Action.ESCALATE, Outcome.ESCALATED),
+    ],
+)
+def test_non_retrieval_decisions_never_search(settings, decision, action, outcome):
+    retriever = ListRetriever([chunk(1)])
+    model = ScriptedChatModel(respond=script(decision))
+    answer = run(settings, model, retriever)
+    assert (answer.action, answer.outcome) == (action, outcome)
+    assert retriever.searches == []
+    assert answer.citations == []
+    assert model.saw(GENERATE_MARK) == 0
+
+
+def test_irrelevant_chunks_trigger_bounded_rewrites_then_decline_without_generating(settings):
+    settings.max_rewrites = 2
+    retriever = ListRetriever([chunk(1, score=0.05), chunk(2, score=0.1)])
+    model = ScriptedChatModel(respond=script("search"))
+    answer = run(settings, model, retriever)
+    assert answer.outcome is Outcome.DECLINED
+    assert len(retriever.searches) == 3
+    assert model.saw(REWRITE_MARK) == 2
+    assert model.saw(GENERATE_MARK) == 0
+    assert answer.citations == []
+
+
+def test_zero_chunks_escalate_when_configured_and_never_reach_the_generator(settings):
+    settings.max_rewrites = 1
+    settings.no_answer_action = "escalate"
+    model = ScriptedChatModel(respond=script("search"))
+    answer = run(settings, model, ListRetriever([]))
+    assert answer.outcome is Outcome.ESCALATED
+    assert model.saw(GENERATE_MARK) == 0
+
+
+def test_rewritten_query_is_what_the_second_search_sends(settings):
+    settings.max_rewrites = 1
+    retriever = ListRetriever([chunk(1, score=0.0)])
+    answer = run(settings, ScriptedChatModel(respond=script("search")), retriever)
+    assert [q for q, _ in retriever.searches] == ["How do I reset my password?", "a better query"]
+    assert answer.queries == ["How do I reset my password?", "a better query"]
+
+
+def test_invalid_markers_are_removed_and_counted(settings):
+    model = ScriptedChatModel(respond=script("search", "Fact [1]. Invented [9]."))
+    answer = run(settings, model, ListRetriever([chunk(1), chunk(2)]))
+    assert answer.outcome is Outcome.ANSWERED
+    assert "[9]" not in answer.text
+    assert answer.removed_citations == 1
+    assert [c.n for c in answer.citations] == [1]
+
+
+def test_answer_whose_every_marker_is_invalid_is_withheld(settings):
+    model = ScriptedChatModel(respond=script("search", "Invented [9]."))
+    answer = run(settings, model, ListRetriever([chunk(1)]))
+    assert answer.outcome is Outcome.DECLINED
+    assert answer.citations == []
+    assert answer.removed_citations == 1
+
+
+def test_search_is_scoped_to_the_turns_tenant(settings):
+    retriever = ListRetriever([chunk(1, tenant="acme"), chunk(2, tenant="globex")])
+    answer = run(settings, ScriptedChatModel(respond=script("search")), retriever, tenant="acme")
+    assert retriever.searches[0][1] == "acme"
+    assert {c.doc_id for c in answer.citations} == {"doc-1"}
+
+
+def test_every_node_that_ran_is_timed(settings):
+    deps = GraphDeps(
+        model=ScriptedChatModel(respond=script("search")),
+        search_tool=make_search_tool(ListRetriever([chunk(1)]), k=5, mode="hybrid"),
+        settings=settings,
+    )
+    state = build_graph(deps).invoke(new_turn("q?", "default"))
+    assert [t.node for t in state["timings"]] == ["decide", "retrieve", "grade", "generate", "cite"]
+
+
+def test_thread_is_kept_by_the_sqlite_checkpointer_across_reopening(settings, tmp_path: Path):
+    deps = GraphDeps(
+        model=ScriptedChatModel(respond=script("search")),
+        search_tool=make_search_tool(ListRetriever([chunk(1)]), k=5, mode="hybrid"),
+        settings=settings,
+    )
+    config = {"configurable": {"thread_id": "t-1"}}
+    db = tmp_path / "threads.sqlite"
+    build_graph(deps, open_checkpointer(db)).invoke(new_turn("first?", "default"), config)
+    build_graph(deps, open_checkpointer(db)).invoke(new_turn("second?", "default"), config)
+
+    state = build_graph(deps, open_checkpointer(db)).get_state(config).values
+    assert [m.type for m in state["messages"]] == ["human", "ai", "human", "ai"]
+    assert state["messages"][2].text == "second?"
+    assert state["timings"][0].node == "decide"  # per-turn fields restart each turn
+    assert len(state["timings"]) == 5
