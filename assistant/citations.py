@@ -18,7 +18,7 @@ class CitedText(BaseModel):
     removed: int
 
 
-def marker_regex(n_chunks: int, max_sentences: int = 3, max_sentence_chars: int = 240) -> str:
+def marker_regex(n_chunks: int, max_sentences: int = 2, max_sentence_chars: int = 200) -> str:
     """A regex for answers whose every sentence ends with a marker of one of `n_chunks`.
 
     Both backends decode under it (vLLM structured outputs, xgrammar in process), so a small

@@ -108,9 +108,7 @@ def search(
     table = Table("#", "score", "cosine", "doc", "section", "text")
     for n, c in enumerate(chunks, 1):
         cosine = "" if c.dense_score is None else f"{c.dense_score:.3f}"
-        table.add_row(
-            str(n), f"{c.score:.4f}", cosine, c.doc_id, c.section, _clip(c.text, 120)
-        )
+        table.add_row(str(n), f"{c.score:.4f}", cosine, c.doc_id, c.section, _clip(c.text, 120))
     out.print(table)
 
 

@@ -72,7 +72,9 @@ class Assistant:
             raise
         return cls(settings, store=store, model=model, checkpointer=checkpointer)
 
-    def ask(self, question: str, *, thread_id: str | None = None, tenant: str | None = None) -> Answer:
+    def ask(
+        self, question: str, *, thread_id: str | None = None, tenant: str | None = None
+    ) -> Answer:
         """Run one turn. A new thread is started when `thread_id` is None."""
         text = check_question(question, self.settings.max_question_chars)
         thread = thread_id or uuid.uuid4().hex

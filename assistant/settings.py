@@ -74,6 +74,9 @@ class Settings(BaseSettings):
             "ASSISTANT_QDRANT_API_KEY", "QDRANT_API_KEY", "qdrant_api_key"
         ),
     )
+    qdrant_timeout_s: int = Field(
+        10, ge=1, description="Qdrant server request timeout; also bounds the start-up check."
+    )
     qdrant_path: Path = Field(default_factory=lambda: _data_dir() / "qdrant")
     collection: str = "knowledge_base"
     embedder: str = Field(
@@ -88,6 +91,12 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(1200, ge=200)
 
     # --- the agent ------------------------------------------------------------------
+    decision_margin: float = Field(
+        0.25,
+        ge=0.0,
+        description="How much (calibrated log-likelihood) another step must beat `search` by "
+        "to be chosen; 0.25 scored best on the dev messages with the packaged model.",
+    )
     max_rewrites: int = Field(1, ge=0, le=5, description="Query rewrites when nothing is relevant.")
     min_relevance: float = Field(
         0.25, ge=-1.0, le=1.0, description="Dense cosine below which a chunk is not relevant."

@@ -58,7 +58,8 @@ def build_graph(
     return graph.compile(checkpointer=checkpointer, name="support")
 
 
-def _timed(name: str, fn: Callable[[SupportState], Update]) -> Callable[[SupportState], Update]:
+# `Callable[..., Update]`: LangGraph's node protocols name their parameter `state`.
+def _timed(name: str, fn: Callable[[SupportState], Update]) -> Callable[..., Update]:
     def run(state: SupportState) -> Update:
         start = time.perf_counter()
         update = fn(state)

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolCall
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolCall,
+)
 from langchain_core.tools import BaseTool
 
 from assistant.citations import marker_regex, resolve_citations
-from assistant.llm.gateway import choose, complete
-from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
-from assistant.settings import Settings
 from assistant.graphs import prompts
 from assistant.graphs.state import SupportState
+from assistant.llm.calibration import CalibratedChooser
+from assistant.llm.gateway import complete
+from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
+from assistant.settings import Settings
 from assistant.tools.search import TOOL_NAME, Retriever, make_search_tool
 
 Update = dict[str, Any]
@@ -38,14 +47,20 @@ class GraphDeps:
         tool = make_search_tool(retriever, k=settings.top_k, mode=settings.search_mode)
         return cls(model=model, search_tool=tool, settings=settings)
 
+    @cached_property
+    def decider(self) -> CalibratedChooser:
+        return CalibratedChooser(
+            self.model,
+            list(prompts.DECISION_LABELS),
+            _prompt(prompts.DECIDE.format(question=prompts.DECIDE_CONTENT_FREE)),
+            default=prompts.DEFAULT_DECISION,
+            margin=self.settings.decision_margin,
+        )
+
 
 def decide(state: SupportState, *, deps: GraphDeps) -> Update:
     """The model picks the next step among a fixed set: a constrained choice, not free text."""
-    label = choose(
-        deps.model,
-        _prompt(prompts.DECIDE.format(question=state["question"])),
-        list(prompts.DECISION_LABELS),
-    )
+    label = deps.decider.choose(_prompt(prompts.DECIDE.format(question=state["question"])))
     action = prompts.DECISION_LABELS[label]
     update: Update = {"action": action}
     if action is Action.RETRIEVE:
@@ -112,9 +127,7 @@ def cite(state: SupportState, *, deps: GraphDeps) -> Update:
     """Keep only markers of chunks this turn retrieved; an answer citing none is withheld."""
     cited = resolve_citations(state.get("draft", ""), state["relevant"])
     if not cited.citations:
-        return _finish(
-            state, prompts.DECLINE, Outcome.DECLINED, removed_citations=cited.removed
-        )
+        return _finish(state, prompts.DECLINE, Outcome.DECLINED, removed_citations=cited.removed)
     return _finish(
         state,
         cited.text,
@@ -170,7 +183,7 @@ def _prompt(text: str) -> list[BaseMessage]:
     return [SystemMessage(prompts.SYSTEM), HumanMessage(text)]
 
 
-def _earlier_messages(state: SupportState) -> list[BaseMessage]:
+def _earlier_messages(state: SupportState) -> list[AnyMessage]:
     # The last message is this turn's question.
     return list(state.get("messages", []))[:-1][-2 * HISTORY_TURNS :]
 

@@ -12,7 +12,7 @@ from assistant.service import open_store
 from assistant.settings import Settings
 
 
-def make_graph(config: RunnableConfig) -> CompiledStateGraph:  # type: ignore[type-arg]
+def make_graph(config: RunnableConfig) -> CompiledStateGraph:
     """Build the support graph from the settings; the LangGraph server adds its checkpointer."""
     settings = Settings()
     deps = GraphDeps.over(open_store(settings), build_chat_model(settings), settings)

@@ -9,6 +9,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
 from assistant.schemas import RetrievedChunk
 from assistant.settings import SearchMode
@@ -18,7 +19,7 @@ class ScriptedChatModel(BaseChatModel):
     """Answers each prompt with `respond(prompt_text)` and records every prompt it saw."""
 
     respond: Callable[[str], str]
-    prompts: list[str] = []
+    prompts: list[str] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:

@@ -18,11 +18,12 @@ from assistant.tools.search import make_search_tool
 
 GENERATE_MARK = "Answer the customer's question"
 REWRITE_MARK = "Better query:"
+DECIDE_MARK = "What should the support assistant do"
 
 
 def script(decision: str, answer: str = "The answer is 1 [1].") -> Callable[[str], str]:
     def respond(prompt: str) -> str:
-        if prompt.endswith("Next step:"):
+        if DECIDE_MARK in prompt:
             return decision
         if REWRITE_MARK in prompt:
             return "a better query"
@@ -40,8 +41,9 @@ def run(
     question: str = "How do I reset my password?",
     tenant: str = "default",
 ) -> Answer:
-    deps = GraphDeps(model=model, search_tool=make_search_tool(retriever, k=5, mode="hybrid"),
-                     settings=settings)
+    deps = GraphDeps(
+        model=model, search_tool=make_search_tool(retriever, k=5, mode="hybrid"), settings=settings
+    )
     state = build_graph(deps).invoke(new_turn(question, tenant))
     return state["answer"]
 

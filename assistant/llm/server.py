@@ -1,0 +1,64 @@
+"""The server backend: an OpenAI-compatible endpoint (vLLM) through langchain-openai."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import openai
+from langchain_openai import ChatOpenAI
+from langchain_openai.chat_models.base import BaseChatOpenAI
+
+from assistant.errors import ModelUnavailableError
+from assistant.llm.errors import UnknownModelError
+from assistant.settings import Settings
+
+
+def build_openai_chat_model(settings: Settings) -> ChatOpenAI:
+    """``ChatOpenAI`` for ``settings.base_url``, serving ``settings.model_name``.
+
+    Retries (``settings.max_retries``, exponential backoff on connection errors, 429 and 5xx)
+    and the per-request timeout are the openai SDK's own.
+    """
+    return ChatOpenAI(
+        base_url=settings.base_url,
+        api_key=settings.api_key,
+        model=settings.model_name,
+        temperature=settings.temperature,
+        max_tokens=settings.max_new_tokens,
+        timeout=settings.request_timeout_s,
+        max_retries=settings.max_retries,
+        # vLLM speaks Chat Completions; never let langchain switch to the Responses API.
+        use_responses_api=False,
+    )
+
+
+@contextmanager
+def server_errors(model: BaseChatOpenAI, requested: str | None = None) -> Iterator[None]:
+    """Turn the openai SDK's errors, raised after its own retries, into actionable ones.
+
+    ``requested`` is the served name asked for (an adapter), if not the model's own.
+    """
+    url = model.openai_api_base or "the default OpenAI endpoint"
+    name = requested or model.model_name
+    try:
+        yield
+    except openai.APIConnectionError as exc:  # includes APITimeoutError
+        raise ModelUnavailableError(
+            f"Cannot reach the model server at {url} ({exc}). Start the server (vLLM), or fix "
+            "ASSISTANT_BASE_URL, or use ASSISTANT_BACKEND=embedded."
+        ) from exc
+    except openai.NotFoundError as exc:
+        raise UnknownModelError(
+            f"The model server at {url} does not serve a model named {name!r} ({exc.message}). "
+            "List the served names at /v1/models; adapters need --lora-modules NAME=PATH."
+        ) from exc
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+        raise ModelUnavailableError(
+            f"The model server at {url} refused the API key ({exc.message}). Set ASSISTANT_API_KEY."
+        ) from exc
+    except openai.InternalServerError as exc:
+        raise ModelUnavailableError(
+            f"The model server at {url} failed ({exc.status_code}: {exc.message}) after "
+            "retries. Check its logs."
+        ) from exc
