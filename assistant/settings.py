@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         description="How much (calibrated log-likelihood) another step must beat `search` by "
         "to be chosen; 0.25 scored best on the dev messages with the packaged model.",
     )
+    answer_mode: Literal["extractive", "generative"] = Field(
+        "extractive",
+        description="`extractive`: the model picks the passage sentence that answers; "
+        "`generative`: it writes the answer (better with a bigger model on vLLM).",
+    )
     max_rewrites: int = Field(1, ge=0, le=5, description="Query rewrites when nothing is relevant.")
     min_relevance: float = Field(
         0.25, ge=-1.0, le=1.0, description="Dense cosine below which a chunk is not relevant."

@@ -18,11 +18,12 @@ from langchain_core.messages import (
 )
 from langchain_core.tools import BaseTool
 
+from assistant.answers import answer_candidates
 from assistant.citations import marker_regex, resolve_citations
 from assistant.graphs import prompts
 from assistant.graphs.state import SupportState
 from assistant.llm.calibration import CalibratedChooser
-from assistant.llm.gateway import complete
+from assistant.llm.gateway import choose, complete
 from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
 from assistant.tools.search import TOOL_NAME, Retriever, make_search_tool
@@ -112,15 +113,19 @@ def rewrite(state: SupportState, *, deps: GraphDeps) -> Update:
 
 
 def generate(state: SupportState, *, deps: GraphDeps) -> Update:
-    """Write the answer over the numbered relevant chunks, every sentence ending in [n]."""
+    """Answer over the numbered relevant chunks; every sentence ends in its [n] marker.
+
+    `extractive`: the model chooses the passage sentence that answers, marker included (a
+    constrained choice, which a 135M model gets right far more often than it writes a correct
+    sentence). `generative`: it writes, under a regex that demands a marker per sentence.
+    """
     chunks = state["relevant"]
     passages = prompts.format_passages([(c.title or c.section, c.text) for c in chunks])
-    draft = complete(
-        deps.model,
-        _prompt(prompts.GENERATE.format(passages=passages, question=state["question"])),
-        regex=marker_regex(len(chunks)),
-    )
-    return {"draft": draft}
+    messages = _prompt(prompts.GENERATE.format(passages=passages, question=state["question"]))
+    candidates = answer_candidates(chunks)
+    if deps.settings.answer_mode == "extractive" and candidates:
+        return {"draft": choose(deps.model, messages, candidates)}
+    return {"draft": complete(deps.model, messages, regex=marker_regex(len(chunks)))}
 
 
 def cite(state: SupportState, *, deps: GraphDeps) -> Update:

@@ -48,6 +48,13 @@ def run(
     return state["answer"]
 
 
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # Most tests feed the generator's text themselves; extractive mode has its own test.
+    settings.answer_mode = "generative"
+    return settings
+
+
 def test_retrieve_path_answers_with_citations_of_retrieved_chunks(settings):
     retriever = ListRetriever([chunk(1), chunk(2)])
     answer = run(settings, ScriptedChatModel(respond=script("search")), retriever)
@@ -154,3 +161,12 @@ def test_thread_is_kept_by_the_sqlite_checkpointer_across_reopening(settings, tm
     assert state["messages"][2].text == "second?"
     assert state["timings"][0].node == "decide"  # per-turn fields restart each turn
     assert len(state["timings"]) == 5
+
+
+def test_extractive_mode_answers_with_a_passage_sentence_and_its_marker(settings):
+    settings.answer_mode = "extractive"
+    model = ScriptedChatModel(respond=script("search", "Passage 2 says the answer is 2. [2]"))
+    answer = run(settings, model, ListRetriever([chunk(1), chunk(2)]))
+    assert answer.outcome is Outcome.ANSWERED
+    assert answer.text == "Passage 2 says the answer is 2. [2]"
+    assert [(c.n, c.doc_id) for c in answer.citations] == [(2, "doc-2")]

@@ -1,0 +1,38 @@
+"""Candidate answers for extractive mode: passage sentences, each ending in its marker."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.schemas import RetrievedChunk
+
+# A sentence ends at . ! or ? followed by space and an upper-case letter, a quote or a digit.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'`(])")
+PARAGRAPH = re.compile(r"\n\s*\n")
+MIN_CHARS = 20
+
+
+def answer_candidates(
+    chunks: list[RetrievedChunk], *, max_chars: int = 300, limit: int = 40
+) -> list[str]:
+    """Sentences of `chunks` as `sentence [n]` (n = 1-based chunk number), in passage order.
+
+    Table rows, code and headings are left out: they do not read as an answer on their own.
+    """
+    candidates: list[str] = []
+    for n, chunk in enumerate(chunks, 1):
+        for paragraph in PARAGRAPH.split(chunk.text):
+            if _is_structure(paragraph):
+                continue
+            flat = " ".join(paragraph.split())
+            for sentence in SENTENCE_END.split(flat):
+                if MIN_CHARS <= len(sentence) <= max_chars:
+                    candidates.append(f"{sentence} [{n}]")
+                    if len(candidates) == limit:
+                        return candidates
+    return candidates
+
+
+def _is_structure(paragraph: str) -> bool:
+    head = paragraph.lstrip()
+    return head.startswith(("|", "```", "#", "    ", "\t")) or not head

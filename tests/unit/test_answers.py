@@ -1,0 +1,30 @@
+from assistant.answers import answer_candidates
+from assistant.schemas import RetrievedChunk
+
+
+def _chunk(text: str) -> RetrievedChunk:
+    return RetrievedChunk(chunk_id="c", doc_id="d", tenant="t", text=text, score=1.0)
+
+
+def test_candidates_are_sentences_ending_in_their_chunks_marker():
+    chunks = [
+        _chunk("Run the setup first. Then open\nthe settings page to continue."),
+        _chunk("Qdrant keeps the index on disk in local mode."),
+    ]
+    assert answer_candidates(chunks) == [
+        "Run the setup first. [1]",
+        "Then open the settings page to continue. [1]",
+        "Qdrant keeps the index on disk in local mode. [2]",
+    ]
+
+
+def test_tables_code_and_short_or_long_fragments_are_not_candidates():
+    text = "| a | b |\n|---|---|\n| 1 | 2 |\n\n```\ncode here is long enough\n```\n\nOk.\n\n" + (
+        "word " * 100
+    )
+    assert answer_candidates([_chunk(text)], max_chars=300) == []
+
+
+def test_candidates_are_capped():
+    text = " ".join(f"Sentence number {i} is here." for i in range(100))
+    assert len(answer_candidates([_chunk(text)], limit=7)) == 7
