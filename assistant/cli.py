@@ -16,7 +16,7 @@ from rich.table import Table
 from assistant.errors import AssistantError
 from assistant.ingest import IngestProgress, ingest_paths
 from assistant.schemas import Answer, IngestReport
-from assistant.service import Assistant, open_store
+from assistant.service import Assistant, check_question, open_store
 from assistant.settings import SearchMode, Settings
 
 app = typer.Typer(
@@ -121,7 +121,10 @@ def ask(
     tenant: Tenant = None,
 ) -> None:
     """Answer one question with citations."""
-    with Assistant.open(Settings()) as assistant:
+    settings = Settings()
+    # Refuse bad input before the model and the store load.
+    check_question(question, settings.max_question_chars)
+    with Assistant.open(settings) as assistant:
         answer = assistant.ask(question, thread_id=thread, tenant=tenant)
     if json:
         print(answer.model_dump_json(indent=2))
