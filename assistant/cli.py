@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.ingest import IngestProgress, ingest_paths
 from assistant.schemas import Answer, IngestReport
 from assistant.service import Assistant, check_question, open_store
@@ -54,7 +55,7 @@ def ingest(
     tenant: Tenant = None,
 ) -> None:
     """Ingest Markdown, HTML, text and JSONL documents into the knowledge base."""
-    settings = Settings()
+    settings = _settings()
     store = open_store(settings)
     try:
         with Progress(
@@ -94,7 +95,7 @@ def search(
     tenant: Tenant = None,
 ) -> None:
     """Print the chunks a query retrieves, with their scores (no model call)."""
-    settings = Settings()
+    settings = _settings()
     store = open_store(settings)
     try:
         chunks = store.search(
@@ -121,7 +122,7 @@ def ask(
     tenant: Tenant = None,
 ) -> None:
     """Answer one question with citations."""
-    settings = Settings()
+    settings = _settings()
     # Refuse bad input before the model and the store load.
     check_question(question, settings.max_question_chars)
     with Assistant.open(settings) as assistant:
@@ -139,7 +140,7 @@ def chat(
     tenant: Tenant = None,
 ) -> None:
     """Talk to the assistant; the thread is kept between messages and restarts."""
-    with Assistant.open(Settings()) as assistant:
+    with Assistant.open(_settings()) as assistant:
         while True:
             try:
                 question = out.input("[bold cyan]you>[/bold cyan] ")
@@ -163,7 +164,7 @@ def chat(
 @_clear_errors
 def delete(doc_id: str, tenant: Tenant = None) -> None:
     """Remove one document (all its chunks) from the knowledge base."""
-    settings = Settings()
+    settings = _settings()
     store = open_store(settings)
     try:
         removed = store.delete_document(doc_id, tenant=tenant or settings.tenant)
@@ -173,6 +174,16 @@ def delete(doc_id: str, tenant: Tenant = None) -> None:
         err.print(f"[yellow]no document {escape(doc_id)!r} in the knowledge base[/yellow]")
         raise typer.Exit(1)
     out.print(f"deleted {escape(doc_id)}: {removed} chunks")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise InputError(f"invalid settings (ASSISTANT_* variables or .env): {problems}") from None
 
 
 def _print_answer(answer: Answer) -> None:

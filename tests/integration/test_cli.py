@@ -134,3 +134,30 @@ def test_a_thread_resumes_in_a_new_process(env, tmp_path):
     messages = checkpoint["channel_values"]["messages"]
     assert [m.type for m in messages] == ["human", "ai", "human", "ai"]
     assert messages[2].text == "How do I delete a document?"
+
+
+def test_an_invalid_setting_is_one_clear_line(env):
+    code, output = invoke({**env, "ASSISTANT_TOP_K": "zero"}, "search", "anything")
+    assert code == 1
+    assert "invalid settings" in output and "top_k" in output
+
+
+@pytest.mark.slow
+def test_chat_keeps_one_thread_for_the_whole_conversation(env):
+    code, _ = invoke(env, "ingest", str(REPO / "docs"))
+    assert code == 0
+    result = CliRunner().invoke(
+        app,
+        ["chat"],
+        env=env,
+        input="Where are conversation threads stored?\n\nHow do I delete a document?\nexit\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "question is empty" in result.output  # the blank line; the chat goes on
+    assert result.output.count("· thread ") == 2
+    threads = {
+        line.split("· thread ")[1].strip()
+        for line in result.output.splitlines()
+        if "· thread " in line
+    }
+    assert len(threads) == 1
