@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+DocFormat = Literal["text", "markdown", "html"]
 
 
 class Document(BaseModel):
@@ -17,6 +20,7 @@ class Document(BaseModel):
     source: str = Field("", description="Where it came from: a file path, or a JSONL file:line.")
     tenant: str = "default"
     metadata: dict[str, str] = Field(default_factory=dict)
+    format: DocFormat = Field("text", description="How `text` is marked up; picks the chunker.")
 
 
 class Chunk(BaseModel):

@@ -9,8 +9,13 @@ from assistant.schemas import RetrievedChunk
 def _chunks(n: int) -> list[RetrievedChunk]:
     return [
         RetrievedChunk(
-            chunk_id=f"c{i}", doc_id=f"d{i}", tenant="t", text=f"text {i} " * 60, title=f"T{i}",
-            source=f"s{i}.md", score=1.0,
+            chunk_id=f"c{i}",
+            doc_id=f"d{i}",
+            tenant="t",
+            text=f"text {i} " * 60,
+            title=f"T{i}",
+            source=f"s{i}.md",
+            score=1.0,
         )
         for i in range(1, n + 1)
     ]

@@ -1,0 +1,315 @@
+"""Structure-aware chunking: split at headings, merge paragraphs, never split a table or code.
+
+Each format is first read into `Block`s (a piece of text, its heading path, whether it may be
+split); `_pack` then merges a section's blocks into chunks of at most `max_chars`, except that a
+table or code block longer than that stays whole as its own chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Literal
+
+from bs4 import BeautifulSoup, NavigableString, Tag
+from markdown_it import MarkdownIt
+
+from assistant.schemas import Chunk, Document
+
+# Fixed namespace: chunk ids must be identical on every machine and in every release.
+CHUNK_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://hybrid-assistant/chunk")
+SECTION_SEPARATOR = " > "
+
+BlockKind = Literal["text", "list", "atomic"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A unit of a document in reading order. `parts` are the places it may be split at."""
+
+    kind: BlockKind
+    text: str
+    section: tuple[str, ...]
+    parts: tuple[str, ...] = ()
+
+
+def chunk_document(doc: Document, max_chars: int) -> list[Chunk]:
+    """Split `doc` into chunks of at most `max_chars` along its structure.
+
+    The document's `format` picks the reader. Chunk ids derive from tenant, doc_id, section and
+    text, so chunking the same document again gives the same ids. A table or code block longer
+    than `max_chars` becomes one chunk of its own rather than being cut.
+    """
+    if doc.format == "markdown":
+        blocks = markdown_blocks(doc.text)
+    elif doc.format == "html":
+        blocks = html_blocks(doc.text)
+    else:
+        blocks = text_blocks(doc.text)
+    chunks: list[Chunk] = []
+    seen: Counter[tuple[str, str]] = Counter()
+    for section_path, text in _pack(blocks, max_chars):
+        section = SECTION_SEPARATOR.join(section_path)
+        # Identical text twice in one section would collide; the repeat count separates them.
+        repeat = seen[(section, text)]
+        seen[(section, text)] += 1
+        chunks.append(
+            Chunk(
+                chunk_id=chunk_id(doc.tenant, doc.doc_id, section, text, repeat),
+                doc_id=doc.doc_id,
+                tenant=doc.tenant,
+                text=text,
+                title=doc.title,
+                url=doc.url,
+                source=doc.source,
+                section=section,
+                position=len(chunks),
+                content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            )
+        )
+    return chunks
+
+
+def chunk_id(tenant: str, doc_id: str, section: str, text: str, repeat: int = 0) -> str:
+    """The stable UUID of a chunk; its position is left out so edits elsewhere keep the id."""
+    key = "\x1f".join((tenant, doc_id, section, text, str(repeat)))
+    return str(uuid.uuid5(CHUNK_NAMESPACE, key))
+
+
+# --- readers ----------------------------------------------------------------------------------
+
+
+class _HeadingPath:
+    """The headings above the current point of a document, outermost first."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, str]] = []
+
+    def enter(self, level: int, title: str) -> None:
+        """A heading of `level` closes every open heading of the same or a deeper level."""
+        self._stack = [h for h in self._stack if h[0] < level]
+        self._stack.append((level, title))
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(title for _, title in self._stack)
+
+
+def markdown_blocks(text: str) -> list[Block]:
+    """Read Markdown with markdown-it: top-level tokens are the blocks, `map` gives their lines."""
+    md = MarkdownIt("commonmark").enable("table")
+    tokens = md.parse(text)
+    lines = text.splitlines()
+    headings = _HeadingPath()
+    blocks: list[Block] = []
+
+    def source(span: list[int] | None) -> str:
+        return "\n".join(lines[span[0] : span[1]]).strip() if span else ""
+
+    for i, token in enumerate(tokens):
+        if token.level != 0 or token.nesting == -1:
+            continue
+        section = headings.path
+        if token.type == "heading_open":
+            headings.enter(int(token.tag[1]), tokens[i + 1].content.strip())
+        elif token.type in ("fence", "code_block", "table_open"):
+            blocks.append(Block("atomic", source(token.map), section))
+        elif token.type in ("bullet_list_open", "ordered_list_open"):
+            # This list's own items: its level-1 item tokens up to its closing token.
+            close = next(j for j in range(i + 1, len(tokens)) if tokens[j].level == 0)
+            items = tuple(
+                source(t.map)
+                for t in tokens[i + 1 : close]
+                if t.type == "list_item_open" and t.level == 1
+            )
+            blocks.append(Block("list", source(token.map), section, items))
+        elif token.type in ("paragraph_open", "blockquote_open", "html_block"):
+            blocks.append(Block("text", source(token.map), section))
+    return [b for b in blocks if b.text]
+
+
+_HTML_BLOCK_TAGS = frozenset(
+    ["h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "pre", "table", "blockquote", "dl"]
+)
+_HTML_INLINE_TAGS = frozenset(
+    {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "dfn", "em", "i", "img", "kbd"}
+    | {"label", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u"}
+    | {"var", "wbr"}
+)
+_HTML_DROP_TAGS = ("script", "style", "noscript", "template", "head")
+
+
+def html_blocks(text: str) -> list[Block]:
+    """Read HTML with BeautifulSoup: h1-h6 set the heading path, tables become `a | b` rows."""
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(_HTML_DROP_TAGS):
+        tag.decompose()
+    headings = _HeadingPath()
+    blocks: list[Block] = []
+    loose: list[str] = []  # inline text outside any block element, e.g. directly in a <div>
+
+    def flush_loose() -> None:
+        joined = _squash(" ".join(loose))
+        loose.clear()
+        if joined:
+            blocks.append(Block("text", joined, headings.path))
+
+    def walk(node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                loose.append(str(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            name = child.name.lower()
+            if name in _HTML_INLINE_TAGS:
+                loose.append(child.get_text(" "))
+                continue
+            flush_loose()
+            if name in _HTML_BLOCK_TAGS:
+                _html_block(child, name, headings, blocks)
+            else:
+                walk(child)  # a container such as <div> or <section>
+                flush_loose()
+
+    walk(soup)
+    flush_loose()
+    return [b for b in blocks if b.text]
+
+
+def _html_block(
+    element: Tag,
+    name: str,
+    headings: _HeadingPath,
+    blocks: list[Block],
+) -> None:
+    section = headings.path
+    if name[0] == "h" and name[1:].isdigit():
+        headings.enter(int(name[1]), _squash(element.get_text(" ")))
+    elif name == "pre":
+        blocks.append(Block("atomic", element.get_text().strip("\n"), section))
+    elif name == "table":
+        rows = (
+            " | ".join(_squash(cell.get_text(" ")) for cell in row.find_all(["th", "td"]))
+            for row in element.find_all("tr")
+        )
+        blocks.append(Block("atomic", "\n".join(r for r in rows if r.strip(" |")), section))
+    elif name in ("ul", "ol"):
+        items = [_squash(li.get_text(" ")) for li in element.find_all("li", recursive=False)]
+        marks = (f"{n}." if name == "ol" else "-" for n in range(1, len(items) + 1))
+        lines = tuple(f"{mark} {item}" for mark, item in zip(marks, items, strict=True) if item)
+        blocks.append(Block("list", "\n".join(lines), section, lines))
+    else:
+        blocks.append(Block("text", _squash(element.get_text(" ")), section))
+
+
+def text_blocks(text: str) -> list[Block]:
+    """Plain text: one block per paragraph (paragraphs are separated by blank lines)."""
+    return [Block("text", p.strip(), ()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+# --- packing ----------------------------------------------------------------------------------
+
+
+def _pack(blocks: list[Block], max_chars: int) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Merge each section's blocks greedily into chunks of at most `max_chars`."""
+    for section, group in groupby(blocks, key=lambda b: b.section):
+        current: list[str] = []
+        size = 0
+        for piece, atomic in _units(list(group), max_chars):
+            if atomic and len(piece) > max_chars:
+                if current:
+                    yield section, "\n\n".join(current)
+                    current, size = [], 0
+                yield section, piece
+                continue
+            if current and size + 2 + len(piece) > max_chars:
+                yield section, "\n\n".join(current)
+                current, size = [], 0
+            size += len(piece) + (2 if current else 0)
+            current.append(piece)
+        if current:
+            yield section, "\n\n".join(current)
+
+
+def _units(blocks: list[Block], max_chars: int) -> Iterator[tuple[str, bool]]:
+    """The section's pieces in order, as (text, atomic), with lead-ins glued to what they lead.
+
+    A paragraph followed by a list, or ending in ':' before a table or code block, travels with
+    it when both fit in one chunk. Text too long for a chunk is cut at items, lines, sentences.
+    """
+    i = 0
+    while i < len(blocks):
+        block = blocks[i]
+        nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        leads = nxt is not None and (
+            nxt.kind == "list" or (nxt.kind == "atomic" and block.text.endswith(":"))
+        )
+        if block.kind == "text" and nxt is not None and leads:
+            glued = f"{block.text}\n{nxt.text}"
+            if len(glued) <= max_chars:
+                yield glued, False
+                i += 2
+                continue
+        if block.kind == "atomic":
+            yield block.text, True
+        elif len(block.text) <= max_chars:
+            yield block.text, False
+        elif block.parts:
+            # A long list is cut between items, a long item further down.
+            items = [p for part in block.parts for p in _split_text(part, max_chars)]
+            for piece in _greedy(items, max_chars, "\n"):
+                yield piece, False
+        else:
+            for piece in _split_text(block.text, max_chars):
+                yield piece, False
+        i += 1
+
+
+# Coarsest first: lines, sentences, words; each with the string that rejoins its pieces.
+_SEPARATORS = (
+    (re.compile(r"\n+"), "\n"),
+    (re.compile(r"(?<=[.!?])\s+"), " "),
+    (re.compile(r"\s+"), " "),
+)
+
+
+def _split_text(text: str, max_chars: int, level: int = 0) -> list[str]:
+    """Cut text at the coarsest separator that works: lines, then sentences, then words."""
+    if len(text) <= max_chars:
+        return [text]
+    if level == len(_SEPARATORS):
+        return [text[i : i + max_chars] for i in range(0, len(text), max_chars)]
+    pattern, joiner = _SEPARATORS[level]
+    parts = [
+        piece
+        for part in pattern.split(text)
+        if part
+        for piece in _split_text(part, max_chars, level + 1)
+    ]
+    return _greedy(parts, max_chars, joiner)
+
+
+def _greedy(parts: list[str], max_chars: int, joiner: str) -> list[str]:
+    """Join consecutive parts while the result stays within `max_chars`."""
+    pieces: list[str] = []
+    current = ""
+    for part in parts:
+        candidate = f"{current}{joiner}{part}" if current else part
+        if current and len(candidate) > max_chars:
+            pieces.append(current)
+            current = part
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
