@@ -9,6 +9,8 @@ from assistant.schemas import RetrievedChunk
 # A sentence ends at . ! or ? followed by space and an upper-case letter, a quote or a digit.
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'`(])")
 PARAGRAPH = re.compile(r"\n\s*\n")
+# A list item is an answer of its own, not a clause of the paragraph around it.
+LIST_ITEM = re.compile(r"(?:^|\n)\s*(?:[-*+]|\d+[.)])\s+")
 MIN_CHARS = 20
 
 
@@ -24,12 +26,13 @@ def answer_candidates(
         for paragraph in PARAGRAPH.split(chunk.text):
             if _is_structure(paragraph):
                 continue
-            flat = " ".join(paragraph.split())
-            for sentence in SENTENCE_END.split(flat):
-                if MIN_CHARS <= len(sentence) <= max_chars:
-                    candidates.append(f"{sentence} [{n}]")
-                    if len(candidates) == limit:
-                        return candidates
+            for unit in LIST_ITEM.split(paragraph):
+                flat = " ".join(unit.split())
+                for sentence in SENTENCE_END.split(flat):
+                    if MIN_CHARS <= len(sentence) <= max_chars:
+                        candidates.append(f"{sentence} [{n}]")
+                        if len(candidates) == limit:
+                            return candidates
     return candidates
 
 

@@ -28,3 +28,14 @@ def test_tables_code_and_short_or_long_fragments_are_not_candidates():
 def test_candidates_are_capped():
     text = " ".join(f"Sentence number {i} is here." for i in range(100))
     assert len(answer_candidates([_chunk(text)], limit=7)) == 7
+
+
+def test_list_items_are_candidates_of_their_own_without_the_bullet():
+    text = (
+        "Settings:\n- `TOP_K`: chunks per search, 5 by default.\n"
+        "- `MODE`: hybrid, dense or sparse.\n"
+    )
+    assert answer_candidates([_chunk(text)]) == [
+        "`TOP_K`: chunks per search, 5 by default. [1]",
+        "`MODE`: hybrid, dense or sparse. [1]",
+    ]
