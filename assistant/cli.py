@@ -16,7 +16,7 @@ from rich.table import Table
 
 from assistant.errors import AssistantError, InputError
 from assistant.ingest import IngestProgress, ingest_paths
-from assistant.schemas import Answer, IngestReport
+from assistant.schemas import Answer, IngestReport, Outcome
 from assistant.service import Assistant, check_question, open_store
 from assistant.settings import SearchMode, Settings
 
@@ -135,6 +135,24 @@ def ask(
 
 @app.command()
 @_clear_errors
+def resume(
+    thread: Annotated[str, typer.Argument(help="The thread handed to a human.")],
+    reply: Annotated[str, typer.Argument(help="The human's reply to the customer.")],
+    json: Annotated[bool, typer.Option("--json", help="Print the answer model as JSON.")] = False,
+) -> None:
+    """Continue a thread that was handed to a human, with the human's reply."""
+    settings = _settings()
+    check_question(reply, settings.max_question_chars)
+    with Assistant.open(settings) as assistant:
+        answer = assistant.resume(thread, reply)
+    if json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        _print_answer(answer)
+
+
+@app.command()
+@_clear_errors
 def chat(
     thread: Annotated[str | None, typer.Option(help="Continue this thread.")] = None,
     tenant: Tenant = None,
@@ -193,6 +211,15 @@ def _print_answer(answer: Answer) -> None:
         for c in answer.citations:
             where = f" ({escape(c.url)})" if c.url else ""
             out.print(f"  [{c.n}] {escape(c.title or c.doc_id)}{where}")
+    if answer.escalation and answer.outcome is Outcome.ESCALATED:
+        out.print(
+            f"[yellow]handed to a human ({answer.escalation.reason}): "
+            f"{escape(answer.escalation.summary)}[/yellow]\n"
+            f'[dim]reply with: assistant resume {answer.thread_id} "..."[/dim]'
+        )
+    if answer.triage:
+        t = answer.triage
+        out.print(f"[dim]triage: {t.category} · {t.priority} · needs human: {t.needs_human}[/dim]")
     out.print(f"[dim]{answer.outcome.value} · thread {answer.thread_id}[/dim]")
 
 

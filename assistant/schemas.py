@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.adapters.schemas import EscalationDecision, TriageResult
+
 DocFormat = Literal["text", "markdown", "html"]
 
 
@@ -70,6 +72,7 @@ class Outcome(StrEnum):
     CLARIFY = "clarify"
     DECLINED = "declined"
     ESCALATED = "escalated"
+    HUMAN_REPLY = "human_reply"
 
 
 class Citation(BaseModel):
@@ -96,4 +99,8 @@ class Answer(BaseModel):
     thread_id: str | None = None
     queries: list[str] = Field(default_factory=list, description="Search queries, in order.")
     removed_citations: int = Field(0, ge=0, description="Invalid [n] markers the check removed.")
+    triage: TriageResult | None = Field(None, description="The triage adapter's reading.")
+    escalation: EscalationDecision | None = Field(
+        None, description="Why and with which hand-off note the turn went to a human."
+    )
     timings: list[NodeTiming] = Field(default_factory=list)

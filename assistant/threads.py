@@ -8,11 +8,21 @@ from pathlib import Path
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from assistant.adapters.schemas import EscalationDecision, TriageResult
 from assistant.schemas import Action, Answer, Citation, NodeTiming, Outcome, RetrievedChunk
 
 # The checkpointer revives only these of our types; anything else in a checkpoint file is
 # refused rather than imported, so a tampered file cannot name arbitrary classes.
-STATE_TYPES: list[type] = [Action, Answer, Citation, NodeTiming, Outcome, RetrievedChunk]
+STATE_TYPES: list[type] = [
+    Action,
+    Answer,
+    Citation,
+    EscalationDecision,
+    NodeTiming,
+    Outcome,
+    RetrievedChunk,
+    TriageResult,
+]
 
 
 def open_checkpointer(path: Path) -> SqliteSaver:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -17,12 +18,23 @@ from langchain_core.messages import (
     ToolCall,
 )
 from langchain_core.tools import BaseTool
+from langgraph.types import Command, interrupt
 
+from assistant.adapters.inference import (
+    ESCALATION_ADAPTER,
+    TRIAGE_ADAPTER,
+    decide_escalation,
+)
+from assistant.adapters.inference import triage as triage_message
+from assistant.adapters.policy import EscalationReason
+from assistant.adapters.prompts import NO_CONTEXT
+from assistant.adapters.schemas import EscalationDecision, TriageResult
 from assistant.answers import answer_candidates
 from assistant.citations import marker_regex, resolve_citations
 from assistant.graphs import prompts
 from assistant.graphs.state import SupportState
 from assistant.llm.calibration import CalibratedChooser
+from assistant.llm.errors import ModelOutputError
 from assistant.llm.gateway import choose, complete
 from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
@@ -31,22 +43,49 @@ from assistant.tools.search import TOOL_NAME, Retriever, make_search_tool
 Update = dict[str, Any]
 
 MAX_QUERY_CHARS = 300
+SUMMARY_CHARS = 400
 HISTORY_TURNS = 4
+
+
+Triage = Callable[[str], TriageResult]
+Escalation = Callable[[str, str], EscalationDecision]
 
 
 @dataclass(frozen=True)
 class GraphDeps:
-    """What the nodes need, fixed when the graph is built."""
+    """What the nodes need, fixed when the graph is built.
+
+    `triage` and `escalation` read a message with their adapters; None where the adapter is
+    not available (the graph then skips triage, and hands over with the message as summary).
+    """
 
     model: BaseChatModel
     search_tool: BaseTool
     settings: Settings
+    triage: Triage | None = None
+    escalation: Escalation | None = None
 
     @classmethod
-    def over(cls, retriever: Retriever, model: BaseChatModel, settings: Settings) -> GraphDeps:
-        """Deps that search `retriever` with the settings' top-k and mode."""
+    def over(
+        cls,
+        retriever: Retriever,
+        model: BaseChatModel,
+        settings: Settings,
+        *,
+        adapters: Collection[str] = (),
+    ) -> GraphDeps:
+        """Deps that search `retriever` with the settings' top-k and mode, and use the named
+        `adapters` (`triage`, `escalation`) that are available."""
         tool = make_search_tool(retriever, k=settings.top_k, mode=settings.search_mode)
-        return cls(model=model, search_tool=tool, settings=settings)
+        return cls(
+            model=model,
+            search_tool=tool,
+            settings=settings,
+            triage=partial(triage_message, model) if TRIAGE_ADAPTER in adapters else None,
+            escalation=(
+                partial(decide_escalation, model) if ESCALATION_ADAPTER in adapters else None
+            ),
+        )
 
     @cached_property
     def decider(self) -> CalibratedChooser:
@@ -57,6 +96,17 @@ class GraphDeps:
             default=prompts.DEFAULT_DECISION,
             margin=self.settings.decision_margin,
         )
+
+
+def triage(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Read the message with the triage adapter; a reply that fails validation (after the
+    adapter's own repair) leaves the turn untriaged rather than failing it."""
+    if deps.triage is None:
+        return {"triage": None}
+    try:
+        return {"triage": deps.triage(state["question"])}
+    except ModelOutputError:
+        return {"triage": None}
 
 
 def decide(state: SupportState, *, deps: GraphDeps) -> Update:
@@ -157,8 +207,49 @@ def decline(state: SupportState, *, deps: GraphDeps) -> Update:
     return _finish(state, prompts.DECLINE, Outcome.DECLINED)
 
 
-def escalate(state: SupportState, *, deps: GraphDeps) -> Update:
+def escalate(state: SupportState, *, deps: GraphDeps) -> Command[str]:
+    """The escalation adapter decides, with the reason and the hand-off note a human reads."""
+    searched = bool(state.get("queries"))
+    if deps.escalation is None:
+        reason: EscalationReason = "unanswerable" if searched else "human_requested"
+        decision = EscalationDecision(
+            escalate=True, reason=reason, summary=state["question"][:SUMMARY_CHARS]
+        )
+    else:
+        context = prompts.NO_ANSWER_CONTEXT if searched else NO_CONTEXT
+        try:
+            decision = deps.escalation(state["question"], context)
+        except ModelOutputError:
+            decision = EscalationDecision(
+                escalate=True, reason="unresolved", summary=state["question"][:SUMMARY_CHARS]
+            )
+    if decision.escalate:
+        return Command(update={"escalation": decision}, goto="hand_over")
+    if searched:
+        return Command(update={"escalation": decision}, goto="decline")
+    # The adapter overrules the decide step: look the question up instead.
+    return Command(update={"escalation": decision, "queries": [state["question"]]}, goto="retrieve")
+
+
+def hand_over(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Tell the customer a human takes over; the turn's answer until the human replies."""
     return _finish(state, prompts.ESCALATE, Outcome.ESCALATED)
+
+
+def await_human(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Pause the thread until a human replies (LangGraph interrupt); their reply is the answer.
+
+    The interrupt's value is what the human sees: the question and the hand-off note.
+    """
+    decision = state.get("escalation")
+    reply = interrupt(
+        {
+            "question": state["question"],
+            "reason": decision.reason if decision else "unresolved",
+            "summary": decision.summary if decision else "",
+        }
+    )
+    return _finish(state, str(reply), Outcome.HUMAN_REPLY)
 
 
 # --- routing -------------------------------------------------------------------------
@@ -210,6 +301,8 @@ def _finish(state: SupportState, text: str, outcome: Outcome, **fields: Any) -> 
         outcome=outcome,
         action=state["action"],
         queries=state.get("queries", []),
+        triage=state.get("triage"),
+        escalation=state.get("escalation"),
         **fields,
     )
     return {"answer": answer, "messages": [AIMessage(text)]}

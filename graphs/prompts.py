@@ -72,6 +72,9 @@ DECLINE = (
     "rephrase the question, or ask for a person to take it over?"
 )
 
+# What the escalation adapter is told when the search found nothing (its training wording).
+NO_ANSWER_CONTEXT = "The knowledge base has no answer."
+
 ESCALATE = "I am handing this conversation to a human agent, who will reply in this thread."
 
 

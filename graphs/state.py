@@ -7,6 +7,7 @@ from typing import Annotated, TypedDict
 from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
 
+from assistant.adapters.schemas import EscalationDecision, TriageResult
 from assistant.schemas import Action, Answer, NodeTiming, RetrievedChunk
 
 
@@ -34,6 +35,8 @@ class SupportState(TypedDict, total=False):
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
     draft: str
+    triage: TriageResult | None
+    escalation: EscalationDecision | None
     answer: Answer
     timings: list[NodeTiming]
 

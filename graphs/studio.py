@@ -8,6 +8,7 @@ from langgraph.graph.state import CompiledStateGraph
 from assistant.graphs.builder import build_graph
 from assistant.graphs.nodes import GraphDeps
 from assistant.llm.gateway import build_chat_model
+from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
 from assistant.service import open_store
 from assistant.settings import Settings
 
@@ -15,5 +16,7 @@ from assistant.settings import Settings
 def make_graph(config: RunnableConfig) -> CompiledStateGraph:
     """Build the support graph from the settings; the LangGraph server adds its checkpointer."""
     settings = Settings()
-    deps = GraphDeps.over(open_store(settings), build_chat_model(settings), settings)
+    adapters = available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR)
+    model = build_chat_model(settings)
+    deps = GraphDeps.over(open_store(settings), model, settings, adapters=adapters)
     return build_graph(deps)

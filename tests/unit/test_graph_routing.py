@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 from doubles import ListRetriever, ScriptedChatModel, chunk
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
+from assistant.adapters.schemas import EscalationDecision, TriageResult
 from assistant.graphs.builder import build_graph
 from assistant.graphs.nodes import GraphDeps
 from assistant.graphs.state import new_turn
+from assistant.llm.errors import ModelOutputError
 from assistant.schemas import Action, Answer, Outcome
 from assistant.settings import Settings
 from assistant.threads import open_checkpointer
@@ -142,7 +146,14 @@ def test_every_node_that_ran_is_timed(settings):
         settings=settings,
     )
     state = build_graph(deps).invoke(new_turn("q?", "default"))
-    assert [t.node for t in state["timings"]] == ["decide", "retrieve", "grade", "generate", "cite"]
+    assert [t.node for t in state["timings"]] == [
+        "triage",
+        "decide",
+        "retrieve",
+        "grade",
+        "generate",
+        "cite",
+    ]
 
 
 def test_thread_is_kept_by_the_sqlite_checkpointer_across_reopening(settings, tmp_path: Path):
@@ -159,8 +170,8 @@ def test_thread_is_kept_by_the_sqlite_checkpointer_across_reopening(settings, tm
     state = build_graph(deps, open_checkpointer(db)).get_state(config).values
     assert [m.type for m in state["messages"]] == ["human", "ai", "human", "ai"]
     assert state["messages"][2].text == "second?"
-    assert state["timings"][0].node == "decide"  # per-turn fields restart each turn
-    assert len(state["timings"]) == 5
+    assert state["timings"][0].node == "triage"  # per-turn fields restart each turn
+    assert len(state["timings"]) == 6
 
 
 def test_extractive_mode_answers_with_a_passage_sentence_and_its_marker(settings):
@@ -170,3 +181,104 @@ def test_extractive_mode_answers_with_a_passage_sentence_and_its_marker(settings
     assert answer.outcome is Outcome.ANSWERED
     assert answer.text == "Passage 2 says the answer is 2. [2]"
     assert [(c.n, c.doc_id) for c in answer.citations] == [(2, "doc-2")]
+
+
+def _deps(
+    settings: Settings, model: ScriptedChatModel, retriever: ListRetriever, **kw
+) -> GraphDeps:
+    tool = make_search_tool(retriever, k=5, mode="hybrid")
+    return GraphDeps(model=model, search_tool=tool, settings=settings, **kw)
+
+
+def test_escalation_hands_over_then_the_humans_reply_resumes_the_thread(settings):
+    decisions: list[tuple[str, str]] = []
+
+    def escalation(text: str, context: str) -> EscalationDecision:
+        decisions.append((text, context))
+        return EscalationDecision(
+            escalate=True, reason="human_requested", summary="Wants a person."
+        )
+
+    graph = build_graph(
+        _deps(
+            settings,
+            ScriptedChatModel(respond=script("human")),
+            ListRetriever([]),
+            escalation=escalation,
+        ),
+        InMemorySaver(),
+    )
+    config = {"configurable": {"thread_id": "t"}}
+    state = graph.invoke(new_turn("Let me talk to a person", "default"), config)
+    assert state["answer"].outcome is Outcome.ESCALATED
+    assert state["answer"].escalation.summary == "Wants a person."
+    assert decisions == [("Let me talk to a person", "none")]
+    waiting = graph.get_state(config)
+    assert waiting.next == ("await_human",)
+    assert waiting.interrupts[0].value["summary"] == "Wants a person."
+
+    state = graph.invoke(Command(resume="Hi, I am Sam from support."), config)
+    assert state["answer"].outcome is Outcome.HUMAN_REPLY
+    assert state["answer"].text == "Hi, I am Sam from support."
+    assert [m.type for m in state["messages"]] == ["human", "ai", "ai"]
+    assert graph.get_state(config).next == ()
+
+
+def test_an_escalation_adapter_that_says_no_sends_the_question_to_search(settings):
+    def escalation(text: str, context: str) -> EscalationDecision:
+        return EscalationDecision(escalate=False, reason="none")
+
+    retriever = ListRetriever([chunk(1)])
+    deps = _deps(
+        settings, ScriptedChatModel(respond=script("human")), retriever, escalation=escalation
+    )
+    answer = build_graph(deps).invoke(new_turn("How do refunds work?", "default"))["answer"]
+    assert answer.outcome is Outcome.ANSWERED
+    assert retriever.searches == [("How do refunds work?", "default")]
+
+
+def test_no_relevant_chunks_escalate_with_the_no_answer_context(settings):
+    settings.no_answer_action = "escalate"
+    settings.max_rewrites = 0
+    contexts: list[str] = []
+
+    def escalation(text: str, context: str) -> EscalationDecision:
+        contexts.append(context)
+        return EscalationDecision(escalate=True, reason="unanswerable", summary=text)
+
+    deps = _deps(
+        settings,
+        ScriptedChatModel(respond=script("search")),
+        ListRetriever([]),
+        escalation=escalation,
+    )
+    answer = build_graph(deps).invoke(new_turn("Where is my parcel?", "default"))["answer"]
+    assert answer.outcome is Outcome.ESCALATED
+    assert contexts == ["The knowledge base has no answer."]
+
+
+def test_the_triage_result_is_part_of_the_answer(settings):
+    result = TriageResult(category="card_arrival", priority="normal", needs_human=False)
+    deps = _deps(
+        settings,
+        ScriptedChatModel(respond=script("search")),
+        ListRetriever([chunk(1)]),
+        triage=lambda text: result,
+    )
+    answer = build_graph(deps).invoke(new_turn("Where is my card?", "default"))["answer"]
+    assert answer.triage == result
+
+
+def test_a_triage_reply_that_cannot_be_validated_leaves_the_turn_untriaged(settings):
+    def broken(text: str) -> TriageResult:
+        raise ModelOutputError("not JSON")
+
+    deps = _deps(
+        settings,
+        ScriptedChatModel(respond=script("search")),
+        ListRetriever([chunk(1)]),
+        triage=broken,
+    )
+    answer = build_graph(deps).invoke(new_turn("Where is my card?", "default"))["answer"]
+    assert answer.triage is None
+    assert answer.outcome is Outcome.ANSWERED

@@ -1,0 +1,290 @@
+"""`assistant adapters ...`: build data, train, list and evaluate the LoRA adapters.
+
+Mount with ``app.add_typer(adapters_app, name="adapters")``; ``triage_command`` is a plain
+command function to mount as ``assistant triage`` with ``app.command("triage")(...)``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from assistant.adapters.schemas import Task
+from assistant.errors import AssistantError
+from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.adapters.manifest import BaseModelInfo
+
+adapters_app = typer.Typer(
+    help="LoRA adapters: train, list, evaluate.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_DATA_DIR = Path("../shared/data")
+
+DataDir = Annotated[
+    Path,
+    typer.Option(help="Folder with banking77_train.jsonl and support_qa_dev.jsonl."),
+]
+Logs = Annotated[
+    list[Path] | None,
+    typer.Option("--log", help="Interaction log (JSONL question/answer/feedback); repeatable."),
+]
+
+
+def _clear_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Print an ``AssistantError`` as one red line and exit 1, without a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except AssistantError as error:
+            Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}")
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def _adapters_dir(settings: Settings) -> Path:
+    from assistant.llm.lora import SHIPPED_ADAPTERS_DIR
+
+    return settings.adapters_dir or SHIPPED_ADAPTERS_DIR
+
+
+def _base_info(settings: Settings) -> BaseModelInfo:
+    """Fingerprint of the base model in use (hashes ~0.5 GB: a second or two)."""
+    from assistant.adapters.manifest import base_model_id, base_model_info
+    from assistant.llm.packaged import resolve_model_folder
+
+    folder = resolve_model_folder(settings)
+    return base_model_info(folder, base_model_id(folder))
+
+
+def _task(name: str) -> Task:
+    """The task an adapter name trains: `triage` and `escalation`, or a name starting with one."""
+    for task in ("triage", "escalation"):
+        if name == task or name.startswith(task + "-"):
+            return task
+    raise typer.BadParameter(
+        f"{name!r}: name must be triage or escalation (or start with 'triage-')."
+    )
+
+
+@adapters_app.command("data")
+@_clear_errors
+def data_command(
+    name: Annotated[str, typer.Argument(help="triage or escalation.")],
+    out: Annotated[Path, typer.Option(help="Folder for NAME.train.jsonl and NAME.dev.jsonl.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    log: Logs = None,
+) -> None:
+    """Write NAME's chat examples as JSONL, split into train and the dev hold-out."""
+    from assistant.adapters.data import build_examples, split, write_examples
+
+    train, dev = split(build_examples(_task(name), data_dir, log or []))
+    write_examples(train, out / f"{name}.train.jsonl")
+    write_examples(dev, out / f"{name}.dev.jsonl")
+    Console().print(f"{len(train)} train and {len(dev)} dev examples in {out}")
+
+
+@adapters_app.command("train")
+@_clear_errors
+def train_command(
+    name: Annotated[str, typer.Argument(help="triage or escalation (or triage-xyz, ...).")],
+    steps: Annotated[int, typer.Option(min=1)] = 600,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 5e-4,
+    rank: Annotated[int, typer.Option(min=1)] = 8,
+    alpha: Annotated[int, typer.Option(min=1)] = 16,
+    seed: int = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Adapter folder. Default: the shipped adapters/NAME.")
+    ] = None,
+    checkpoint_dir: Annotated[
+        Path | None, typer.Option(help="Default: <cache_dir>/adapter-checkpoints/NAME.")
+    ] = None,
+    checkpoint_every: Annotated[int, typer.Option(min=1)] = 50,
+    resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint.")] = True,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    log: Logs = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Torch threads (default: ASSISTANT_TORCH_THREADS).")
+    ] = None,
+) -> None:
+    """Train the LoRA adapter NAME on its data (dev hold-out excluded) and save it."""
+    from assistant.adapters.data import build_examples, split
+    from assistant.adapters.manifest import Hyperparameters
+    from assistant.adapters.train import TrainOptions, train_adapter
+    from assistant.llm.packaged import resolve_model_folder
+
+    settings = Settings()
+    task = _task(name)
+    train, dev = split(build_examples(task, data_dir, log or []))
+    options = TrainOptions(
+        name=name,
+        task=task,
+        base_folder=resolve_model_folder(settings),
+        out_dir=out or _adapters_dir(settings) / name,
+        checkpoint_dir=checkpoint_dir or settings.cache_dir / "adapter-checkpoints" / name,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        threads=threads or settings.torch_threads,
+    )
+    hyper = Hyperparameters(
+        r=rank, alpha=alpha, learning_rate=lr, batch_size=batch_size, steps=steps, seed=seed
+    )
+    console = Console()
+    console.print(
+        f"Training [bold]{name}[/] on {len(train)} examples ({len(dev)} held out), "
+        f"{steps} steps of {batch_size}; checkpoints in {options.checkpoint_dir}"
+    )
+    manifest = train_adapter(options, hyper, train, dev)
+    console.print(
+        f"Saved {options.out_dir}: {manifest.steps_done}/{steps} steps in "
+        f"{manifest.train_seconds:.0f} s, dev loss {manifest.dev_loss}"
+    )
+
+
+@adapters_app.command("list")
+@_clear_errors
+def list_command(
+    vllm_args: Annotated[
+        bool, typer.Option("--vllm-args", help="Print only vLLM's LoRA arguments.")
+    ] = False,
+) -> None:
+    """List the adapters, whether each fits the base model in use, and vLLM's arguments."""
+    from assistant.adapters.registry import check_compatible, list_adapters, vllm_lora_args
+
+    settings = Settings()
+    adapters = list_adapters(_adapters_dir(settings))
+    base = _base_info(settings)
+    usable = []
+    problems = []
+    table = Table("adapter", "rank", "steps", "trained on", "status", "folder")
+    for info in adapters:
+        try:
+            check_compatible(info, base)
+        except AssistantError as exc:
+            status = "[red]refused[/]"
+            problems.append(f"{info.name}: {exc}")
+        else:
+            status = "[green]ok[/]"
+            usable.append(info)
+        manifest = info.manifest
+        table.add_row(
+            info.name,
+            str(info.rank or "?"),
+            str(manifest.steps_done) if manifest else "?",
+            manifest.base_model.id if manifest else "?",
+            status,
+            str(info.folder),
+        )
+    args = " ".join(vllm_lora_args(usable))
+    if vllm_args:
+        typer.echo(args)
+        return
+    console = Console()
+    console.print(table)
+    for problem in problems:
+        # soft_wrap: a long error stays one line that the terminal wraps, easy to grep.
+        console.print(f"[red]refused[/] {escape(problem)}", soft_wrap=True)
+    console.print(f"vLLM: {args or '(no usable adapter)'}", soft_wrap=True)
+
+
+@adapters_app.command("eval")
+@_clear_errors
+def eval_command(
+    name: Annotated[str, typer.Argument(help="The adapter to evaluate.")],
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Dev examples for the LLM rows (all if unset).")
+    ] = 200,
+    adapter: Annotated[bool, typer.Option(help="Score the adapter.")] = True,
+    base: Annotated[bool, typer.Option(help="Also score the prompted base model.")] = True,
+    baseline: Annotated[
+        bool, typer.Option(help="Also score embeddings + logistic regression.")
+    ] = True,
+    save: Annotated[bool, typer.Option(help="Write the scores into the manifest.")] = True,
+    markdown: Annotated[
+        bool, typer.Option(help="Print a Markdown table (for the README).")
+    ] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Score NAME on the dev hold-out against the prompted base model and the cheap baseline."""
+    from assistant.adapters.data import build_examples, split
+    from assistant.adapters.evaluation_run import run_evaluation
+    from assistant.adapters.manifest import read_manifest, write_manifest
+    from assistant.adapters.registry import get_adapter
+
+    settings = Settings()
+    task = _task(name)
+    info = get_adapter(_adapters_dir(settings), name, _base_info(settings))
+    train, dev = split(build_examples(task, data_dir))
+    console = Console()
+    rows = run_evaluation(
+        settings,
+        name,
+        task,
+        train,
+        dev,
+        limit=limit,
+        with_adapter=adapter,
+        base=base,
+        baseline=baseline,
+        console=console,
+    )
+    if not rows:
+        raise typer.BadParameter("Nothing to score: --no-adapter, --no-base and --no-baseline.")
+    if markdown:
+        lines = [rows[0].columns(), ["---"] * len(rows[0].columns())]
+        typer.echo("\n".join("| " + " | ".join(cells) + " |" for cells in lines))
+        typer.echo("\n".join("| " + " | ".join(row.cells()) + " |" for row in rows))
+    else:
+        table = Table(*rows[0].columns(), title=f"{name}: dev hold-out")
+        for row in rows:
+            table.add_row(*row.cells())
+        console.print(table)
+    if save:
+        manifest = read_manifest(info.folder)
+        # Merged, so rows scored in separate runs (base now, adapter later) accumulate.
+        manifest.dev_metrics.update({k: v for row in rows for k, v in row.flat().items()})
+        write_manifest(info.folder, manifest)
+        console.print(f"Scores saved in {info.folder / 'manifest.json'}")
+
+
+def triage_command(
+    text: Annotated[str, typer.Argument(help="The customer's message.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Triage a message: BANKING77 category, priority, and whether a human is needed."""
+    _clear_errors(_triage)(text, as_json)
+
+
+def _triage(text: str, as_json: bool) -> None:
+    from assistant.adapters.inference import triage
+    from assistant.errors import InputError
+    from assistant.llm.gateway import build_chat_model
+
+    if not text.strip():
+        raise InputError("Give the message to triage.")
+    result = triage(build_chat_model(Settings()), text)
+    if as_json:
+        typer.echo(result.model_dump_json())
+        return
+    human = "yes" if result.needs_human else "no"
+    Console().print(
+        f"category [bold]{result.category}[/]  priority [bold]{result.priority}[/]  "
+        f"needs a human: [bold]{human}[/]"
+    )

@@ -1,0 +1,362 @@
+"""Data builders: real support data -> chat examples for the triage and escalation adapters.
+
+Sources (all real, none copied into the repository):
+
+- BANKING77 (``banking77_train.jsonl``, ``{text, label}``): the triage examples, and the
+  escalation examples whose decision follows the policy table (``assistant.adapters.policy``).
+- MTRAG support tasks (``support_qa_dev.jsonl``): ``UNANSWERABLE`` tasks escalate (the
+  knowledge base cannot answer), ``ANSWERABLE`` and ``PARTIAL`` tasks do not (it can).
+  ``UNDERSPECIFIED`` tasks are left out: they call for a clarifying question, not a human.
+- Requests for a person: no public dataset here labels them, so a small, documented set of
+  hand-written phrases (``HUMAN_REQUEST_PHRASES``) is combined with real BANKING77 messages.
+  Only the phrase is written by us; the request it is attached to is real.
+- The assistant's interaction log (JSONL ``{question, answer, feedback, category?}``): a
+  down-voted answer becomes an escalation (``unresolved``), an up-voted one a non-escalation,
+  and a row with a reviewed ``category`` a triage example.
+
+Hand-off summaries are built only from the real text (the customer's words, condensed) and the
+labels; nothing is invented. The dev hold-out is chosen by a hash of the real text
+(``is_dev``), so it is stable across runs and machines, and every example made from one text
+(a message and its "ask for a person" variant, say) lands on the same side.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.adapters.policy import EscalationReason, policy_for
+from assistant.adapters.prompts import (
+    escalation_messages,
+    render_escalation,
+    render_triage,
+    triage_messages,
+)
+from assistant.adapters.schemas import (
+    ChatExample,
+    ChatTurn,
+    EscalationDecision,
+    InteractionLog,
+    Task,
+    TriageResult,
+)
+from assistant.errors import InputError
+
+DEV_PERCENT = 10
+SUMMARY_QUOTE_CHARS = 240
+
+KB_HAS_ANSWER = "The knowledge base has an answer."
+KB_NO_ANSWER = "The knowledge base has no answer."
+
+HUMAN_REQUEST_PHRASES: tuple[str, ...] = (
+    "I want to talk to a real person.",
+    "Can I speak to a human agent please?",
+    "Please put me through to someone from customer service.",
+    "I'd like to speak with an agent, not a bot.",
+    "Connect me to a human.",
+    "Is there a person I can talk to about this?",
+    "I need to speak to someone on your team.",
+    "Let me talk to a representative.",
+    "Get me a human being, please.",
+    "Can someone from support call me back?",
+)
+"""Hand-written requests for a person (the only text here not taken from a dataset)."""
+
+# One BANKING77 message in HUMAN_REQUEST_EVERY also yields an "ask for a person" variant.
+HUMAN_REQUEST_EVERY = 8
+
+_REASON_PHRASES: dict[EscalationReason, str] = {
+    "security": "Security risk",
+    "dispute": "Disputed transaction",
+    "money_missing": "Money missing or delayed",
+    "account_action": "Account action needed",
+}
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    """One BANKING77 row."""
+
+    text: str
+    label: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SupportTask:
+    """One MTRAG support task, reduced to what the escalation builder needs."""
+
+    question: str
+    previous: str
+    answerability: str
+    source: str
+
+
+def text_hash(key: str) -> int:
+    """A stable 64-bit hash of ``key`` (case and spacing ignored, so duplicates agree)."""
+    normal = " ".join(key.casefold().split())
+    return int.from_bytes(hashlib.sha256(normal.encode("utf-8")).digest()[:8], "big")
+
+
+def text_bucket(key: str) -> int:
+    """A stable bucket 0..99 for ``key``."""
+    return text_hash(key) % 100
+
+
+def is_dev(key: str, percent: int = DEV_PERCENT) -> bool:
+    """Whether the text ``key`` belongs to the dev hold-out (never trained on)."""
+    return text_bucket(key) < percent
+
+
+def split(
+    examples: Iterable[ChatExample], percent: int = DEV_PERCENT
+) -> tuple[list[ChatExample], list[ChatExample]]:
+    """(train, dev) by the hash of each example's key."""
+    train: list[ChatExample] = []
+    dev: list[ChatExample] = []
+    for example in examples:
+        (dev if is_dev(example.key, percent) else train).append(example)
+    return train, dev
+
+
+def condense(text: str, limit: int = SUMMARY_QUOTE_CHARS) -> str:
+    """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+# --- readers ----------------------------------------------------------------------------
+
+
+def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"Cannot read {path}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise InputError(f"{path}:{number} is not valid JSON: {exc}") from exc
+        if not isinstance(row, dict):
+            raise InputError(f"{path}:{number} is not a JSON object.")
+        yield number, row
+
+
+def read_banking77(path: Path) -> list[LabelledText]:
+    """The ``{text, label}`` rows of a BANKING77 JSONL file."""
+    rows = []
+    for number, row in _jsonl(path):
+        text, label = row.get("text"), row.get("label")
+        if not isinstance(text, str) or not isinstance(label, str) or not text.strip():
+            raise InputError(f"{path}:{number} needs string fields `text` and `label`.")
+        rows.append(LabelledText(text=text.strip(), label=label, source=f"{path.name}:{number}"))
+    return rows
+
+
+def read_support_tasks(path: Path) -> list[SupportTask]:
+    """The MTRAG support tasks of ``path``, with the last earlier user turn as context."""
+    tasks = []
+    for number, row in _jsonl(path):
+        question, answerability = row.get("question"), row.get("answerability")
+        if not isinstance(question, str) or not isinstance(answerability, str):
+            raise InputError(f"{path}:{number} needs `question` and `answerability`.")
+        history = row.get("history")
+        previous = ""
+        if isinstance(history, list):
+            users = [t.get("text", "") for t in history if isinstance(t, dict)]
+            users = [u for t, u in zip(history, users, strict=True) if t.get("role") == "user"]
+            previous = str(users[-1]) if users else ""
+        tasks.append(
+            SupportTask(
+                question=question.strip(),
+                previous=previous.strip(),
+                answerability=answerability,
+                source=f"{path.name}:{number}",
+            )
+        )
+    return tasks
+
+
+def read_interaction_log(path: Path) -> list[InteractionLog]:
+    """The rows of an interaction log (JSONL ``{question, answer, feedback, category?}``)."""
+    from pydantic import ValidationError
+
+    rows = []
+    for number, row in _jsonl(path):
+        try:
+            rows.append(InteractionLog.model_validate(row))
+        except ValidationError as exc:
+            raise InputError(f"{path}:{number} is not an interaction-log row: {exc}") from exc
+    return rows
+
+
+# --- triage -----------------------------------------------------------------------------
+
+
+def triage_result(intent: str) -> TriageResult:
+    """The triage answer the policy table gives for ``intent``."""
+    policy = policy_for(intent)
+    return TriageResult(category=intent, priority=policy.priority, needs_human=policy.needs_human)
+
+
+def _triage_example(text: str, intent: str, source: str) -> ChatExample:
+    reply = ChatTurn(role="assistant", content=render_triage(triage_result(intent)))
+    return ChatExample(
+        task="triage", messages=[*triage_messages(text), reply], source=source, key=text
+    )
+
+
+def triage_examples(
+    banking: Sequence[LabelledText], logs: Sequence[InteractionLog] = ()
+) -> list[ChatExample]:
+    """One triage example per BANKING77 row, then one per log row with a reviewed category."""
+    examples = [_triage_example(row.text, row.label, row.source) for row in banking]
+    for number, log in enumerate(logs, start=1):
+        if log.category is not None:
+            examples.append(_triage_example(log.question, log.category, f"log:{number}"))
+    return examples
+
+
+# --- escalation -------------------------------------------------------------------------
+
+
+def _escalation_example(
+    text: str, context: str, decision: EscalationDecision, source: str, key: str
+) -> ChatExample:
+    reply = ChatTurn(role="assistant", content=render_escalation(decision))
+    return ChatExample(
+        task="escalation",
+        messages=[*escalation_messages(text, context), reply],
+        source=source,
+        key=key,
+    )
+
+
+def _no_escalation() -> EscalationDecision:
+    return EscalationDecision(escalate=False, reason="none", summary="")
+
+
+def policy_escalation(text: str, intent: str) -> EscalationDecision:
+    """The escalation the policy table gives for a message of ``intent``."""
+    policy = policy_for(intent)
+    if not policy.needs_human:
+        return _no_escalation()
+    topic = intent.replace("_", " ").rstrip("?")
+    summary = f"{_REASON_PHRASES[policy.reason]} ({topic}). Customer wrote: {condense(text)}"
+    return EscalationDecision(escalate=True, reason=policy.reason, summary=summary)
+
+
+def human_request_variant(row: LabelledText) -> ChatExample | None:
+    """``row`` with a request for a person attached, for one row in ``HUMAN_REQUEST_EVERY``."""
+    draw = text_hash("person:" + row.text)
+    if draw % HUMAN_REQUEST_EVERY:
+        return None
+    draw //= HUMAN_REQUEST_EVERY
+    phrase = HUMAN_REQUEST_PHRASES[draw % len(HUMAN_REQUEST_PHRASES)]
+    # Phrase first or last, so the adapter does not learn a position.
+    first = (draw // len(HUMAN_REQUEST_PHRASES)) % 2
+    message = f"{phrase} {row.text}" if first else f"{row.text} {phrase}"
+    summary = f"Customer asked for a person. Request: {condense(row.text)}"
+    decision = EscalationDecision(escalate=True, reason="human_requested", summary=summary)
+    return _escalation_example(message, "none", decision, row.source + "+person", row.text)
+
+
+def escalation_examples(
+    banking: Sequence[LabelledText],
+    tasks: Sequence[SupportTask] = (),
+    logs: Sequence[InteractionLog] = (),
+    *,
+    task_repeats: int = 4,
+) -> list[ChatExample]:
+    """Escalation examples from the policy table, the support tasks, requests for a person
+    and the interaction log.
+
+    The ~100 support tasks are repeated ``task_repeats`` times so that they are not drowned by
+    ten thousand BANKING77 rows (they are the only examples of the knowledge-base signal).
+    """
+    examples = []
+    for row in banking:
+        decision = policy_escalation(row.text, row.label)
+        examples.append(_escalation_example(row.text, "none", decision, row.source, row.text))
+        if (variant := human_request_variant(row)) is not None:
+            examples.append(variant)
+    for task in tasks:
+        example = _task_example(task)
+        if example is not None:
+            examples.extend([example] * task_repeats)
+    for number, log in enumerate(logs, start=1):
+        if log.feedback is not None:
+            examples.append(_log_example(log, f"log:{number}"))
+    return examples
+
+
+def _task_example(task: SupportTask) -> ChatExample | None:
+    text = f"{task.previous}\n{task.question}" if task.previous else task.question
+    if task.answerability == "UNANSWERABLE":
+        summary = f"No answer in the knowledge base. Customer asks: {condense(task.question)}"
+        decision = EscalationDecision(escalate=True, reason="unanswerable", summary=summary)
+        return _escalation_example(text, KB_NO_ANSWER, decision, task.source, task.question)
+    if task.answerability in ("ANSWERABLE", "PARTIAL"):
+        return _escalation_example(
+            text, KB_HAS_ANSWER, _no_escalation(), task.source, task.question
+        )
+    return None
+
+
+def _log_example(log: InteractionLog, source: str) -> ChatExample:
+    context = f"The assistant answered: {condense(log.answer, 300)}" if log.answer else "none"
+    if log.feedback == "down":
+        summary = f"Answer was rated unhelpful. Customer asked: {condense(log.question)}"
+        decision = EscalationDecision(escalate=True, reason="unresolved", summary=summary)
+    else:
+        decision = _no_escalation()
+    return _escalation_example(log.question, context, decision, source, log.question)
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def build_examples(
+    task: Task,
+    data_dir: Path,
+    logs: Sequence[Path] = (),
+) -> list[ChatExample]:
+    """All examples of ``task`` from the shared data folder and any interaction logs."""
+    banking = read_banking77(data_dir / "banking77_train.jsonl")
+    log_rows = [row for path in logs for row in read_interaction_log(path)]
+    if task == "triage":
+        return triage_examples(banking, log_rows)
+    tasks = read_support_tasks(data_dir / "support_qa_dev.jsonl")
+    return escalation_examples(banking, tasks, log_rows)
+
+
+def write_examples(examples: Iterable[ChatExample], path: Path) -> None:
+    """Write ``examples`` as JSONL chat examples (``{"task", "messages", ...}`` per line)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for example in examples:
+            out.write(example.model_dump_json() + "\n")
+
+
+def read_examples(path: Path) -> list[ChatExample]:
+    """Examples written by ``write_examples``."""
+    return [ChatExample.model_validate(row) for _, row in _jsonl(path)]
+
+
+def examples_hash(examples: Iterable[ChatExample]) -> str:
+    """sha256 over the examples' messages, in order: identifies the training data."""
+    digest = hashlib.sha256()
+    for example in examples:
+        turns = [turn.model_dump() for turn in example.messages]
+        digest.update(json.dumps(turns, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()

@@ -1,0 +1,117 @@
+"""Typed models of the adapters' outputs, their training examples and the interaction log."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from assistant.adapters.policy import CATEGORIES, EscalationReason, Priority
+
+Task = Literal["triage", "escalation"]
+Role = Literal["system", "user", "assistant"]
+
+
+class TriageResult(BaseModel):
+    """What the triage adapter says about one incoming message."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: str = Field(description="A BANKING77 intent (see `assistant.adapters.policy`).")
+    priority: Priority
+    needs_human: bool
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in CATEGORIES:
+            raise ValueError(f"unknown category {value!r}")
+        return value
+
+
+class EscalationDecision(BaseModel):
+    """Whether a request goes to a human, why, and the note that human reads first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    escalate: bool
+    reason: EscalationReason
+    summary: str = Field("", max_length=400, description="Hand-off note; empty if not escalated.")
+
+    @model_validator(mode="after")
+    def _reason_matches_decision(self) -> EscalationDecision:
+        # An escalation without a reason (or a reason without one) is a contradiction the
+        # human reading the hand-off could not act on: reject it so it gets repaired.
+        if self.escalate == (self.reason == "none"):
+            raise ValueError(
+                "`reason` must be 'none' exactly when `escalate` is false"
+                f" (got escalate={self.escalate}, reason={self.reason!r})"
+            )
+        return self
+
+
+class ChatTurn(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    role: Role
+    content: str
+
+
+class ChatExample(BaseModel):
+    """One supervised example: the prompt turns, then the assistant reply to learn."""
+
+    task: Task
+    messages: list[ChatTurn] = Field(min_length=2)
+    source: str = Field(description="Where the example came from, e.g. `banking77_train.jsonl:12`.")
+    key: str = Field(description="The real text whose hash decides the train/dev split.")
+
+    @field_validator("messages")
+    @classmethod
+    def _ends_with_reply(cls, value: list[ChatTurn]) -> list[ChatTurn]:
+        if value[-1].role != "assistant":
+            raise ValueError("the last turn must be the assistant reply to learn")
+        return value
+
+    @property
+    def reply(self) -> str:
+        return self.messages[-1].content
+
+
+Feedback = Literal["up", "down"]
+_FEEDBACK_SYNONYMS: dict[str, Feedback] = {
+    "up": "up",
+    "+1": "up",
+    "1": "up",
+    "positive": "up",
+    "good": "up",
+    "thumbs_up": "up",
+    "down": "down",
+    "-1": "down",
+    "negative": "down",
+    "bad": "down",
+    "thumbs_down": "down",
+}
+
+
+class InteractionLog(BaseModel):
+    """One logged turn of the assistant, as the flywheel reads it back.
+
+    ``category`` is optional: a human-reviewed intent, when someone corrected the triage.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    question: str = Field(min_length=1)
+    answer: str = ""
+    feedback: Feedback | None = None
+    category: str | None = None
+
+    @field_validator("feedback", mode="before")
+    @classmethod
+    def _normalise_feedback(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        key = str(value).strip().lower()
+        if key not in _FEEDBACK_SYNONYMS:
+            raise ValueError(f"unknown feedback {value!r}; use 'up' or 'down'")
+        return _FEEDBACK_SYNONYMS[key]

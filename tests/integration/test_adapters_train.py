@@ -1,0 +1,113 @@
+"""A few LoRA training steps on a tiny real slice, on the real packaged SmolLM2.
+
+About a minute on 2 cores: 8 steps of 4 short examples, a resume, and loading the result
+with peft and through the embedded chat model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.adapters.data import read_banking77, split, triage_examples
+from assistant.adapters.inference import triage
+from assistant.adapters.manifest import (
+    Hyperparameters,
+    base_model_id,
+    base_model_info,
+    read_manifest,
+)
+from assistant.adapters.registry import check_files
+from assistant.adapters.schemas import ChatExample
+from assistant.adapters.train import IGNORE, TrainOptions, encode, latest_checkpoint, train_adapter
+from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.packaged import resolve_model_folder
+from assistant.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+HYPER = Hyperparameters(steps=6, batch_size=4, learning_rate=2e-3, warmup_steps=1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def model_folder() -> Path:
+    return resolve_model_folder(Settings(_env_file=None, model_path=None))
+
+
+@pytest.fixture(scope="module")
+def tiny(shared_data: Path) -> tuple[list[ChatExample], list[ChatExample]]:
+    """16 train and 4 dev triage examples over a spread of intents."""
+    rows = read_banking77(shared_data / "banking77_train.jsonl")[::400]
+    train, dev = split(triage_examples(rows))
+    return train[:16], (dev or train[16:])[:4]
+
+
+def options(tmp: Path, folder: Path, **changes: object) -> TrainOptions:
+    return TrainOptions(
+        name="triage",
+        task="triage",
+        base_folder=folder,
+        out_dir=tmp / "adapters" / "triage",
+        checkpoint_dir=tmp / "checkpoints",
+        checkpoint_every=3,
+        log_every=1,
+        threads=2,
+        progress=False,
+        **changes,  # type: ignore[arg-type]
+    )
+
+
+def test_only_the_reply_and_its_end_of_turn_are_learned(
+    model_folder: Path, tiny: tuple[list[ChatExample], list[ChatExample]]
+) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_folder)
+    example = tiny[0][0]
+    encoded = encode(example, tokenizer, 256)
+    assert encoded is not None
+    learned = [t for t in encoded.labels if t != IGNORE]
+    assert tokenizer.decode(learned) == example.reply + "<|im_end|>"
+    assert encode(example, tokenizer, 10) is None
+
+
+def test_a_few_steps_lower_the_loss_resume_and_load_everywhere(
+    model_folder: Path, tiny: tuple[list[ChatExample], list[ChatExample]], tmp_path: Path
+) -> None:
+    train, dev = tiny
+    first = train_adapter(options(tmp_path, model_folder), HYPER, train, dev)
+    losses = [loss for _, loss in first.loss_curve]
+    assert first.steps_done == 6
+    assert sum(losses[-2:]) < sum(losses[:2])
+    assert latest_checkpoint(tmp_path / "checkpoints") == tmp_path / "checkpoints" / "step-000006"
+
+    # Resuming continues from the checkpoint: the first six points are not recomputed.
+    longer = HYPER.model_copy(update={"steps": 8})
+    resumed = train_adapter(options(tmp_path, model_folder), longer, train, dev)
+    assert resumed.steps_done == 8
+    assert resumed.loss_curve[:6] == first.loss_curve
+
+    folder = tmp_path / "adapters" / "triage"
+    assert check_files(folder) == 8
+    config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+    assert sorted(config["target_modules"]) == ["k_proj", "o_proj", "q_proj", "v_proj"]
+    assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    manifest = read_manifest(folder)
+    assert manifest.base_model == base_model_info(model_folder, base_model_id(model_folder))
+    assert manifest.dev_loss is not None
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    peft_model = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(model_folder), str(folder)
+    )
+    assert sum(p.numel() for n, p in peft_model.named_parameters() if "lora_" in n) > 0
+
+    chat = EmbeddedChatModel(
+        model_folder=model_folder, adapters_dir=folder.parent, max_new_tokens=48, torch_threads=2
+    )
+    result = triage(chat, "I think my card was stolen yesterday")
+    assert result.priority in ("urgent", "high", "normal", "low")

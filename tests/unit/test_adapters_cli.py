@@ -1,0 +1,57 @@
+"""`assistant adapters list` and `assistant triage` as a user runs them (no model is loaded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from adapter_fakes import make_adapter, make_base
+from typer.testing import CliRunner
+
+from assistant.adapters.cli import adapters_app, triage_command
+
+
+def app() -> typer.Typer:
+    """The adapters commands mounted the way assistant/cli.py mounts them."""
+    root = typer.Typer()
+    root.add_typer(adapters_app, name="adapters")
+    root.command("triage")(triage_command)
+    return root
+
+
+def test_list_marks_an_adapter_for_another_base_and_leaves_it_out_of_vllm(
+    tmp_path: Path,
+) -> None:
+    ours = make_base(tmp_path / "ours", 1.0)
+    other = make_base(tmp_path / "other", 2.0)
+    adapters = tmp_path / "adapters"
+    make_adapter(adapters, "triage", ours)
+    make_adapter(adapters, "escalation", other)
+    env = {"ASSISTANT_MODEL_PATH": str(ours), "ASSISTANT_ADAPTERS_DIR": str(adapters)}
+
+    result = CliRunner().invoke(app(), ["adapters", "list"], env=env, terminal_width=300)
+    assert result.exit_code == 0, result.output
+    assert "was trained on base" in result.output
+
+    args = CliRunner().invoke(app(), ["adapters", "list", "--vllm-args"], env=env)
+    assert args.output.strip() == (
+        f"--enable-lora --max-lora-rank 8 --lora-modules triage={(adapters / 'triage').resolve()}"
+    )
+
+
+def test_triage_of_an_empty_message_is_a_one_line_error() -> None:
+    result = CliRunner().invoke(app(), ["triage", "  "])
+    assert result.exit_code == 1
+    assert "Give the message to triage" in result.output
+
+
+def test_eval_with_every_system_switched_off_is_a_usage_error(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    base = make_base(tmp_path / "base", 1.0)
+    make_adapter(tmp_path / "adapters", "triage", base)
+    env = {"ASSISTANT_MODEL_PATH": str(base), "ASSISTANT_ADAPTERS_DIR": str(tmp_path / "adapters")}
+    argv = ["adapters", "eval", "triage", "--no-adapter", "--no-base", "--no-baseline"]
+    result = CliRunner().invoke(app(), [*argv, "--data-dir", str(shared_data)], env=env)
+    assert result.exit_code == 2
+    assert "Nothing to score" in result.output

@@ -1,0 +1,87 @@
+"""The manifest and the registry: base-model check, corrupt files, vLLM arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from adapter_fakes import make_adapter, make_base
+
+from assistant.adapters.manifest import base_model_info, read_manifest
+from assistant.adapters.registry import (
+    IncompatibleAdapterError,
+    check_compatible,
+    get_adapter,
+    list_adapters,
+    vllm_lora_args,
+)
+from assistant.errors import InputError
+from assistant.llm.errors import UnknownModelError
+
+
+def test_the_base_fingerprint_changes_with_the_weights(tmp_path: Path) -> None:
+    one = base_model_info(make_base(tmp_path / "one", 1.0), "x")
+    two = base_model_info(make_base(tmp_path / "two", 2.0), "x")
+    assert one.config_sha256 == two.config_sha256
+    assert one.weights_sha256 != two.weights_sha256
+
+
+def test_the_manifest_round_trips_and_a_bad_one_is_a_clear_error(tmp_path: Path) -> None:
+    base = make_base(tmp_path / "base", 1.0)
+    folder = make_adapter(tmp_path / "adapters", "triage", base)
+    manifest = read_manifest(folder)
+    assert manifest.base_model.id == "test/base"
+    assert manifest.hyperparameters.target_modules == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    (folder / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match="not a valid adapter manifest"):
+        read_manifest(folder)
+
+
+def test_an_adapter_for_another_base_is_refused(tmp_path: Path) -> None:
+    ours = make_base(tmp_path / "ours", 1.0)
+    other = make_base(tmp_path / "other", 2.0)
+    adapters = tmp_path / "adapters"
+    make_adapter(adapters, "triage", ours)
+    make_adapter(adapters, "escalation", other)
+    base = base_model_info(ours, "test/base")
+
+    assert get_adapter(adapters, "triage", base).name == "triage"
+    with pytest.raises(IncompatibleAdapterError, match="trained on base test/base") as info:
+        get_adapter(adapters, "escalation", base)
+    assert "Retrain it on this base" in str(info.value)
+
+
+def test_an_unknown_adapter_names_the_ones_there_are(tmp_path: Path) -> None:
+    base = make_base(tmp_path / "base", 1.0)
+    make_adapter(tmp_path / "adapters", "triage", base)
+    with pytest.raises(UnknownModelError, match="there are: triage"):
+        get_adapter(tmp_path / "adapters", "tone", base_model_info(base, "b"))
+
+
+def test_a_corrupt_adapter_is_listed_with_its_problem_and_refused(tmp_path: Path) -> None:
+    base = make_base(tmp_path / "base", 1.0)
+    folder = make_adapter(tmp_path / "adapters", "triage", base)
+    weights = folder / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:40])
+    (info,) = list_adapters(tmp_path / "adapters")
+    assert info.problem is not None and "corrupt" in info.problem
+    with pytest.raises(IncompatibleAdapterError, match="cannot be used"):
+        check_compatible(info, base_model_info(base, "b"))
+    assert vllm_lora_args([info]) == []
+
+
+def test_vllm_gets_every_usable_adapter_and_a_rank_bound_it_accepts(tmp_path: Path) -> None:
+    base = make_base(tmp_path / "base", 1.0)
+    adapters = tmp_path / "adapters"
+    make_adapter(adapters, "escalation", base, rank=12)
+    make_adapter(adapters, "triage", base)
+    (adapters / "__pycache__").mkdir()  # not an adapter: no adapter_config.json
+    args = vllm_lora_args(list_adapters(adapters))
+    assert args == [
+        "--enable-lora",
+        "--max-lora-rank",
+        "16",
+        "--lora-modules",
+        f"escalation={(adapters / 'escalation').resolve()}",
+        f"triage={(adapters / 'triage').resolve()}",
+    ]
