@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from assistant.adapters.cli import adapters_app, triage_command
 from assistant.errors import AssistantError, InputError
 from assistant.ingest import IngestProgress, ingest_paths
 from assistant.schemas import Answer, IngestReport, Outcome
@@ -25,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(adapters_app, name="adapters")
+app.command("triage")(triage_command)
 out = Console()
 err = Console(stderr=True)
 
