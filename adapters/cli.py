@@ -6,10 +6,8 @@ command function to mount as ``assistant triage`` with ``app.command("triage")(.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from assistant.adapters.schemas import Task
+from assistant.cli_errors import clear_errors
 from assistant.errors import AssistantError
 from assistant.settings import Settings
 
@@ -29,9 +28,6 @@ adapters_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 DEFAULT_DATA_DIR = Path("../shared/data")
 
 DataDir = Annotated[
@@ -42,20 +38,6 @@ Logs = Annotated[
     list[Path] | None,
     typer.Option("--log", help="Interaction log (JSONL question/answer/feedback); repeatable."),
 ]
-
-
-def _clear_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print an ``AssistantError`` as one red line and exit 1, without a traceback."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except AssistantError as error:
-            Console(stderr=True).print(f"[red]error:[/red] {escape(str(error))}")
-            raise typer.Exit(1) from None
-
-    return run
 
 
 def _adapters_dir(settings: Settings) -> Path:
@@ -84,7 +66,7 @@ def _task(name: str) -> Task:
 
 
 @adapters_app.command("data")
-@_clear_errors
+@clear_errors
 def data_command(
     name: Annotated[str, typer.Argument(help="triage or escalation.")],
     out: Annotated[Path, typer.Option(help="Folder for NAME.train.jsonl and NAME.dev.jsonl.")],
@@ -101,7 +83,7 @@ def data_command(
 
 
 @adapters_app.command("train")
-@_clear_errors
+@clear_errors
 def train_command(
     name: Annotated[str, typer.Argument(help="triage or escalation (or triage-xyz, ...).")],
     steps: Annotated[int, typer.Option(min=1)] = 600,
@@ -159,7 +141,7 @@ def train_command(
 
 
 @adapters_app.command("list")
-@_clear_errors
+@clear_errors
 def list_command(
     vllm_args: Annotated[
         bool, typer.Option("--vllm-args", help="Print only vLLM's LoRA arguments.")
@@ -205,7 +187,7 @@ def list_command(
 
 
 @adapters_app.command("eval")
-@_clear_errors
+@clear_errors
 def eval_command(
     name: Annotated[str, typer.Argument(help="The adapter to evaluate.")],
     limit: Annotated[
@@ -269,7 +251,7 @@ def triage_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Triage a message: BANKING77 category, priority, and whether a human is needed."""
-    _clear_errors(_triage)(text, as_json)
+    clear_errors(_triage)(text, as_json)
 
 
 def _triage(text: str, as_json: bool) -> None:

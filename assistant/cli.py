@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.adapters.cli import adapters_app, triage_command
+from assistant.cli_errors import clear_errors, print_error
 from assistant.errors import AssistantError, InputError
 from assistant.ingest import IngestProgress, ingest_paths
 from assistant.schemas import Answer, IngestReport, Outcome
@@ -31,28 +30,11 @@ app.command("triage")(triage_command)
 out = Console()
 err = Console(stderr=True)
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 Tenant = Annotated[str | None, typer.Option(help="Tenant (default: ASSISTANT_TENANT).")]
 
 
-def _clear_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Print an `AssistantError` as one red line and exit 1, without a traceback."""
-
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except AssistantError as error:
-            err.print(f"[red]error:[/red] {escape(str(error))}")
-            raise typer.Exit(1) from None
-
-    return run
-
-
 @app.command()
-@_clear_errors
+@clear_errors
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
     tenant: Tenant = None,
@@ -90,7 +72,7 @@ def ingest(
 
 
 @app.command()
-@_clear_errors
+@clear_errors
 def search(
     query: str,
     k: Annotated[int | None, typer.Option("--k", "-k", help="How many chunks.")] = None,
@@ -117,7 +99,7 @@ def search(
 
 
 @app.command()
-@_clear_errors
+@clear_errors
 def ask(
     question: str,
     thread: Annotated[str | None, typer.Option(help="Continue this thread.")] = None,
@@ -137,7 +119,7 @@ def ask(
 
 
 @app.command()
-@_clear_errors
+@clear_errors
 def resume(
     thread: Annotated[str, typer.Argument(help="The thread handed to a human.")],
     reply: Annotated[str, typer.Argument(help="The human's reply to the customer.")],
@@ -155,7 +137,7 @@ def resume(
 
 
 @app.command()
-@_clear_errors
+@clear_errors
 def chat(
     thread: Annotated[str | None, typer.Option(help="Continue this thread.")] = None,
     tenant: Tenant = None,
@@ -173,7 +155,7 @@ def chat(
             try:
                 answer = assistant.ask(question, thread_id=thread, tenant=tenant)
             except AssistantError as error:
-                err.print(f"[red]error:[/red] {escape(str(error))}")
+                print_error(error)
                 continue
             thread = answer.thread_id
             _print_answer(answer)
@@ -182,7 +164,7 @@ def chat(
 
 
 @app.command()
-@_clear_errors
+@clear_errors
 def delete(doc_id: str, tenant: Tenant = None) -> None:
     """Remove one document (all its chunks) from the knowledge base."""
     settings = _settings()
