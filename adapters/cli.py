@@ -246,6 +246,44 @@ def eval_command(
         console.print(f"Scores saved in {info.folder / 'manifest.json'}")
 
 
+@adapters_app.command("load")
+@clear_errors
+def load_command(
+    name: Annotated[str, typer.Argument(help="Adapter name (a folder in the adapters dir).")],
+    base_url: Annotated[str, typer.Option(help="The vLLM server, e.g. http://host:8000/v1.")],
+    server_path: Annotated[
+        str | None,
+        typer.Option(help="The adapter's folder as the server sees it (default: this folder)."),
+    ] = None,
+) -> None:
+    """Load an adapter into a running vLLM server, without a restart (checks the base first)."""
+    from assistant.adapters.registry import get_adapter
+    from assistant.adapters.runtime import load_adapter
+
+    settings = Settings()
+    info = get_adapter(_adapters_dir(settings), name, _base_info(settings))
+    load_adapter(
+        base_url,
+        name,
+        server_path or str(info.folder),
+        api_key=settings.api_key.get_secret_value(),
+    )
+    Console().print(f"loaded [bold]{name}[/] into {base_url}")
+
+
+@adapters_app.command("unload")
+@clear_errors
+def unload_command(
+    name: Annotated[str, typer.Argument(help="Adapter name as the server serves it.")],
+    base_url: Annotated[str, typer.Option(help="The vLLM server, e.g. http://host:8000/v1.")],
+) -> None:
+    """Stop serving an adapter on a running vLLM server."""
+    from assistant.adapters.runtime import unload_adapter
+
+    unload_adapter(base_url, name, api_key=Settings().api_key.get_secret_value())
+    Console().print(f"unloaded [bold]{name}[/] from {base_url}")
+
+
 def triage_command(
     text: Annotated[str, typer.Argument(help="The customer's message.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,

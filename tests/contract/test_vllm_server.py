@@ -12,11 +12,12 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from contract.vllm_process import Server
 from langchain_core.messages import HumanMessage
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict
 
+from assistant.adapters.runtime import load_adapter, unload_adapter
+from assistant.errors import InputError, ModelUnavailableError
 from assistant.ingest import ingest_paths
 from assistant.llm import UnknownModelError, choose, complete, stream
 from assistant.llm.gateway import build_chat_model
@@ -24,6 +25,7 @@ from assistant.schemas import Outcome
 from assistant.service import Assistant, open_store
 from assistant.settings import Settings
 from assistant.threads import open_checkpointer
+from contract.vllm_process import Server
 
 pytestmark = pytest.mark.contract
 
@@ -172,15 +174,12 @@ def test_an_adapter_loaded_at_runtime_serves_until_it_is_unloaded(
 ) -> None:
     # A fresh name, so a shared server keeps no leftover of an earlier run.
     name = f"runtime-{uuid.uuid4().hex[:8]}"
-    load = httpx.post(
-        f"{server.root}/v1/load_lora_adapter",
-        json={"lora_name": name, "lora_path": server.lora_path},
-        timeout=120,
-    )
-    # FastAPI's own 404 for a route that is not there; a bad adapter path is vLLM's 404.
-    if load.status_code == 404 and load.text == '{"detail":"Not Found"}':
-        pytest.skip("this server does not allow runtime LoRA loading")
-    assert load.status_code == 200, load.text
+    try:
+        load_adapter(server.base_url, name, server.lora_path)
+    except ModelUnavailableError as error:
+        if "does not allow runtime adapter loading" in str(error):
+            pytest.skip(str(error))
+        raise
     try:
         assert name in {m.id for m in client.models.list().data}
         reply = client.chat.completions.create(
@@ -191,12 +190,14 @@ def test_an_adapter_loaded_at_runtime_serves_until_it_is_unloaded(
         )
         assert reply.usage is not None and reply.usage.completion_tokens > 0
     finally:
-        unload = httpx.post(
-            f"{server.root}/v1/unload_lora_adapter", json={"lora_name": name}, timeout=60
-        )
-    assert unload.status_code == 200, unload.text
+        unload_adapter(server.base_url, name)
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model=name, messages=HELLO, max_tokens=4)
+
+
+def test_loading_an_adapter_from_a_missing_folder_is_a_clear_error(server: Server) -> None:
+    with pytest.raises(InputError, match="load_lora_adapter refused"):
+        load_adapter(server.base_url, f"missing-{uuid.uuid4().hex[:8]}", "/no/such/adapter")
 
 
 def test_the_assistant_answers_a_question_with_citations_of_stored_chunks(
