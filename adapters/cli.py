@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from assistant.adapters.schemas import Task
-from assistant.cli_errors import clear_errors
+from assistant.cli_support import clear_errors, load_settings
 from assistant.errors import AssistantError
 from assistant.settings import Settings
 
@@ -112,7 +112,7 @@ def train_command(
     from assistant.adapters.train import TrainOptions, train_adapter
     from assistant.llm.packaged import resolve_model_folder
 
-    settings = Settings()
+    settings = load_settings()
     task = _task(name)
     train, dev = split(build_examples(task, data_dir, log or []))
     options = TrainOptions(
@@ -150,7 +150,7 @@ def list_command(
     """List the adapters, whether each fits the base model in use, and vLLM's arguments."""
     from assistant.adapters.registry import check_compatible, list_adapters, vllm_lora_args
 
-    settings = Settings()
+    settings = load_settings()
     adapters = list_adapters(_adapters_dir(settings))
     base = _base_info(settings)
     usable = []
@@ -210,7 +210,7 @@ def eval_command(
     from assistant.adapters.manifest import read_manifest, write_manifest
     from assistant.adapters.registry import get_adapter
 
-    settings = Settings()
+    settings = load_settings()
     task = _task(name)
     info = get_adapter(_adapters_dir(settings), name, _base_info(settings))
     train, dev = split(build_examples(task, data_dir))
@@ -260,7 +260,7 @@ def load_command(
     from assistant.adapters.registry import get_adapter
     from assistant.adapters.runtime import load_adapter
 
-    settings = Settings()
+    settings = load_settings()
     info = get_adapter(_adapters_dir(settings), name, _base_info(settings))
     load_adapter(
         base_url,
@@ -280,7 +280,7 @@ def unload_command(
     """Stop serving an adapter on a running vLLM server."""
     from assistant.adapters.runtime import unload_adapter
 
-    unload_adapter(base_url, name, api_key=Settings().api_key.get_secret_value())
+    unload_adapter(base_url, name, api_key=load_settings().api_key.get_secret_value())
     Console().print(f"unloaded [bold]{name}[/] from {base_url}")
 
 
@@ -299,7 +299,7 @@ def _triage(text: str, as_json: bool) -> None:
 
     if not text.strip():
         raise InputError("Give the message to triage.")
-    result = triage(build_chat_model(Settings()), text)
+    result = triage(build_chat_model(load_settings()), text)
     if as_json:
         typer.echo(result.model_dump_json())
         return

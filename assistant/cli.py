@@ -6,19 +6,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from assistant.adapters.cli import adapters_app, triage_command
-from assistant.cli_errors import clear_errors, print_error
-from assistant.errors import AssistantError, InputError
+from assistant.batch.cli import triage_batch_command
+from assistant.cli_support import clear_errors, load_settings, print_error
+from assistant.errors import AssistantError
 from assistant.ingest import IngestProgress, ingest_paths
 from assistant.schemas import Answer, IngestReport, Outcome
 from assistant.service import Assistant, check_question, open_store
-from assistant.settings import SearchMode, Settings
+from assistant.settings import SearchMode
 
 app = typer.Typer(
     help="hybrid-assistant: a support assistant that RAGs the facts and fine-tunes the form.",
@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(adapters_app, name="adapters")
 app.command("triage")(triage_command)
+app.command("triage-batch")(triage_batch_command)
 out = Console()
 err = Console(stderr=True)
 
@@ -40,7 +41,7 @@ def ingest(
     tenant: Tenant = None,
 ) -> None:
     """Ingest Markdown, HTML, text and JSONL documents into the knowledge base."""
-    settings = _settings()
+    settings = load_settings()
     store = open_store(settings)
     try:
         with Progress(
@@ -80,7 +81,7 @@ def search(
     tenant: Tenant = None,
 ) -> None:
     """Print the chunks a query retrieves, with their scores (no model call)."""
-    settings = _settings()
+    settings = load_settings()
     store = open_store(settings)
     try:
         chunks = store.search(
@@ -107,7 +108,7 @@ def ask(
     tenant: Tenant = None,
 ) -> None:
     """Answer one question with citations."""
-    settings = _settings()
+    settings = load_settings()
     # Refuse bad input before the model and the store load.
     check_question(question, settings.max_question_chars)
     with Assistant.open(settings) as assistant:
@@ -126,7 +127,7 @@ def resume(
     json: Annotated[bool, typer.Option("--json", help="Print the answer model as JSON.")] = False,
 ) -> None:
     """Continue a thread that was handed to a human, with the human's reply."""
-    settings = _settings()
+    settings = load_settings()
     check_question(reply, settings.max_question_chars)
     with Assistant.open(settings) as assistant:
         answer = assistant.resume(thread, reply)
@@ -143,7 +144,7 @@ def chat(
     tenant: Tenant = None,
 ) -> None:
     """Talk to the assistant; the thread is kept between messages and restarts."""
-    with Assistant.open(_settings()) as assistant:
+    with Assistant.open(load_settings()) as assistant:
         while True:
             try:
                 question = out.input("[bold cyan]you>[/bold cyan] ")
@@ -167,7 +168,7 @@ def chat(
 @clear_errors
 def delete(doc_id: str, tenant: Tenant = None) -> None:
     """Remove one document (all its chunks) from the knowledge base."""
-    settings = _settings()
+    settings = load_settings()
     store = open_store(settings)
     try:
         removed = store.delete_document(doc_id, tenant=tenant or settings.tenant)
@@ -177,16 +178,6 @@ def delete(doc_id: str, tenant: Tenant = None) -> None:
         err.print(f"[yellow]no document {escape(doc_id)!r} in the knowledge base[/yellow]")
         raise typer.Exit(1)
     out.print(f"deleted {escape(doc_id)}: {removed} chunks")
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
-        )
-        raise InputError(f"invalid settings (ASSISTANT_* variables or .env): {problems}") from None
 
 
 def _print_answer(answer: Answer) -> None:

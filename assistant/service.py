@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -23,6 +24,9 @@ from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
 from assistant.threads import open_checkpointer
+
+StepCallback = Callable[[str], None]
+"""Called with a node's name each time that node of the graph finishes (progress reports)."""
 
 
 def open_store(settings: Settings) -> KnowledgeStore:
@@ -60,6 +64,7 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.store = store
+        self.model = model
         self.checkpointer = checkpointer
         adapters = available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR)
         deps = GraphDeps.over(store, model, settings, adapters=adapters)
@@ -77,27 +82,51 @@ class Assistant:
         return cls(settings, store=store, model=model, checkpointer=checkpointer)
 
     def ask(
-        self, question: str, *, thread_id: str | None = None, tenant: str | None = None
+        self,
+        question: str,
+        *,
+        thread_id: str | None = None,
+        tenant: str | None = None,
+        on_step: StepCallback | None = None,
     ) -> Answer:
         """Run one turn. A new thread is started when `thread_id` is None.
 
         A thread handed to a human waits for `resume`; asking on it first is refused.
+        `on_step` hears each node as it finishes (the API streams these as progress).
         """
         text = check_question(question, self.settings.max_question_chars)
         thread = thread_id or uuid.uuid4().hex
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
         if self._waiting_for_human(config):
             raise InputError(f"thread {thread} waits for a human's reply (resume it first)")
-        state = self.graph.invoke(new_turn(text, tenant or self.settings.tenant), config)
-        return self._answer(state, thread)
+        turn = new_turn(text, tenant or self.settings.tenant)
+        return self._answer(self._run(turn, config, on_step), thread)
 
-    def resume(self, thread_id: str, reply: str) -> Answer:
+    def resume(self, thread_id: str, reply: str, *, on_step: StepCallback | None = None) -> Answer:
         """Continue a thread handed to a human with that human's reply."""
         text = check_question(reply, self.settings.max_question_chars)
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         if not self._waiting_for_human(config):
             raise InputError(f"thread {thread_id} is not waiting for a human's reply")
-        return self._answer(self.graph.invoke(Command(resume=text), config), thread_id)
+        return self._answer(self._run(Command(resume=text), config, on_step), thread_id)
+
+    def thread_values(self, thread_id: str) -> dict[str, Any]:
+        """The saved state of a thread (`SupportState` keys); empty when there is no such thread."""
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        return dict(self.graph.get_state(config).values)
+
+    def _run(
+        self, graph_input: Any, config: RunnableConfig, on_step: StepCallback | None
+    ) -> dict[str, Any]:
+        if on_step is None:
+            return dict(self.graph.invoke(graph_input, config))
+        # "updates" yields {node: update} as each node ends; the state is read back after,
+        # since an interrupt (hand-over) ends the stream without a final value.
+        for update in self.graph.stream(graph_input, config, stream_mode="updates"):
+            for node in update:
+                if not node.startswith("__"):  # "__interrupt__" is not a node
+                    on_step(node)
+        return self.thread_values(str(config["configurable"]["thread_id"]))
 
     def _waiting_for_human(self, config: RunnableConfig) -> bool:
         return "await_human" in self.graph.get_state(config).next

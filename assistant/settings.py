@@ -9,7 +9,7 @@ tooling names them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from platformdirs import user_cache_path, user_data_path
 from pydantic import AliasChoices, Field, SecretStr
@@ -109,6 +109,35 @@ class Settings(BaseSettings):
     no_answer_action: Literal["decline", "escalate"] = "decline"
     max_question_chars: int = Field(4000, ge=1)
 
+    # --- batch triage ---------------------------------------------------------------
+    batch_concurrency: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="`triage-batch`: requests in flight against the model server (backend "
+        "`openai`). The embedded model is not thread-safe and always runs one at a time.",
+    )
+
+    # --- HTTP API (`assistant serve`) ------------------------------------------------
+    serve_host: str = Field("127.0.0.1", description="Address the API listens on.")
+    # 8000 is vLLM's default port; the API and a local vLLM server often run side by side.
+    serve_port: int = Field(8080, ge=1, le=65535, description="Port the API listens on.")
+    serve_api_keys: dict[str, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict,
+        repr=False,
+        description='API key -> tenant, as JSON (`{"key-a": "acme"}`). Every request '
+        "is scoped to its key's tenant. Empty = the API is open and serves `tenant` to anyone.",
+    )
+    serve_max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest JSON request body; larger ones get 413."
+    )
+    serve_max_upload_bytes: int = Field(
+        20 * 1024 * 1024, ge=1024, description="Largest document upload (all files together)."
+    )
+    serve_max_triage_texts: int = Field(
+        64, ge=1, description="Most texts one `POST /v1/triage` request may carry."
+    )
+
     # --- state ----------------------------------------------------------------------
     data_dir: Path = Field(default_factory=_data_dir)
     cache_dir: Path = Field(default_factory=lambda: user_cache_path(APP_NAME))
@@ -116,3 +145,8 @@ class Settings(BaseSettings):
     @property
     def checkpoint_path(self) -> Path:
         return self.data_dir / "threads.sqlite"
+
+    @property
+    def feedback_log_path(self) -> Path:
+        """The API's feedback log: JSONL interaction-log rows the adapter builders read."""
+        return self.data_dir / "feedback.jsonl"

@@ -1,4 +1,4 @@
-"""How the command line reports an error a user can act on: one red line, exit code 1."""
+"""What every command line of the project shares: settings read once, errors as one red line."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
+from assistant.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,3 +34,14 @@ def clear_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return run
+
+
+def load_settings() -> Settings:
+    """The settings, or an `InputError` naming each invalid one (not a pydantic traceback)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise InputError(f"invalid settings (ASSISTANT_* variables or .env): {problems}") from None

@@ -1,0 +1,115 @@
+"""``assistant triage-batch IN -o OUT``: triage a file of tickets, resumably.
+
+``triage_batch_command`` is a plain command function; mount it with
+``app.command("triage-batch")(triage_batch_command)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from assistant.batch.readers import file_format
+from assistant.batch.records import FieldMap
+from assistant.batch.runner import TicketProcessor, concurrency_for, triage_file
+from assistant.batch.summary import BatchSummary
+from assistant.cli_support import clear_errors, load_settings
+from assistant.settings import Settings
+
+
+def triage_batch_command(
+    source: Annotated[
+        Path, typer.Argument(metavar="IN", help="Tickets: a .csv (with a header) or .jsonl file.")
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Results, .jsonl or .csv; an existing file is resumed."
+        ),
+    ],
+    id_field: Annotated[str, typer.Option(help="Column/field with the ticket id.")] = "id",
+    text_field: Annotated[str, typer.Option(help="Column/field with the ticket body.")] = "body",
+    subject_field: Annotated[
+        str | None, typer.Option(help="Column/field with a subject, prepended to the body.")
+    ] = None,
+    answer: Annotated[
+        bool, typer.Option("--answer", help="Also suggest a reply with citations.")
+    ] = False,
+    tenant: Annotated[str | None, typer.Option(help="Knowledge base tenant for --answer.")] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Requests in flight (default ASSISTANT_BATCH_CONCURRENCY; server only)."
+        ),
+    ] = None,
+) -> None:
+    """Triage every ticket of IN into OUT; rerun with the same OUT to resume after a stop."""
+    fields = FieldMap(id=id_field, text=text_field, subject=subject_field)
+    clear_errors(_triage_batch)(source, output, fields, answer, tenant, concurrency)
+
+
+def _triage_batch(
+    source: Path,
+    output: Path,
+    fields: FieldMap,
+    answer: bool,
+    tenant: str | None,
+    concurrency: int | None,
+) -> None:
+    settings = load_settings()
+    # Refuse bad suffixes before the model loads (seconds) rather than after.
+    file_format(source)
+    file_format(output)
+    console = Console(stderr=True)
+    workers = concurrency_for(settings, concurrency)
+    if settings.backend != "openai" and concurrency not in (None, 1):
+        console.print("[yellow]the embedded model runs one ticket at a time[/yellow]")
+    with _processor(settings, answer, tenant) as process:
+        summary = triage_file(source, output, fields, process, concurrency=workers, console=console)
+    _print_summary(summary, output)
+
+
+@contextmanager
+def _processor(settings: Settings, answer: bool, tenant: str | None) -> Iterator[TicketProcessor]:
+    from assistant.llm.gateway import build_chat_model
+
+    if not answer:
+        yield TicketProcessor.for_model(build_chat_model(settings))
+        return
+    from assistant.service import Assistant, open_store
+    from assistant.threads import open_checkpointer
+
+    # Assistant.open's parts, kept so the fallback triage shares the answer's model
+    # (a second embedded model would load the weights twice).
+    store = open_store(settings)
+    try:
+        model = build_chat_model(settings)
+        checkpointer = open_checkpointer(settings.checkpoint_path)
+    except BaseException:
+        store.close()
+        raise
+    with Assistant(settings, store=store, model=model, checkpointer=checkpointer) as assistant:
+        triage_only = TicketProcessor.for_model(model)
+        # Qdrant's local mode is one process's files with no locking of its own; a server
+        # takes concurrent queries.
+        lock: AbstractContextManager[object] = (
+            nullcontext() if settings.qdrant_url else threading.Lock()
+        )
+        yield TicketProcessor(
+            triage=triage_only.triage,
+            answer=lambda text: assistant.ask(text, tenant=tenant),
+            answer_lock=lock,
+        )
+
+
+def _print_summary(summary: BatchSummary, output: Path) -> None:
+    out = Console()
+    for table in summary.tables():
+        out.print(table)
+    out.print(f"{summary.records} records in {output}")

@@ -1,0 +1,158 @@
+"""Running a batch: per-ticket errors recorded not raised, bounded concurrency, the summary."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from batch_fakes import banking_texts, triage_double
+
+from assistant.adapters.data import triage_result
+from assistant.adapters.schemas import TriageResult
+from assistant.batch.records import FieldMap, RowError, Ticket, TicketRecord
+from assistant.batch.runner import TicketProcessor, concurrency_for, run_batch, triage_file
+from assistant.batch.summary import BatchSummary
+from assistant.batch.writer import RecordWriter
+from assistant.errors import InputError, ModelUnavailableError
+from assistant.schemas import Action, Answer, Citation, Outcome
+
+
+@pytest.fixture
+def labelled(shared_data: Path) -> list[tuple[str, str]]:
+    return banking_texts(shared_data, 6)
+
+
+def test_a_ticket_is_recorded_with_the_triage_the_model_gave(labelled):
+    text, label = labelled[0]
+    process = TicketProcessor.for_model(triage_double({text: label}))
+    record = process(Ticket(id="1", text=text, line=2))
+    expected = triage_result(label)
+    assert (record.category, record.priority, record.needs_human) == (
+        expected.category,
+        expected.priority,
+        expected.needs_human,
+    )
+    assert record.error is None
+
+
+def test_an_invalid_model_reply_is_recorded_as_the_tickets_error(labelled):
+    record = TicketProcessor.for_model(triage_double({}))(Ticket(id="1", text="hi", line=2))
+    assert record.category is None
+    assert record.error is not None and record.error.startswith("ModelOutputError: ")
+
+
+def test_an_unexpected_exception_is_recorded_too_not_raised():
+    def broken(text: str) -> TriageResult:
+        raise RuntimeError("connection reset")
+
+    record = TicketProcessor(triage=broken)(Ticket(id="1", text="hi", line=2))
+    assert record.error == "unexpected RuntimeError: connection reset"
+
+
+def test_with_answer_the_answers_own_triage_is_used_and_triage_is_not_called_again(labelled):
+    text, label = labelled[0]
+    reading = triage_result(label)
+    answer = Answer(
+        text="Wait five days [1].",
+        citations=[Citation(n=1, doc_id="cards.md", chunk_id="c1")],
+        outcome=Outcome.ANSWERED,
+        action=Action.RETRIEVE,
+        triage=reading,
+    )
+    calls: list[str] = []
+
+    def count(t: str) -> TriageResult:
+        calls.append(t)
+        return reading
+
+    process = TicketProcessor(triage=count, answer=lambda t: answer)
+    record = process(Ticket(id="1", text=text, line=2))
+    assert record.answer == "Wait five days [1]." and record.citations == answer.citations
+    assert record.category == label
+    assert calls == []
+
+
+def test_an_answer_without_triage_falls_back_to_the_triage_call(labelled):
+    text, label = labelled[0]
+    untriaged = Answer(text="Sorry.", outcome=Outcome.DECLINED, action=Action.RETRIEVE)
+    process = TicketProcessor.for_model(triage_double({text: label}))
+    process.answer = lambda t: untriaged
+    record = process(Ticket(id="1", text=text, line=2))
+    assert record.category == label and record.answer == "Sorry."
+
+
+def test_no_more_than_concurrency_tickets_are_in_flight(tmp_path):
+    in_flight, peak, lock = 0, 0, threading.Lock()
+
+    def slow(ticket: Ticket) -> TicketRecord:
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        time.sleep(0.01)
+        with lock:
+            in_flight -= 1
+        return TicketRecord(id=ticket.id, line=ticket.line, error="x")
+
+    rows = [Ticket(id=str(i), text="t", line=i) for i in range(1, 41)]
+    with RecordWriter.open(tmp_path / "out.jsonl")[0] as writer:
+        written = run_batch(rows, writer, slow, concurrency=3)
+    assert written == 40
+    assert peak == 3
+
+
+def test_row_errors_are_written_without_calling_the_model(tmp_path):
+    calls: list[Ticket] = []
+
+    def process(ticket: Ticket) -> TicketRecord:
+        calls.append(ticket)
+        return TicketRecord(id=ticket.id, line=ticket.line, error="x")
+
+    rows = [RowError(line=2, error="invalid JSON"), Ticket(id="a", text="t", line=3)]
+    with RecordWriter.open(tmp_path / "out.jsonl")[0] as writer:
+        run_batch(rows, writer, process)
+    assert [t.id for t in calls] == ["a"]
+    assert [r.line for r in RecordWriter.open(tmp_path / "out.jsonl")[1]] == [2, 3]
+
+
+def test_the_embedded_backend_gets_one_worker_and_a_server_the_setting(settings):
+    assert concurrency_for(settings, 16) == 1
+    server = settings.model_copy(update={"backend": "openai", "batch_concurrency": 6})
+    assert concurrency_for(server) == 6
+    assert concurrency_for(server, 2) == 2
+
+
+def test_the_summary_counts_the_whole_output_and_the_rate_of_this_run():
+    earlier = [
+        TicketRecord(id="1", line=1, category="card_arrival", priority="normal", needs_human=False)
+    ]
+    new = [
+        TicketRecord(
+            id="2", line=2, category="lost_or_stolen_card", priority="urgent", needs_human=True
+        ),
+        TicketRecord(id="3", line=3, category="card_arrival", priority="normal", needs_human=False),
+        TicketRecord(id=None, line=4, error="invalid JSON"),
+    ]
+    summary = BatchSummary.of(earlier, new, seconds=2.0)
+    assert summary.records == 4 and summary.resumed == 1 and summary.processed == 3
+    assert summary.categories == {"card_arrival": 2, "lost_or_stolen_card": 1}
+    assert summary.priorities == {"normal": 2, "urgent": 1}
+    assert summary.needs_human == 1 and summary.errors == 1
+    assert summary.throughput == 1.5
+
+
+def test_the_input_file_cannot_be_the_output(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": "1", "body": "x"}\n')
+    with pytest.raises(InputError, match="must not be the input"):
+        triage_file(path, path, FieldMap(), TicketProcessor(triage=triage_result))
+
+
+def test_a_model_server_error_is_a_per_ticket_error():
+    def down(text: str) -> TriageResult:
+        raise ModelUnavailableError("cannot reach http://gpu:8000/v1")
+
+    record = TicketProcessor(triage=down)(Ticket(id="1", text="t", line=1))
+    assert record.error == "ModelUnavailableError: cannot reach http://gpu:8000/v1"
