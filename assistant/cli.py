@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.adapters.cli import adapters_app, triage_command
+from assistant.api.serve import serve_command
 from assistant.batch.cli import triage_batch_command
 from assistant.cli_support import clear_errors, load_settings, print_error
 from assistant.errors import AssistantError
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(adapters_app, name="adapters")
 app.command("triage")(triage_command)
 app.command("triage-batch")(triage_batch_command)
+app.command("serve")(serve_command)
 out = Console()
 err = Console(stderr=True)
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from assistant.chunking import chunk_document
 from assistant.loaders import LoadError, load_documents
-from assistant.schemas import Chunk, IngestReport
+from assistant.schemas import Chunk, Document, IngestReport
 from assistant.store import KnowledgeStore
 
 # Chunks embedded per call: large enough that the encoder's length-sorting keeps padding low,
@@ -77,6 +77,22 @@ def ingest_paths(
     `report.errors` as `file[:line]: reason` and never stop the run. New chunks of all documents
     are embedded together in large windows, so throughput stays near a single `encode` call.
     """
+    documents = (item for path in paths for item in load_documents(path, tenant))
+    return ingest_documents(
+        documents, store, tenant=tenant, max_chars=max_chars, on_progress=on_progress
+    )
+
+
+def ingest_documents(
+    documents: Iterable[Document | LoadError],
+    store: KnowledgeStore,
+    *,
+    tenant: str,
+    max_chars: int,
+    on_progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """`ingest_paths` for documents already loaded (an upload, say); each `LoadError` goes
+    into `report.errors`. The documents must belong to `tenant`."""
     progress = on_progress or (lambda _: None)
     plan = _Plan()
     report = plan.report
@@ -90,26 +106,25 @@ def ingest_paths(
         batch.clear()
         progress(IngestProgress(stage="scan", done=report.docs + report.skipped))
 
-    for path in paths:
-        for item in load_documents(path, tenant):
-            if isinstance(item, LoadError):
-                report.errors.append(str(item))
-                continue
-            if item.doc_id in seen:
-                report.errors.append(
-                    f"{item.source}: duplicate doc_id {item.doc_id!r} (first at "
-                    f"{seen[item.doc_id]}); skipped"
-                )
-                continue
-            seen[item.doc_id] = item.source
-            chunks = chunk_document(item, max_chars)
-            if not chunks:
-                report.skipped += 1
-                continue
-            report.docs += 1
-            batch.append(chunks)
-            if len(batch) == LOOKUP_BATCH:
-                compare_batch()
+    for item in documents:
+        if isinstance(item, LoadError):
+            report.errors.append(str(item))
+            continue
+        if item.doc_id in seen:
+            report.errors.append(
+                f"{item.source}: duplicate doc_id {item.doc_id!r} (first at "
+                f"{seen[item.doc_id]}); skipped"
+            )
+            continue
+        seen[item.doc_id] = item.source
+        chunks = chunk_document(item, max_chars)
+        if not chunks:
+            report.skipped += 1
+            continue
+        report.docs += 1
+        batch.append(chunks)
+        if len(batch) == LOOKUP_BATCH:
+            compare_batch()
     if batch:
         compare_batch()
 

@@ -1,0 +1,79 @@
+"""The FastAPI application: lifespan, limits, error handlers and routers. Nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI
+
+from assistant.api.auth import warn_if_open
+from assistant.api.errors import install_error_handlers
+from assistant.api.limits import BodyLimitMiddleware
+from assistant.api.readiness import warm_up
+from assistant.api.routes import chat, completions, documents, health, threads, triage
+from assistant.api.runtime import ApiRuntime, needs_exclusive_use
+from assistant.service import Assistant
+from assistant.settings import Settings
+
+DESCRIPTION = """
+A support assistant over your knowledge base: answers with checked citations, triage, and
+hand-over to a human.
+
+**Auth.** Send `Authorization: Bearer KEY` or `X-API-Key: KEY`; each key (setting
+`ASSISTANT_SERVE_API_KEYS`, JSON `{"key": "tenant"}`) scopes every query, upload and thread to
+its tenant. With no keys configured the API is open and serves the default tenant.
+"""
+
+
+def create_app(settings: Settings, *, assistant: Assistant | None = None) -> FastAPI:
+    """The API over `assistant`, or over one `Assistant.open(settings)` made at start-up and
+    closed at shutdown. `settings` give the API's own limits and keys.
+
+    Serve it from one process (one uvicorn worker): the assistant holds the local Qdrant
+    folder and the embedded model, and shares them across requests.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        warn_if_open(settings)
+        opened = (
+            assistant
+            if assistant is not None
+            else await anyio.to_thread.run_sync(Assistant.open, settings)
+        )
+        runtime = ApiRuntime(opened, settings, exclusive=needs_exclusive_use(opened))
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(warm_up, runtime)
+                # Lifespan state: each request finds the runtime in `request.state`.
+                yield {"runtime": runtime}
+                tasks.cancel_scope.cancel()
+            await runtime.drain()
+        finally:
+            if assistant is None:  # opened here, so closed here; a given one is the caller's
+                opened.close()
+
+    app = FastAPI(
+        title="hybrid-assistant",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.serve_max_body_bytes,
+        upload_limit=settings.serve_max_upload_bytes,
+        upload_prefix=documents.UPLOAD_PATH,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(chat.router)
+    app.include_router(completions.router)
+    app.include_router(threads.router)
+    app.include_router(triage.router)
+    app.include_router(documents.router)
+    return app

@@ -1,0 +1,53 @@
+"""`POST /v1/triage`: the triage adapter's reading of one ticket or a list of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+
+from fastapi import APIRouter, Depends
+from langchain_core.language_models import BaseChatModel
+
+from assistant.adapters.inference import triage
+from assistant.adapters.schemas import TriageResult
+from assistant.api.auth import request_tenant
+from assistant.api.errors import ApiError
+from assistant.api.runtime import Runtime
+from assistant.api.schemas import TriageBatch, TriageItem, TriageRequest
+from assistant.errors import InputError
+from assistant.llm.errors import ModelOutputError
+from assistant.service import check_question
+
+# Triage reads no knowledge base, so the tenant only authenticates the caller.
+router = APIRouter(tags=["triage"], dependencies=[Depends(request_tenant)])
+
+
+@router.post("/v1/triage", response_model=TriageResult | TriageBatch)
+async def triage_tickets(body: TriageRequest, runtime: Runtime) -> TriageResult | TriageBatch:
+    """`{"text": ...}` -> one `TriageResult`; `{"texts": [...]}` -> `{"results": [...]}` in
+    order, where a ticket that cannot be triaged has an `error` instead of a `result`."""
+    model = runtime.assistant.model
+    limit = runtime.settings.max_question_chars
+    if body.text is not None:
+        text = check_question(body.text, limit)
+        return await runtime.call(partial(triage, model, text))
+    texts = body.texts or []
+    most = runtime.settings.serve_max_triage_texts
+    if len(texts) > most:
+        raise ApiError(
+            422,
+            f"{len(texts)} texts; at most {most} per request (ASSISTANT_SERVE_MAX_TRIAGE_TEXTS)",
+        )
+    return await runtime.call(partial(triage_each, model, texts, limit))
+
+
+def triage_each(model: BaseChatModel, texts: Sequence[str], max_chars: int) -> TriageBatch:
+    """Triage every text; a bad text or an unusable reply is that item's error. An unreachable
+    model fails the whole request (503): every other item would fail the same way."""
+    items = []
+    for text in texts:
+        try:
+            items.append(TriageItem(result=triage(model, check_question(text, max_chars))))
+        except (InputError, ModelOutputError) as exc:
+            items.append(TriageItem(error=str(exc)))
+    return TriageBatch(results=items)

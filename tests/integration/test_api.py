@@ -1,0 +1,449 @@
+"""The HTTP API as a client sees it: real store, real graph, real checkpointer.
+
+Routing, auth and error tests use a scripted chat model (exact and fast); the slow tests at
+the end stream real answers from the packaged model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from doubles import ScriptedChatModel
+from fastapi.testclient import TestClient
+from langchain_core.language_models import BaseChatModel
+
+from assistant.adapters.data import read_interaction_log
+from assistant.api.app import create_app
+from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.gateway import build_chat_model
+from assistant.schemas import Answer, Outcome
+from assistant.service import Assistant
+from assistant.settings import Settings
+from assistant.store import KnowledgeStore
+from assistant.threads import open_checkpointer
+
+KEY_A, KEY_B = "key-acme", "key-globex"
+A = {"Authorization": f"Bearer {KEY_A}"}
+B = {"X-API-Key": KEY_B}
+
+DECIDE_MARK = "What should the support assistant do"
+GENERATE_MARK = "Answer the customer's question"
+TRIAGE_REPLY = '{"category": "lost_or_stolen_card", "priority": "urgent", "needs_human": true}'
+
+REFUNDS = (
+    "# Refunds\n\nRefunds are paid back to the original card within five business days. "
+    "Ask for a refund from the Orders page.\n"
+)
+QUESTION = "How long does a refund take to reach my card?"
+
+
+class Script:
+    """What the scripted model decides; a test changes `decision` to steer the turn."""
+
+    def __init__(self) -> None:
+        self.decision = "search"
+
+    def __call__(self, prompt: str) -> str:
+        if DECIDE_MARK in prompt:
+            return self.decision
+        if GENERATE_MARK in prompt:
+            return "Refunds take five business days [1]."
+        if "stolen" in prompt:  # a triage request: the ticket text is the whole prompt
+            return TRIAGE_REPLY
+        return "Could you tell me more?"
+
+
+def make_assistant(settings: Settings, store: KnowledgeStore, model: BaseChatModel) -> Assistant:
+    return Assistant(
+        settings, store=store, model=model, checkpointer=open_checkpointer(settings.checkpoint_path)
+    )
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    settings.serve_api_keys = {KEY_A: "acme", KEY_B: "globex"}
+    settings.adapters_dir = tmp_path / "no-adapters"  # no triage/escalation nodes in turns
+    settings.answer_mode = "generative"  # the script writes the answer
+    settings.serve_max_body_bytes = 4096
+    settings.serve_max_upload_bytes = 64 * 1024
+    return settings
+
+
+@pytest.fixture
+def script() -> Script:
+    return Script()
+
+
+@pytest.fixture
+def client(settings: Settings, store: KnowledgeStore, script: Script) -> Iterator[TestClient]:
+    assistant = make_assistant(settings, store, ScriptedChatModel(respond=script))
+    with TestClient(create_app(settings, assistant=assistant)) as test_client:
+        yield test_client
+    assistant.checkpointer.conn.close()
+
+
+def upload(client: TestClient, headers: dict[str, str], name: str, text: str) -> dict[str, int]:
+    files = {"files": (name, text.encode(), "text/markdown")}
+    response = client.post("/v1/documents", files=files, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, int] = response.json()
+    return body
+
+
+def events(stream_text: str) -> list[tuple[str, dict[str, object]]]:
+    """The (event, data) pairs of a text/event-stream body."""
+    parsed = []
+    for block in stream_text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in fields:
+            parsed.append((fields["event"], json.loads(fields["data"])))
+    return parsed
+
+
+# --- auth ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "missing API key"),
+        ({"Authorization": "Bearer nope"}, "not valid"),
+        ({"X-API-Key": "nope"}, "not valid"),
+    ],
+)
+def test_requests_without_a_valid_key_get_401_with_a_clear_error(
+    client: TestClient, headers: dict[str, str], message: str
+) -> None:
+    response = client.post("/v1/chat", json={"message": QUESTION}, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    error = response.json()["error"]
+    assert error["type"] == "unauthorized" and message in error["message"]
+
+
+def test_health_probes_need_no_key(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert {c["name"]: c["ok"] for c in ready.json()["checks"]} == {"store": True, "model": True}
+
+
+def test_without_configured_keys_the_api_is_open_on_the_default_tenant(
+    settings: Settings, store: KnowledgeStore, script: Script
+) -> None:
+    settings.serve_api_keys = {}
+    assistant = make_assistant(settings, store, ScriptedChatModel(respond=script))
+    with TestClient(create_app(settings, assistant=assistant)) as client:
+        upload(client, {}, "refunds.md", REFUNDS)
+    assert store.count(tenant=settings.tenant) > 0
+
+
+# --- tenants and documents -------------------------------------------------------------------
+
+
+def test_a_tenant_cannot_see_or_delete_another_tenants_document(client: TestClient) -> None:
+    report = upload(client, A, "refunds.md", REFUNDS)
+    assert report["docs"] == 1 and report["chunks_added"] >= 1
+
+    assert client.delete("/v1/documents/refunds.md", headers=B).status_code == 404
+    seen_by_b = client.post("/v1/chat", json={"message": QUESTION}, headers=B).json()
+    assert seen_by_b["outcome"] == Outcome.DECLINED and seen_by_b["citations"] == []
+
+    seen_by_a = client.post("/v1/chat", json={"message": QUESTION}, headers=A).json()
+    assert seen_by_a["outcome"] == Outcome.ANSWERED
+    assert [c["doc_id"] for c in seen_by_a["citations"]] == ["refunds.md"]
+    assert seen_by_a["citations"][0]["url"] == "refunds.md"  # the upload's name, no temp path
+
+    deleted = client.delete("/v1/documents/refunds.md", headers=A)
+    assert deleted.status_code == 200 and deleted.json()["chunks_removed"] >= 1
+    assert client.delete("/v1/documents/refunds.md", headers=A).status_code == 404
+
+
+def test_a_tenant_cannot_continue_another_tenants_thread(client: TestClient) -> None:
+    thread = client.post("/v1/chat", json={"message": QUESTION}, headers=A).json()["thread_id"]
+    response = client.post("/v1/chat", json={"message": "hi", "thread_id": thread}, headers=B)
+    assert response.status_code == 404
+    assert thread in response.json()["error"]["message"]
+
+
+def test_an_unsupported_upload_is_refused_with_415(client: TestClient) -> None:
+    files = {"files": ("manual.pdf", b"%PDF-1.7", "application/pdf")}
+    response = client.post("/v1/documents", files=files, headers=A)
+    assert response.status_code == 415
+    assert ".pdf" in response.json()["error"]["message"]
+
+
+def test_a_binary_upload_ingests_nothing_and_says_why(client: TestClient) -> None:
+    files = {"files": ("notes.txt", bytes(range(256)), "text/plain")}
+    response = client.post("/v1/documents", files=files, headers=A)
+    assert response.status_code == 422
+    message = response.json()["error"]["message"]
+    assert "notes.txt" in message and "not UTF-8" in message and "/tmp" not in message
+
+
+def test_uploads_may_be_larger_than_the_json_body_limit(client: TestClient) -> None:
+    big = REFUNDS + "\n\n" + "Orders ship from our warehouse. " * 400  # > 4096 bytes
+    assert upload(client, A, "big.md", big)["docs"] == 1
+
+
+# --- chat, streaming -------------------------------------------------------------------------
+
+
+def test_the_streamed_answer_has_tokens_citations_and_a_final_equal_to_the_json_answer(
+    client: TestClient,
+) -> None:
+    upload(client, A, "refunds.md", REFUNDS)
+    plain = client.post("/v1/chat", json={"message": QUESTION}, headers=A)
+    assert plain.headers["x-thread-id"] == plain.json()["thread_id"]
+
+    stream_headers = {**A, "Accept": "text/event-stream"}
+    streamed = client.post("/v1/chat", json={"message": QUESTION}, headers=stream_headers)
+    assert streamed.headers["content-type"].startswith("text/event-stream")
+    got = events(streamed.text)
+    names = [name for name, _ in got]
+    assert names[0] == "step" and names[-2:] == ["citations", "final"]
+    assert {"decide", "retrieve", "generate"} <= {d["node"] for n, d in got if n == "step"}
+
+    final = Answer.model_validate(got[-1][1])
+    tokens = [d["text"] for n, d in got if n == "token"]
+    assert len(tokens) > 1 and "".join(map(str, tokens)) == final.text
+    assert got[-2][1] == {"citations": [c.model_dump() for c in final.citations]}
+    expected = Answer.model_validate(plain.json())
+    ignore = {"thread_id", "timings"}
+    assert final.model_dump(exclude=ignore) == expected.model_dump(exclude=ignore)
+    assert final.thread_id == streamed.headers["x-thread-id"]
+
+
+def test_a_failure_mid_stream_is_an_error_event_not_a_cut_connection(
+    settings: Settings, store: KnowledgeStore
+) -> None:
+    def broken(prompt: str) -> str:
+        raise RuntimeError("the model fell over")
+
+    assistant = make_assistant(settings, store, ScriptedChatModel(respond=broken))
+    with TestClient(create_app(settings, assistant=assistant)) as client:
+        headers = {**A, "Accept": "text/event-stream"}
+        response = client.post("/v1/chat", json={"message": QUESTION}, headers=headers)
+    assert response.status_code == 200
+    name, data = events(response.text)[-1]
+    assert name == "error"
+    assert data == {
+        "error": {
+            "type": "internal_error",
+            "message": "internal error (RuntimeError); the server log has the details",
+        }
+    }
+
+
+# --- OpenAI compatibility --------------------------------------------------------------------
+
+
+def test_the_openai_client_gets_answers_with_citations_and_streams(client: TestClient) -> None:
+    upload(client, A, "refunds.md", REFUNDS)
+    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key=KEY_A, http_client=client)
+
+    completion = sdk.chat.completions.create(
+        model="hybrid-assistant", messages=[{"role": "user", "content": QUESTION}]
+    )
+    text = completion.choices[0].message.content
+    assert text == "Refunds take five business days [1]."
+    extra = completion.model_extra or {}
+    assert [c["doc_id"] for c in extra["citations"]] == ["refunds.md"]
+
+    chunks = list(
+        sdk.chat.completions.create(
+            model="hybrid-assistant",
+            messages=[{"role": "user", "content": QUESTION}],
+            stream=True,
+            extra_headers={"X-Thread-Id": "openai-thread-1"},
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == text
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    last = chunks[-1].model_extra or {}
+    assert last["thread_id"] == "openai-thread-1"
+    assert [c["doc_id"] for c in last["citations"]] == ["refunds.md"]
+
+
+def test_the_openai_client_sees_a_missing_key_as_an_authentication_error(
+    client: TestClient,
+) -> None:
+    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key="wrong", http_client=client)
+    with pytest.raises(openai.AuthenticationError, match="not valid"):
+        sdk.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+
+# --- threads, feedback, triage ---------------------------------------------------------------
+
+
+def test_a_handed_over_thread_resumes_with_the_humans_reply(
+    client: TestClient, script: Script
+) -> None:
+    script.decision = "human"
+    handed = client.post("/v1/chat", json={"message": "Let me talk to a person"}, headers=A)
+    assert handed.json()["outcome"] == Outcome.ESCALATED
+    thread = handed.json()["thread_id"]
+
+    refused = client.post("/v1/chat", json={"message": "Hello?", "thread_id": thread}, headers=A)
+    assert refused.status_code == 400 and "waits for a human" in refused.text
+    other = client.post(f"/v1/threads/{thread}/resume", json={"reply": "Hi"}, headers=B)
+    assert other.status_code == 404
+
+    resumed = client.post(
+        f"/v1/threads/{thread}/resume", json={"reply": "Hi, Sam here."}, headers=A
+    )
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["outcome"] == Outcome.HUMAN_REPLY
+    assert resumed.json()["text"] == "Hi, Sam here."
+
+
+def test_feedback_is_appended_as_an_interaction_log_row(
+    client: TestClient, settings: Settings
+) -> None:
+    upload(client, A, "refunds.md", REFUNDS)
+    answer = client.post("/v1/chat", json={"message": QUESTION}, headers=A).json()
+    for rating in ("up", "down"):
+        body = {"thread_id": answer["thread_id"], "rating": rating, "comment": "thanks"}
+        assert client.post("/v1/feedback", json=body, headers=A).status_code == 204
+
+    rows = read_interaction_log(settings.feedback_log_path)
+    assert [(r.question, r.answer, r.feedback) for r in rows] == [
+        (QUESTION, answer["text"], "up"),
+        (QUESTION, answer["text"], "down"),
+    ]
+    line = json.loads(settings.feedback_log_path.read_text().splitlines()[0])
+    assert line["tenant"] == "acme" and line["comment"] == "thanks"
+
+    body = {"thread_id": answer["thread_id"], "rating": "up"}
+    assert client.post("/v1/feedback", json=body, headers=B).status_code == 404
+
+
+def test_triage_takes_one_ticket_or_a_list(client: TestClient) -> None:
+    one = client.post("/v1/triage", json={"text": "My card was stolen"}, headers=A)
+    assert one.json() == json.loads(TRIAGE_REPLY)
+
+    many = client.post("/v1/triage", json={"texts": ["My card was stolen", "  "]}, headers=A)
+    results = many.json()["results"]
+    assert results[0]["result"] == json.loads(TRIAGE_REPLY)
+    assert results[1]["result"] is None and "empty" in results[1]["error"]
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"message": "   "}, 400, "the question is empty"),
+        ({"message": "x" * 5000}, 413, "larger than 4,096 bytes"),
+        ({}, 422, "body.message: Field required"),
+        ({"message": "hi", "thread_id": "../etc"}, 422, "body.thread_id"),
+    ],
+)
+def test_bad_chat_input_gets_a_clear_4xx(
+    client: TestClient, body: dict[str, str], status: int, message: str
+) -> None:
+    response = client.post("/v1/chat", json=body, headers=A)
+    assert response.status_code == status
+    assert message in response.json()["error"]["message"]
+
+
+def test_a_message_over_the_question_limit_gets_the_assistants_own_error(
+    client: TestClient, settings: Settings
+) -> None:
+    settings.max_question_chars = 100
+    response = client.post("/v1/chat", json={"message": "x" * 101}, headers=A)
+    assert response.status_code == 400
+    assert "ASSISTANT_MAX_QUESTION_CHARS" in response.json()["error"]["message"]
+
+
+def test_a_streamed_body_over_the_limit_gets_413(client: TestClient) -> None:
+    def body() -> Iterator[bytes]:  # no Content-Length: the limit is counted as it arrives
+        yield b'{"message": "'
+        yield b"x" * 5000
+        yield b'"}'
+
+    headers = {**A, "Content-Type": "application/json"}
+    response = client.post("/v1/chat", content=body(), headers=headers)
+    assert response.status_code == 413
+    assert "ASSISTANT_SERVE_MAX_BODY_BYTES" in response.json()["error"]["message"]
+
+
+def test_an_upload_over_the_upload_limit_gets_413(client: TestClient, settings: Settings) -> None:
+    files = {"files": ("big.md", b"x" * (settings.serve_max_upload_bytes + 1), "text/markdown")}
+    response = client.post("/v1/documents", files=files, headers=A)
+    assert response.status_code == 413
+    assert "ASSISTANT_SERVE_MAX_UPLOAD_BYTES" in response.json()["error"]["message"]
+
+
+def test_malformed_json_gets_422(client: TestClient) -> None:
+    headers = {**A, "Content-Type": "application/json"}
+    response = client.post("/v1/chat", content=b'{"message": ', headers=headers)
+    assert response.status_code == 422
+    assert response.json()["error"]["type"] == "invalid_request"
+
+
+# --- the model server down -------------------------------------------------------------------
+
+
+@pytest.fixture
+def server_down(settings: Settings, store: KnowledgeStore) -> Iterator[TestClient]:
+    settings.backend = "openai"
+    settings.base_url = "http://127.0.0.1:9/v1"  # the discard port: nothing listens
+    settings.max_retries = 0
+    settings.request_timeout_s = 2
+    assistant = make_assistant(settings, store, build_chat_model(settings))
+    with TestClient(create_app(settings, assistant=assistant)) as client:
+        yield client
+
+
+def test_readyz_is_503_when_the_model_server_is_down(server_down: TestClient) -> None:
+    response = server_down.get("/readyz")
+    assert response.status_code == 503
+    checks = {c["name"]: c for c in response.json()["checks"]}
+    assert checks["store"]["ok"] and not checks["model"]["ok"]
+    assert "127.0.0.1:9" in checks["model"]["detail"]
+
+
+def test_a_question_while_the_model_server_is_down_gets_503_with_the_reason(
+    server_down: TestClient,
+) -> None:
+    response = server_down.post("/v1/chat", json={"message": QUESTION}, headers=A)
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["type"] == "model_unavailable" and "127.0.0.1:9" in error["message"]
+
+
+# --- the real packaged model -----------------------------------------------------------------
+
+
+@pytest.fixture
+def real_client(
+    settings: Settings, store: KnowledgeStore, chat_model: EmbeddedChatModel
+) -> Iterator[TestClient]:
+    settings.adapters_dir = None  # the shipped triage and escalation adapters
+    settings.answer_mode = "extractive"
+    assistant = make_assistant(settings, store, chat_model)
+    with TestClient(create_app(settings, assistant=assistant)) as client:
+        yield client
+
+
+@pytest.mark.slow
+def test_a_real_streamed_answer_cites_the_uploaded_document(real_client: TestClient) -> None:
+    upload(real_client, A, "refunds.md", REFUNDS)
+    upload(real_client, A, "shipping.md", "# Shipping\n\nParcels arrive in two to four days.\n")
+    headers = {**A, "Accept": "text/event-stream"}
+    response = real_client.post("/v1/chat", json={"message": QUESTION}, headers=headers)
+    got = events(response.text)
+    assert [n for n, _ in got][-2:] == ["citations", "final"], got[-1]
+
+    final = Answer.model_validate(got[-1][1])
+    assert final.outcome is Outcome.ANSWERED, final
+    assert "".join(str(d["text"]) for n, d in got if n == "token") == final.text
+    assert [c.doc_id for c in final.citations] == ["refunds.md"]
+    assert "five business days" in final.text
+    assert real_client.get("/readyz").status_code == 200
