@@ -55,7 +55,7 @@ def options(tmp: Path, folder: Path, **changes: object) -> TrainOptions:
         log_every=1,
         threads=2,
         progress=False,
-        **changes,  # type: ignore[arg-type]
+        **changes,
     )
 
 
