@@ -82,20 +82,12 @@ def _processor(settings: Settings, answer: bool, tenant: str | None) -> Iterator
     if not answer:
         yield TicketProcessor.for_model(build_chat_model(settings))
         return
-    from assistant.service import Assistant, open_store
-    from assistant.threads import open_checkpointer
+    from assistant.service import Assistant
 
-    # Assistant.open's parts, kept so the fallback triage shares the answer's model
-    # (a second embedded model would load the weights twice).
-    store = open_store(settings)
-    try:
-        model = build_chat_model(settings)
-        checkpointer = open_checkpointer(settings.checkpoint_path)
-    except BaseException:
-        store.close()
-        raise
-    with Assistant(settings, store=store, model=model, checkpointer=checkpointer) as assistant:
-        triage_only = TicketProcessor.for_model(model)
+    with Assistant.open(settings) as assistant:
+        # The fallback triage shares the answer's model: a second embedded model would load
+        # the weights twice.
+        triage_only = TicketProcessor.for_model(assistant.model)
         # Qdrant's local mode is one process's files with no locking of its own; a server
         # takes concurrent queries.
         lock: AbstractContextManager[object] = (
