@@ -13,7 +13,6 @@ from pathlib import Path
 
 import openai
 import pytest
-from contract.vllm_process import Server, make_random_adapter, served_adapters
 
 from assistant.llm.packaged import resolve_model_folder
 from assistant.serving import (
@@ -24,6 +23,7 @@ from assistant.serving import (
     running_vllm,
 )
 from assistant.settings import Settings
+from contract.vllm_process import Server, make_random_adapter, served_adapters
 
 REPO = Path(__file__).resolve().parents[2]
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
