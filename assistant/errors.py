@@ -15,3 +15,7 @@ class ModelUnavailableError(AssistantError):
 
 class StoreUnavailableError(AssistantError):
     """The Qdrant store cannot be opened or reached."""
+
+
+class ThreadStoreUnavailableError(AssistantError):
+    """The thread store (PostgreSQL) cannot be reached, or its driver is not installed."""

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from assistant.embedder import load_embedder
@@ -23,7 +23,7 @@ from assistant.schemas import Answer
 from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.threads import open_thread_store
 
 StepCallback = Callable[[str], None]
 """Called with a node's name each time that node of the graph finishes (progress reports)."""
@@ -60,7 +60,7 @@ class Assistant:
         *,
         store: KnowledgeStore,
         model: BaseChatModel,
-        checkpointer: SqliteSaver,
+        checkpointer: BaseCheckpointSaver[Any],
     ) -> None:
         self.settings = settings
         self.store = store
@@ -75,7 +75,7 @@ class Assistant:
         store = open_store(settings)
         try:
             model = build_chat_model(settings)
-            checkpointer = open_checkpointer(settings.checkpoint_path)
+            checkpointer = open_thread_store(settings)
         except BaseException:
             store.close()
             raise
@@ -137,7 +137,8 @@ class Assistant:
         return answer.model_copy(update={"thread_id": thread, "timings": state["timings"]})
 
     def close(self) -> None:
-        self.checkpointer.conn.close()
+        # Both SqliteSaver and PostgresSaver hold their connection as `conn`.
+        self.checkpointer.conn.close()  # type: ignore[attr-defined]
         self.store.close()
 
     def __enter__(self) -> Self:

@@ -246,6 +246,13 @@ def serve(
     dry_run: Annotated[bool, typer.Option(help="Print the command instead of running it.")] = (
         False
     ),
+    prepare_only: Annotated[
+        bool,
+        typer.Option(
+            help="Only prepare the base model folder and print its path (a container's init "
+            "step, before the official vLLM image starts on that folder)."
+        ),
+    ] = False,
     vllm_args: Annotated[
         list[str] | None, typer.Argument(help="More vLLM arguments, after `--`.")
     ] = None,
@@ -259,6 +266,9 @@ def serve(
     if device not in ("cpu", "gpu"):
         raise typer.BadParameter(f"--device must be cpu or gpu, not {device!r}")
     settings = Settings()
+    if prepare_only:
+        typer.echo(resolve_model_folder(settings))
+        return
     if adapter is None:
         candidates = available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR)
     else:

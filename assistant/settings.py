@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         10, ge=1, description="Qdrant server request timeout; also bounds the start-up check."
     )
     qdrant_path: Path = Field(default_factory=lambda: _data_dir() / "qdrant")
+    qdrant_shards: int | None = Field(
+        None, ge=1, description="Server in distributed mode: shards of a new collection."
+    )
+    qdrant_replication_factor: int | None = Field(
+        None, ge=1, description="Server in distributed mode: copies of each shard."
+    )
     collection: str = "knowledge_base"
     embedder: str = Field(
         "packaged:all-MiniLM-L6-v2",
@@ -138,8 +144,52 @@ class Settings(BaseSettings):
         64, ge=1, description="Most texts one `POST /v1/triage` request may carry."
     )
 
+    # --- Slack (`assistant slack`) --------------------------------------------------
+    # The three secrets are also read under Slack's own names (SLACK_BOT_TOKEN, ...), as
+    # Slack's tutorials and tooling set them.
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "ASSISTANT_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN", "slack_bot_token"
+        ),
+        description="Bot token (`xoxb-...`) the bot posts with; both modes need it.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "ASSISTANT_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET", "slack_signing_secret"
+        ),
+        description="HTTP mode: proves a request comes from Slack (requests failing it get 401).",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "ASSISTANT_SLACK_APP_TOKEN", "SLACK_APP_TOKEN", "slack_app_token"
+        ),
+        description="Socket Mode: app-level token (`xapp-...`, scope `connections:write`).",
+    )
+    slack_escalation_channel: str | None = Field(
+        None,
+        description="Channel ID where hand-offs are posted; a human's reply in a hand-off's "
+        "thread goes back to the customer. Unset = no escalate button.",
+    )
+    slack_tenant: str | None = Field(
+        None, min_length=1, description="Tenant of Slack questions. Unset = `tenant`."
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="Base URL of the Slack Web API (tests use a fake)."
+    )
+    # 3000 is Bolt's conventional port; it keeps clear of the API's 8080 on the same host.
+    slack_port: int = Field(3000, ge=1, le=65535, description="HTTP mode: port to listen on.")
+
     # --- state ----------------------------------------------------------------------
     data_dir: Path = Field(default_factory=_data_dir)
+    threads_url: SecretStr | None = Field(
+        None,
+        description="PostgreSQL URL (`postgresql://user:pass@host:5432/db`) of a thread store "
+        "that several API replicas share. Unset = SQLite in `data_dir`. Needs the `postgres` "
+        "extra.",
+    )
     cache_dir: Path = Field(default_factory=lambda: user_cache_path(APP_NAME))
 
     @property
@@ -150,3 +200,8 @@ class Settings(BaseSettings):
     def feedback_log_path(self) -> Path:
         """The API's feedback log: JSONL interaction-log rows the adapter builders read."""
         return self.data_dir / "feedback.jsonl"
+
+    @property
+    def slack_state_path(self) -> Path:
+        """The Slack bot's own state: which hand-off thread belongs to which customer thread."""
+        return self.data_dir / "slack.sqlite"

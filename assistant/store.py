@@ -94,6 +94,8 @@ class KnowledgeStore:
         sparse: SparseEncoder,
         batch_size: int = 32,
         payload_indexes: bool = True,
+        shards: int | None = None,
+        replication_factor: int | None = None,
     ) -> None:
         self.client = client
         self.collection = collection
@@ -102,6 +104,9 @@ class KnowledgeStore:
         self.batch_size = batch_size
         # Local mode has no payload indexes (it warns when asked); a server needs them.
         self.payload_indexes = payload_indexes
+        # Distributed mode only; None leaves the server's defaults (1 shard, 1 copy).
+        self.shards = shards
+        self.replication_factor = replication_factor
         self._exists = False
 
     @classmethod
@@ -114,6 +119,8 @@ class KnowledgeStore:
             sparse=sparse,
             batch_size=settings.embed_batch_size,
             payload_indexes=settings.qdrant_url is not None,
+            shards=settings.qdrant_shards,
+            replication_factor=settings.qdrant_replication_factor,
         )
 
     def close(self) -> None:
@@ -150,6 +157,8 @@ class KnowledgeStore:
                 sparse_vectors_config={
                     SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                 },
+                shard_number=self.shards,
+                replication_factor=self.replication_factor,
             )
             if self.payload_indexes:
                 self.client.create_payload_index(

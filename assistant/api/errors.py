@@ -19,6 +19,7 @@ from assistant.errors import (
     InputError,
     ModelUnavailableError,
     StoreUnavailableError,
+    ThreadStoreUnavailableError,
 )
 from assistant.llm.errors import ModelOutputError
 
@@ -42,6 +43,7 @@ _ASSISTANT_STATUS: list[tuple[type[AssistantError], int, str]] = [
     (InputError, 400, "invalid_request"),
     (ModelUnavailableError, 503, "model_unavailable"),
     (StoreUnavailableError, 503, "store_unavailable"),
+    (ThreadStoreUnavailableError, 503, "thread_store_unavailable"),
     # The model answered, but unusably even after a repair: a bad gateway, not bad input.
     (ModelOutputError, 502, "model_output_error"),
 ]

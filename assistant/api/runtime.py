@@ -27,7 +27,7 @@ def needs_exclusive_use(assistant: Assistant) -> bool:
 
     Qdrant's local mode is not thread-safe, and the embedded model keeps the active LoRA
     adapter as model state. A model server (vLLM) with a Qdrant server takes concurrent
-    requests; the SQLite checkpointer serialises itself.
+    requests; both checkpointers (SQLite, PostgreSQL) serialise themselves with a lock.
     """
     local_store = assistant.settings.qdrant_url is None
     return local_store or isinstance(assistant.model, EmbeddedChatModel)
@@ -87,7 +87,7 @@ class ApiRuntime:
         Another tenant's thread answers exactly like a missing one, so ids reveal nothing.
         An unknown id gives an empty state (a caller may start a thread under its own id).
         """
-        # The SQLite checkpointer has its own lock; reading a thread needs no exclusive use.
+        # The checkpointer has its own lock; reading a thread needs no exclusive use.
         values = await anyio.to_thread.run_sync(self.assistant.thread_values, thread_id)
         if values and values.get("tenant") != tenant:
             raise ApiError(404, f"no thread {thread_id!r}")

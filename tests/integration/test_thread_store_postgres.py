@@ -1,0 +1,91 @@
+"""Threads shared through PostgreSQL, as several API replicas share them: a real server from the
+machine's Debian packages, started and stopped by the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from doubles import ListRetriever, ScriptedChatModel
+from postgres_server import find_bin_dir, running_postgres
+from pydantic import SecretStr
+
+from assistant.errors import ThreadStoreUnavailableError
+from assistant.schemas import Outcome
+from assistant.service import Assistant
+from assistant.settings import Settings
+from assistant.threads import open_thread_store
+
+
+class ClosableRetriever(ListRetriever):
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    with running_postgres(bin_dir) as url:
+        yield url
+
+
+def replica(settings: Settings, url: str, tmp_path: Path, name: str) -> Assistant:
+    """One API replica: its own data folder, the shared thread store."""
+    own = settings.model_copy(
+        update={
+            "threads_url": SecretStr(url),
+            "data_dir": tmp_path / name,
+            "adapters_dir": tmp_path / "no-adapters",
+        }
+    )
+    return Assistant(
+        own,
+        store=ClosableRetriever([]),  # type: ignore[arg-type]
+        model=ScriptedChatModel(respond=lambda prompt: "human"),
+        checkpointer=open_thread_store(own),
+    )
+
+
+def test_a_thread_handed_over_on_one_replica_resumes_on_another(
+    settings: Settings, postgres_url: str, tmp_path: Path
+) -> None:
+    first = replica(settings, postgres_url, tmp_path, "a")
+    second = replica(settings, postgres_url, tmp_path, "b")
+    try:
+        handed = first.ask("Let me talk to a person")
+        assert handed.outcome is Outcome.ESCALATED
+        thread = handed.thread_id or ""
+
+        replied = second.resume(thread, "Hello, this is Sam.")
+        assert replied.outcome is Outcome.HUMAN_REPLY
+        assert replied.text == "Hello, this is Sam."
+        # The first replica sees the turn the second one finished.
+        messages = first.thread_values(thread)["messages"]
+        assert [m.content for m in messages][-1] == "Hello, this is Sam."
+        assert not (tmp_path / "a" / "threads.sqlite").exists()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_store_survives_a_reconnect(
+    settings: Settings, postgres_url: str, tmp_path: Path
+) -> None:
+    first = replica(settings, postgres_url, tmp_path, "a")
+    thread = first.ask("Let me talk to a person").thread_id or ""
+    first.close()
+
+    again = replica(settings, postgres_url, tmp_path, "a")
+    try:
+        assert again.thread_values(thread)["answer"].outcome is Outcome.ESCALATED
+    finally:
+        again.close()
+
+
+def test_an_unreachable_server_is_a_clear_error(settings: Settings) -> None:
+    settings.threads_url = SecretStr("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(ThreadStoreUnavailableError, match="cannot reach the PostgreSQL"):
+        open_thread_store(settings)

@@ -1,0 +1,187 @@
+"""The compose file and the Kubernetes manifests stay true to the code, without Docker.
+
+They parse; every variable they hand the assistant is a real setting; every image is pinned;
+the ports and probes are the ones the code serves; vLLM gets the command `assistant.serving`
+would build for the same model and adapters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import AliasChoices
+
+from assistant.api.app import create_app
+from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
+from assistant.llm.packaged import converted_folder
+from assistant.serving import ServeConfig, vllm_command
+from assistant.settings import Settings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+COMPOSE = DEPLOY / "compose" / "compose.yaml"
+K8S = sorted((DEPLOY / "k8s").glob("*.yaml"))
+ASSISTANT_IMAGE = "hybrid-assistant:"
+# An explicit version tag (with a digit) or a digest: never `latest`, never a bare name.
+PINNED = re.compile(r"^[\w./-]+(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64})$")
+
+
+def setting_names() -> set[str]:
+    names = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {choice for choice in alias.choices if isinstance(choice, str)}
+        names.add(f"ASSISTANT_{name.upper()}")
+    return {name for name in names if name.isupper()}
+
+
+def k8s_documents() -> list[dict[str, Any]]:
+    return [doc for path in K8S for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return document
+
+
+def k8s_containers() -> Iterator[dict[str, Any]]:
+    for doc in k8s_documents():
+        pod = doc.get("spec", {}).get("template", {}).get("spec", {})
+        yield from pod.get("initContainers", [])
+        yield from pod.get("containers", [])
+
+
+def k8s_named(kind: str, name: str) -> dict[str, Any]:
+    found = [d for d in k8s_documents() if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(found) == 1, f"{kind}/{name}: {len(found)} found"
+    return found[0]
+
+
+def container(deployment: dict[str, Any], name: str) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    return next(c for c in containers if c["name"] == name)
+
+
+def test_every_manifest_parses_and_names_its_kind() -> None:
+    assert compose()["services"]
+    kinds = {doc["kind"] for doc in k8s_documents()}
+    expected = {"Deployment", "StatefulSet", "Service", "HorizontalPodAutoscaler", "ConfigMap"}
+    assert expected <= kinds
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    for resource in kustomization["resources"]:
+        assert (DEPLOY / "k8s" / resource).exists(), resource
+
+
+def test_every_variable_given_to_the_assistant_is_a_setting() -> None:
+    known = setting_names()
+    given: dict[str, str] = {}
+    for name, service in compose()["services"].items():
+        if service["image"].startswith(ASSISTANT_IMAGE):
+            given |= {var: f"compose {name}" for var in service.get("environment", {})}
+    for item in k8s_containers():
+        if item["image"].startswith(ASSISTANT_IMAGE):
+            given |= {env["name"]: f"k8s {item['name']}" for env in item.get("env", [])}
+    for doc in k8s_documents():
+        if doc["kind"] in ("ConfigMap", "Secret"):
+            data = doc.get("data", {}) | doc.get("stringData", {})
+            given |= {var: f"k8s {doc['metadata']['name']}" for var in data}
+    secret = yaml.safe_load((DEPLOY / "k8s" / "secret.example.yaml").read_text())
+    given |= {var: "k8s secret.example" for var in secret["stringData"]}
+    assert len(given) > 10
+    unknown = {var: where for var, where in given.items() if var not in known}
+    assert not unknown, f"not settings of assistant/settings.py: {unknown}"
+
+
+def test_every_secret_key_the_pods_read_is_in_the_example_secret() -> None:
+    secret = yaml.safe_load((DEPLOY / "k8s" / "secret.example.yaml").read_text())
+    for item in k8s_containers():
+        for env in item.get("env", []):
+            ref = env.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                assert ref["name"] == secret["metadata"]["name"]
+                assert ref["key"] in secret["stringData"], ref
+
+
+def test_every_image_is_pinned() -> None:
+    images = [service["image"] for service in compose()["services"].values()]
+    images += [item["image"] for item in k8s_containers()]
+    images += re.findall(r"^FROM\s+(\S+)", (DEPLOY / "Dockerfile").read_text(), re.M)
+    assert len(images) > 8
+    unpinned = [image for image in images if not PINNED.match(image) or ":latest" in image]
+    assert not unpinned
+
+
+def test_the_api_port_and_probes_are_the_ones_it_serves() -> None:
+    port = Settings(_env_file=None).serve_port  # type: ignore[call-arg]
+    paths = create_app(Settings(_env_file=None)).openapi()["paths"]  # type: ignore[call-arg]
+    assert {"/healthz", "/readyz"} <= set(paths)
+
+    api = compose()["services"]["api"]
+    assert api["ports"] == [f"{port}:{port}"]
+    assert f"127.0.0.1:{port}/readyz" in " ".join(api["healthcheck"]["test"])
+    assert f"EXPOSE {port}" in (DEPLOY / "Dockerfile").read_text()
+
+    deployment = container(k8s_named("Deployment", "api"), "api")
+    assert deployment["ports"][0]["containerPort"] == port
+    assert deployment["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port}
+    assert deployment["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port}
+    service = k8s_named("Service", "api")
+    assert service["spec"]["ports"][0]["targetPort"] == port
+    hpa = k8s_named("HorizontalPodAutoscaler", "api")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "api"
+
+
+def expected_vllm_args() -> list[str]:
+    """What `python -m assistant.serving --device gpu --host 0.0.0.0` runs for the image's
+    model folder and the shipped adapters, without the `python -m module` prefix."""
+    shipped = available_adapters(SHIPPED_ADAPTERS_DIR)
+    assert set(shipped) == {"triage", "escalation"}
+    settings = Settings(_env_file=None, cache_dir=Path("/cache"))  # type: ignore[call-arg]
+    config = ServeConfig(
+        model_dir=converted_folder(settings),
+        adapters={name: Path("/adapters") / name for name in ("triage", "escalation")},
+        device="gpu",
+        host="0.0.0.0",
+    )
+    # The lora rank bound reads the adapters' configs; take it from the shipped folders.
+    argv = vllm_command(
+        ServeConfig(
+            model_dir=config.model_dir,
+            adapters={n: shipped[n] for n in ("triage", "escalation")},
+            device="gpu",
+            host="0.0.0.0",
+        )
+    )
+    argv[argv.index("--lora-modules") + 1 :] = [f"{n}={p}" for n, p in config.adapters.items()]
+    return argv[3:]
+
+
+@pytest.mark.parametrize("where", ["compose", "k8s"])
+def test_vllm_gets_the_command_the_project_builds(where: str) -> None:
+    if where == "compose":
+        service = compose()["services"]["vllm"]
+        args, probe = service["command"], " ".join(service["healthcheck"]["test"])
+        assert "127.0.0.1:8000/health" in probe
+    else:
+        vllm = container(k8s_named("Deployment", "vllm"), "vllm")
+        args = vllm["args"]
+        assert vllm["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8000}
+        assert vllm["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert args == expected_vllm_args()
+
+
+def test_the_model_prep_step_writes_where_vllm_reads() -> None:
+    settings = Settings(_env_file=None, cache_dir=Path("/cache"))  # type: ignore[call-arg]
+    folder = str(converted_folder(settings))
+    prep = compose()["services"]["model-prep"]
+    assert prep["environment"]["ASSISTANT_CACHE_DIR"] == "/cache"
+    assert "--prepare-only" in prep["command"]
+    assert compose()["services"]["vllm"]["command"][1] == folder
+    init = k8s_named("Deployment", "vllm")["spec"]["template"]["spec"]["initContainers"][0]
+    assert init["env"] == [{"name": "ASSISTANT_CACHE_DIR", "value": "/cache"}]
+    assert "--prepare-only" in init["command"]
