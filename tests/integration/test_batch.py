@@ -156,6 +156,9 @@ triage_file(Path({str(source)!r}), Path({str(out)!r}), FieldMap(), process, conc
     return subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
 
 
+KILLS = 10
+
+
 def count_lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
@@ -164,7 +167,7 @@ def count_lines(path: Path) -> int:
 def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(
     tmp_path, shared_data, suffix
 ):
-    rows = tickets(shared_data, 30)
+    rows = tickets(shared_data, 60)
     rows[7]["body"] = ""  # a bad row travels through the kills too
     source = write_jsonl(tmp_path / "tickets.jsonl", rows)
     labels = tmp_path / "labels.json"
@@ -173,9 +176,9 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(
     header = 1 if suffix == ".csv" else 0
     rng = random.Random(int(os.environ.get("BATCH_KILL_SEED", "5")))
     kills = 0
-    for _ in range(3):
+    for _ in range(KILLS):
         before = max(count_lines(out) - header, 0)
-        target = before + rng.randint(1, 6)
+        target = before + rng.randint(1, 4)
         child = killable_run(source, out, labels)
         while count_lines(out) - header < target and child.poll() is None:
             time.sleep(0.005)
@@ -184,7 +187,7 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(
             kills += 1
         child.wait()
         assert count_lines(out) - header < len(rows)
-    assert kills == 3
+    assert kills == KILLS
     child = killable_run(source, out, labels)
     assert child.wait(timeout=120) == 0, child.stderr.read() if child.stderr else ""
 
@@ -197,7 +200,7 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(
     def by_key(records: list[TicketRecord]) -> list[TicketRecord]:
         return sorted(records, key=lambda r: r.key)
 
-    assert len(resumed) == len({r.key for r in resumed}) == 30  # none duplicated, none lost
+    assert len(resumed) == len({r.key for r in resumed}) == 60  # none duplicated, none lost
     assert by_key(resumed) == by_key(clean)
 
 

@@ -1,0 +1,139 @@
+"""Faults a deployment meets: an ingest killed mid-way, two processes on one local store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qdrant_client import QdrantClient
+
+from assistant.errors import StoreUnavailableError
+from assistant.settings import Settings
+from assistant.store import open_qdrant
+
+ASSISTANT = Path(sys.executable).parent / "assistant"
+DOCS = 120
+
+
+def user_env(root: Path) -> dict[str, str]:
+    return os.environ | {
+        "ASSISTANT_DATA_DIR": str(root / "data"),
+        "ASSISTANT_QDRANT_PATH": str(root / "qdrant"),
+        "ASSISTANT_TORCH_THREADS": "1",
+    }
+
+
+def snapshot(qdrant_path: Path) -> dict[str, tuple[Any, ...]]:
+    """Every point of the collection: id -> (payload, rounded dense vector)."""
+    client = QdrantClient(path=str(qdrant_path))
+    try:
+        points, offset = [], None
+        while True:
+            page, offset = client.scroll(
+                "knowledge_base", limit=256, offset=offset, with_vectors=["dense"]
+            )
+            points += page
+            if offset is None:
+                break
+    finally:
+        client.close()
+    return {
+        str(p.id): (
+            sorted(p.payload.items()) if p.payload else [],
+            tuple(round(x, 4) for x in p.vector["dense"]),  # type: ignore[index, union-attr]
+        )
+        for p in points
+    }
+
+
+def points_in(qdrant_path: Path) -> int:
+    if not (qdrant_path / "collection").exists():
+        return 0
+    try:
+        return len(snapshot(qdrant_path))
+    except Exception:  # the child holds the lock, or the collection is not made yet
+        return -1
+
+
+@pytest.fixture(scope="module")
+def corpus(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    lines = (shared_data / "support_corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    path = tmp_path_factory.mktemp("corpus") / "corpus.jsonl"
+    path.write_text("\n".join(lines[:DOCS]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_an_ingest_killed_mid_way_and_run_again_ends_equal_to_a_clean_ingest(
+    corpus: Path, tmp_path: Path
+) -> None:
+    clean_root, killed_root = tmp_path / "clean", tmp_path / "killed"
+    subprocess.run(
+        [ASSISTANT, "ingest", corpus], env=user_env(clean_root), check=True, capture_output=True
+    )
+    clean = snapshot(clean_root / "qdrant")
+    assert len(clean) >= DOCS
+
+    # Kill as soon as the store's file starts to grow: the first points are being written.
+    child = subprocess.Popen(
+        [ASSISTANT, "ingest", corpus],
+        env=user_env(killed_root),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    storage = killed_root / "qdrant" / "collection" / "knowledge_base" / "storage.sqlite"
+    empty_size = None
+    while child.poll() is None:
+        size = storage.stat().st_size if storage.exists() else None
+        if empty_size is None:
+            empty_size = size
+        elif size is not None and size > empty_size:
+            child.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    child.wait()
+    partial = points_in(killed_root / "qdrant")
+    assert 0 < partial < len(clean), f"the kill did not land mid-way ({partial} of {len(clean)})"
+
+    rerun = subprocess.run(
+        [ASSISTANT, "ingest", corpus], env=user_env(killed_root), capture_output=True, text=True
+    )
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert snapshot(killed_root / "qdrant") == clean
+
+
+def test_a_second_process_on_the_same_local_store_gets_a_clear_error_and_harms_nothing(
+    settings: Settings,
+) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from qdrant_client import QdrantClient, models\n"
+            f"c = QdrantClient(path={str(settings.qdrant_path)!r})\n"
+            "c.create_collection('kb', vectors_config=models.VectorParams(size=2, "
+            "distance=models.Distance.COSINE))\n"
+            "c.upsert('kb', [models.PointStruct(id=1, vector=[1.0, 0.0], payload={'a': 1})])\n"
+            "print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreUnavailableError, match="in use by another process"):
+            open_qdrant(settings)
+    finally:
+        holder.kill()
+        holder.wait()
+    client = open_qdrant(settings)
+    try:
+        assert [p.payload for p in client.scroll("kb")[0]] == [{"a": 1}]
+    finally:
+        client.close()
