@@ -48,10 +48,17 @@ def triage_batch_command(
             min=1, help="Requests in flight (default ASSISTANT_BATCH_CONCURRENCY; server only)."
         ),
     ] = None,
+    retry_errors: Annotated[
+        bool,
+        typer.Option(
+            "--retry-errors",
+            help="On a rerun, do again the tickets that ended in an error (bad rows excepted).",
+        ),
+    ] = False,
 ) -> None:
     """Triage every ticket of IN into OUT; rerun with the same OUT to resume after a stop."""
     fields = FieldMap(id=id_field, text=text_field, subject=subject_field)
-    clear_errors(_triage_batch)(source, output, fields, answer, tenant, concurrency)
+    clear_errors(_triage_batch)(source, output, fields, answer, tenant, concurrency, retry_errors)
 
 
 def _triage_batch(
@@ -61,6 +68,7 @@ def _triage_batch(
     answer: bool,
     tenant: str | None,
     concurrency: int | None,
+    retry_errors: bool,
 ) -> None:
     settings = load_settings()
     # Refuse bad suffixes before the model loads (seconds) rather than after.
@@ -71,7 +79,15 @@ def _triage_batch(
     if settings.backend != "openai" and concurrency not in (None, 1):
         console.print("[yellow]the embedded model runs one ticket at a time[/yellow]")
     with _processor(settings, answer, tenant) as process:
-        summary = triage_file(source, output, fields, process, concurrency=workers, console=console)
+        summary = triage_file(
+            source,
+            output,
+            fields,
+            process,
+            concurrency=workers,
+            console=console,
+            retry_errors=retry_errors,
+        )
     _print_summary(summary, output)
 
 

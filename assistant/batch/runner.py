@@ -24,7 +24,7 @@ from assistant.batch.progress import batch_progress
 from assistant.batch.readers import file_format, read_tickets
 from assistant.batch.records import FieldMap, RowError, Ticket, TicketRecord
 from assistant.batch.summary import BatchSummary
-from assistant.batch.writer import RecordWriter
+from assistant.batch.writer import RecordWriter, drop_records
 from assistant.errors import AssistantError, InputError
 from assistant.schemas import Answer
 from assistant.settings import Settings
@@ -143,16 +143,22 @@ def triage_file(
     *,
     concurrency: int = 1,
     console: Console | None = None,
+    retry_errors: bool = False,
 ) -> BatchSummary:
     """Triage the tickets of ``source`` into ``output``, resuming what it already holds.
 
     The input is read and checked whole before the first model call (``InputError`` for a
-    file that cannot be used). ``console`` shows a progress bar; None runs quietly.
+    file that cannot be used). ``console`` shows a progress bar; None runs quietly. With
+    ``retry_errors``, tickets whose earlier record is an error (a model server that was down,
+    say) are done again; bad rows are not, as they would fail the same way.
     """
     if source.resolve() == output.resolve():
         raise InputError(f"{output}: the output must not be the input file")
     file_format(output)  # an unsupported output suffix is refused before the work starts
     rows = read_tickets(source, fields)
+    if retry_errors and output.exists():
+        tickets = {row.key for row in rows if not isinstance(row, RowError)}
+        drop_records(output, lambda record: record.error is not None and record.key in tickets)
     writer, earlier = RecordWriter.open(output)
     done = {record.key for record in earlier}
     todo = [row for row in rows if row.key not in done]

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -89,6 +90,27 @@ class RecordWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def drop_records(path: Path, drop: Callable[[TicketRecord], bool]) -> int:
+    """Remove the records ``drop`` selects from the output at ``path``; returns how many.
+
+    The kept records go to a temporary file that then replaces ``path`` in one rename, so a
+    kill at any point leaves either the old file or the new one, never a mix.
+    """
+    writer, records = RecordWriter.open(path)
+    writer.close()
+    kept = [record for record in records if not drop(record)]
+    if len(kept) == len(records):
+        return 0
+    temporary = path.with_name(f".{path.name}.rewrite{path.suffix}")
+    temporary.unlink(missing_ok=True)
+    rewriter, _ = RecordWriter.open(temporary)
+    with rewriter:
+        for record in kept:
+            rewriter.write(record)
+    os.replace(temporary, path)
+    return len(records) - len(kept)
 
 
 def _read_all(fd: int) -> bytes:

@@ -1,0 +1,85 @@
+"""A model server that plays vLLM's Chat Completions badly on purpose: each request's fate is
+decided by a test (answer, fail with a status, or stall), so retries and timeouts are real."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from assistant.serving import free_port
+
+
+@dataclass(frozen=True)
+class Reply:
+    content: str = ""
+    status: int = 200
+    delay_s: float = 0.0
+
+
+@dataclass
+class FakeServer:
+    decide: Callable[[str], Reply]
+    calls: Counter[str] = field(default_factory=Counter)
+    url: str = ""
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/v1/chat/completions")
+        async def complete(request: Request) -> JSONResponse:
+            body: dict[str, Any] = await request.json()
+            prompt = str(body["messages"][-1]["content"])
+            self.calls[prompt] += 1
+            reply = self.decide(prompt)
+            if reply.delay_s:
+                await asyncio.sleep(reply.delay_s)
+            if reply.status != 200:
+                return JSONResponse({"error": {"message": "boom"}}, status_code=reply.status)
+            return JSONResponse(
+                {
+                    "id": "cmpl-1",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": reply.content},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            )
+
+        return app
+
+
+@contextmanager
+def running(fake: FakeServer) -> Iterator[FakeServer]:
+    port = free_port()
+    config = uvicorn.Config(fake.app(), host="127.0.0.1", port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the fake model server did not start")
+        time.sleep(0.02)
+    fake.url = f"http://127.0.0.1:{port}/v1"
+    try:
+        yield fake
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
