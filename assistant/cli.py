@@ -20,6 +20,7 @@ from assistant.ingest import IngestProgress, ingest_paths
 from assistant.schemas import Answer, IngestReport, Outcome
 from assistant.service import Assistant, check_question, open_store
 from assistant.settings import SearchMode
+from assistant.slack.cli import slack_command
 
 app = typer.Typer(
     help="hybrid-assistant: a support assistant that RAGs the facts and fine-tunes the form.",
@@ -30,6 +31,7 @@ app.add_typer(adapters_app, name="adapters")
 app.command("triage")(triage_command)
 app.command("triage-batch")(triage_batch_command)
 app.command("serve")(serve_command)
+app.command("slack")(slack_command)
 out = Console()
 err = Console(stderr=True)
 

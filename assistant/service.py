@@ -12,10 +12,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
+from assistant.adapters.schemas import EscalationDecision
 from assistant.embedder import load_embedder
 from assistant.errors import InputError
 from assistant.graphs.builder import build_graph
-from assistant.graphs.nodes import GraphDeps
+from assistant.graphs.nodes import SUMMARY_CHARS, GraphDeps
 from assistant.graphs.state import new_turn
 from assistant.llm.gateway import build_chat_model
 from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
@@ -109,6 +110,36 @@ class Assistant:
         if not self._waiting_for_human(config):
             raise InputError(f"thread {thread_id} is not waiting for a human's reply")
         return self._answer(self._run(Command(resume=text), config, on_step), thread_id)
+
+    def hand_over(self, thread_id: str) -> Answer:
+        """Hand a thread whose turn has ended to a human, at the customer's request.
+
+        The thread then waits for `resume`, exactly as after a hand-over the model chose.
+        """
+        values = self.thread_values(thread_id)
+        if not values:
+            raise InputError(f"no thread {thread_id!r}")
+        if self.waiting_for_human(thread_id):
+            raise InputError(f"thread {thread_id} is already with a human")
+        summary = f"The customer asked for a person. Their last question: {values.get('question')}"
+        decision = EscalationDecision(
+            escalate=True, reason="human_requested", summary=summary[:SUMMARY_CHARS]
+        )
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        # Written as the escalate node's own decision, so the graph's hand_over and
+        # await_human nodes run as after a model-made escalation: the same answer, the same
+        # interrupt, and `resume` works unchanged.
+        self.graph.update_state(
+            config,
+            Command(update={"escalation": decision, "timings": []}, goto="hand_over"),
+            as_node="escalate",
+        )
+        self.graph.invoke(None, config)
+        return self._answer(self.thread_values(thread_id), thread_id)
+
+    def waiting_for_human(self, thread_id: str) -> bool:
+        """Whether the thread is handed over and waits for `resume`."""
+        return self._waiting_for_human({"configurable": {"thread_id": thread_id}})
 
     def thread_values(self, thread_id: str) -> dict[str, Any]:
         """The saved state of a thread (`SupportState` keys); empty when there is no such thread."""

@@ -1,0 +1,501 @@
+"""The Slack bot as Slack sees it: the real Bolt app in HTTP mode, fed signed requests, over
+the real graph, embedder and Qdrant local store, posting to a fake Slack Web API.
+
+The chat model is scripted (exact and fast). Bolt acknowledges each request before the bot
+works, so a test sends a request and then waits for the Web API call it expects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from doubles import ScriptedChatModel
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_fakes import (
+    BOT_USER,
+    SIGNING_SECRET,
+    TEAM,
+    Call,
+    FakeSlack,
+    click_body,
+    event_body,
+    fake_slack,
+    signed_headers,
+)
+
+from assistant.adapters.data import read_interaction_log
+from assistant.api.schemas import THREAD_ID_PATTERN
+from assistant.errors import InputError
+from assistant.graphs.prompts import ESCALATE
+from assistant.ingest import ingest_documents
+from assistant.schemas import Document, Outcome
+from assistant.service import Assistant
+from assistant.settings import Settings
+from assistant.slack import render
+from assistant.slack.app import build_app, require_slack_settings
+from assistant.slack.bot import SlackBot
+from assistant.slack.server import EVENTS_PATH, http_app
+from assistant.store import KnowledgeStore
+from assistant.threads import open_checkpointer
+
+TENANT = "acme"
+CHANNEL = "C0SUPPORT"
+ESCALATIONS = "C0ESCALATE"
+CUSTOMER = "U0CUSTOMER"
+HUMAN = "U0SAM"
+
+DECIDE_MARK = "What should the support assistant do"
+GENERATE_MARK = "Answer the customer's question"
+SENTENCES = {
+    "Refunds": "Refunds take five business days",
+    "Shipping": "Parcels arrive in two to four days",
+}
+QUESTION = "How long do refunds and parcel deliveries take?"
+REFUNDS_URL = "https://help.example.com/refunds"
+
+
+class Script:
+    """Decides `decision`; writes one sentence per passage it is shown, with its marker."""
+
+    def __init__(self) -> None:
+        self.decision = "search"
+        self.broken = False
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def __call__(self, prompt: str) -> str:
+        self.gate.wait(timeout=60)
+        if self.broken:
+            raise RuntimeError("the model fell over")
+        if DECIDE_MARK in prompt:
+            return self.decision
+        if GENERATE_MARK in prompt:
+            found = re.findall(r"^\[(\d+)\] (\w+):", prompt, flags=re.MULTILINE)
+            return " ".join(f"{SENTENCES[title]} [{n}]." for n, title in found)
+        return "Could you tell me more?"
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with fake_slack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path, slack: FakeSlack) -> Settings:
+    settings.adapters_dir = tmp_path / "no-adapters"  # no triage/escalation nodes in turns
+    settings.answer_mode = "generative"  # the script writes the answer
+    settings.slack_bot_token = SecretStr("xoxb-test-token")
+    settings.slack_signing_secret = SecretStr(SIGNING_SECRET)
+    settings.slack_api_url = slack.url
+    settings.slack_escalation_channel = ESCALATIONS
+    settings.slack_tenant = TENANT
+    return settings
+
+
+@pytest.fixture
+def script() -> Script:
+    return Script()
+
+
+@pytest.fixture
+def assistant(settings: Settings, store: KnowledgeStore, script: Script) -> Iterator[Assistant]:
+    docs = [
+        Document(
+            doc_id="refunds",
+            title="Refunds",
+            text="Refunds are paid back to the original card within five business days.",
+            url=REFUNDS_URL,
+            tenant=TENANT,
+        ),
+        Document(
+            doc_id="shipping",
+            title="Shipping",
+            text="Parcels arrive in two to four days after the order ships.",
+            source="docs/shipping.md",
+            tenant=TENANT,
+        ),
+    ]
+    ingest_documents(docs, store, tenant=TENANT, max_chars=settings.chunk_max_chars)
+    opened = Assistant(
+        settings,
+        store=store,
+        model=ScriptedChatModel(respond=script),
+        checkpointer=open_checkpointer(settings.checkpoint_path),
+    )
+    yield opened
+    opened.checkpointer.conn.close()
+
+
+@dataclass
+class Slack:
+    """Slack's side of the conversation: signed requests to the bot's HTTP endpoint."""
+
+    http: TestClient
+    bot: SlackBot
+
+    def event(self, **event: str) -> httpx.Response:
+        body = event_body({"event_ts": event["ts"], **event})
+        headers = signed_headers(body, content_type="application/json")
+        return self.http.post(EVENTS_PATH, content=body, headers=headers)
+
+    def mention(self, text: str, *, ts: str, thread_ts: str | None = None) -> httpx.Response:
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        return self.event(
+            type="app_mention", channel=CHANNEL, user=CUSTOMER, text=text, ts=ts, **extra
+        )
+
+    def reply(
+        self, text: str, *, ts: str, thread_ts: str, channel: str = CHANNEL, user: str = CUSTOMER
+    ) -> httpx.Response:
+        return self.event(
+            type="message",
+            channel_type="channel",
+            channel=channel,
+            user=user,
+            text=text,
+            ts=ts,
+            thread_ts=thread_ts,
+        )
+
+    def click(self, message: Call, action_id: str) -> httpx.Response:
+        body = click_body(message, action_id, user=CUSTOMER)
+        headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+        return self.http.post(EVENTS_PATH, content=body, headers=headers)
+
+
+@contextmanager
+def running_bot(assistant: Assistant, settings: Settings) -> Iterator[Slack]:
+    """The bot as `assistant slack` runs it in HTTP mode (a fresh start each time)."""
+    with (
+        SlackBot.open(assistant, settings) as bot,
+        TestClient(http_app(build_app(bot, settings))) as http,
+    ):
+        yield Slack(http, bot)
+
+
+@pytest.fixture
+def slack_bot(assistant: Assistant, settings: Settings) -> Iterator[Slack]:
+    with running_bot(assistant, settings) as bot:
+        yield bot
+
+
+def mention(text: str) -> str:
+    return f"<@{BOT_USER}> {text}"
+
+
+def graph_thread(thread_ts: str, channel: str = CHANNEL) -> str:
+    return f"slack:{TEAM}:{channel}:{thread_ts}"
+
+
+# --- answering in threads --------------------------------------------------------------------
+
+
+def test_a_mention_is_answered_in_its_thread_with_linked_numbered_sources_and_buttons(
+    slack_bot: Slack, slack: FakeSlack, assistant: Assistant
+) -> None:
+    assert slack_bot.mention(mention(QUESTION), ts="1000.000100").status_code == 200
+    reply = slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+
+    shown = reply.text_of_blocks()
+    assert "Refunds take five business days [" in shown
+    citations = assistant.thread_values(graph_thread("1000.000100"))["answer"].citations
+    numbers = {c.doc_id: c.n for c in citations}
+    assert set(numbers) == {"refunds", "shipping"}
+    assert f"[{numbers['refunds']}] <{REFUNDS_URL}|Refunds>" in shown
+    assert f"[{numbers['shipping']}] Shipping (`docs/shipping.md`)" in shown
+    assert reply.action_ids() == [
+        render.ESCALATE_ACTION,
+        render.RATE_UP_ACTION,
+        render.RATE_DOWN_ACTION,
+    ]
+    assert "Refunds take five business days" in reply.args["text"]  # for notifications
+
+
+def test_a_follow_up_in_the_thread_continues_the_same_graph_thread(
+    slack_bot: Slack, slack: FakeSlack, assistant: Assistant
+) -> None:
+    slack_bot.mention(mention(QUESTION), ts="1000.000100")
+    slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+
+    # No mention: a reply in a thread the bot answers in is for the bot.
+    slack_bot.reply(
+        "And how long for refunds to a card?", ts="1001.000100", thread_ts="1000.000100"
+    )
+    slack.wait_for(channel=CHANNEL, thread_ts="1000.000100", count=2)
+
+    thread_id = graph_thread("1000.000100")
+    assert re.match(THREAD_ID_PATTERN, thread_id)  # the API and `assistant resume` take it
+    messages = assistant.thread_values(thread_id)["messages"]
+    assert [m.type for m in messages] == ["human", "ai", "human", "ai"]
+    assert messages[2].text == "And how long for refunds to a card?"
+
+
+def test_a_direct_message_is_answered_in_a_thread_under_it(
+    slack_bot: Slack, slack: FakeSlack
+) -> None:
+    slack_bot.event(
+        type="message",
+        channel_type="im",
+        channel="D0DIRECT",
+        user=CUSTOMER,
+        text=QUESTION,
+        ts="2000.000100",
+    )
+    reply = slack.wait_for(channel="D0DIRECT")
+    assert reply.args["thread_ts"] == "2000.000100"
+    assert "five business days" in reply.text_of_blocks()
+
+
+def test_channel_talk_outside_the_bots_threads_is_left_alone(
+    slack_bot: Slack, slack: FakeSlack
+) -> None:
+    slack_bot.event(
+        type="message",
+        channel_type="channel",
+        channel=CHANNEL,
+        user=CUSTOMER,
+        text="lunch anyone?",
+        ts="3000.000100",
+    )
+    slack_bot.reply("me!", ts="3001.000100", thread_ts="3000.000100")
+    slack_bot.mention(mention(QUESTION), ts="3002.000100")  # a marker that work was done
+    slack.wait_for(channel=CHANNEL, thread_ts="3002.000100")
+    assert [c.args["thread_ts"] for c in slack.posts(channel=CHANNEL)] == ["3002.000100"]
+
+
+def test_slack_delivering_a_mention_twice_gets_one_answer(
+    slack_bot: Slack, slack: FakeSlack
+) -> None:
+    # Slack sends a mention in a thread as `app_mention` and as `message`, with the same ts.
+    slack_bot.mention(mention(QUESTION), ts="1000.000100")
+    slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+    slack_bot.mention(mention("A follow-up"), ts="1001.000100", thread_ts="1000.000100")
+    slack_bot.reply(mention("A follow-up"), ts="1001.000100", thread_ts="1000.000100")
+    slack.wait_for(channel=CHANNEL, thread_ts="1000.000100", count=2)
+    time.sleep(1)  # time for a second answer, were one coming
+    assert len(slack.posts(channel=CHANNEL, thread_ts="1000.000100")) == 2
+
+
+def test_the_answer_does_not_hold_the_acknowledgement(
+    slack_bot: Slack, slack: FakeSlack, script: Script
+) -> None:
+    script.gate.clear()  # the model does not answer until the gate opens
+    started = time.monotonic()
+    response = slack_bot.mention(mention(QUESTION), ts="1000.000100")
+    assert response.status_code == 200 and time.monotonic() - started < 3
+    assert slack.posts(channel=CHANNEL) == []
+    script.gate.set()
+    assert "five business days" in slack.wait_for(channel=CHANNEL).text_of_blocks()
+
+
+# --- escalation ------------------------------------------------------------------------------
+
+
+def test_escalating_hands_over_and_the_humans_reply_reaches_the_customer_after_a_restart(
+    assistant: Assistant, settings: Settings, slack: FakeSlack
+) -> None:
+    thread_ts = "1000.000100"
+    thread_id = graph_thread(thread_ts)
+    with running_bot(assistant, settings) as bot:
+        bot.mention(mention(QUESTION), ts=thread_ts)
+        answer = slack.wait_for(channel=CHANNEL, thread_ts=thread_ts)
+        assert bot.click(answer, render.ESCALATE_ACTION).status_code == 200
+        updated = slack.wait_for("chat.update")
+
+        handoff = slack.wait_for(channel=ESCALATIONS)
+        note = handoff.text_of_blocks()
+        assert f"<#{CHANNEL}>" in note and "the customer asked for a person" in note
+        assert QUESTION in note and thread_id in note
+        assert slack.posts(
+            "reactions.add", channel=CHANNEL, timestamp=thread_ts, name="raising_hand"
+        )
+        told = slack.posts(channel=CHANNEL, thread_ts=thread_ts)[-1]
+        assert told.args["text"] == ESCALATE and told.action_ids() == []
+        # The used button goes; the thumbs stay.
+        assert updated.args["ts"] == answer.ts
+        assert updated.action_ids() == [render.RATE_UP_ACTION, render.RATE_DOWN_ACTION]
+        assert assistant.thread_values(thread_id)["answer"].outcome is Outcome.ESCALATED
+
+        # The customer writes while they wait: the human sees it, nothing is generated.
+        bot.reply("Hello? Anyone?", ts="1002.000100", thread_ts=thread_ts)
+        passed = slack.wait_for(channel=ESCALATIONS, thread_ts=handoff.ts)
+        assert "Hello? Anyone?" in passed.args["text"]
+        slack.wait_for(channel=CHANNEL, thread_ts=thread_ts, text=render.WITH_A_HUMAN)
+
+    with running_bot(assistant, settings) as restarted:  # the mapping lives on disk
+        restarted.reply(
+            "Hi, Sam here: your refund left today.",
+            ts="1003.000100",
+            thread_ts=handoff.ts,
+            channel=ESCALATIONS,
+            user=HUMAN,
+        )
+        relayed = slack.wait_for(
+            channel=CHANNEL,
+            thread_ts=thread_ts,
+            where=lambda c: "Sam here" in c.args.get("text", ""),
+        )
+        slack.wait_for(channel=ESCALATIONS, thread_ts=handoff.ts, text=render.SENT)
+
+    assert "Hi, Sam here: your refund left today." in relayed.text_of_blocks()
+    state = assistant.thread_values(thread_id)
+    assert state["answer"].outcome is Outcome.HUMAN_REPLY
+    assert state["answer"].text == "Hi, Sam here: your refund left today."
+
+
+def test_when_the_model_hands_over_the_humans_are_told_without_a_click(
+    slack_bot: Slack, slack: FakeSlack, script: Script, assistant: Assistant
+) -> None:
+    script.decision = "human"
+    slack_bot.mention(mention("Let me talk to a person"), ts="1000.000100")
+    told = slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+    assert told.args["text"] == ESCALATE and told.action_ids() == []
+    handoff = slack.wait_for(channel=ESCALATIONS)
+    assert "Let me talk to a person" in handoff.text_of_blocks()
+    slack.wait_for("reactions.add", timestamp="1000.000100")
+
+
+def test_a_second_click_on_escalate_does_not_hand_over_twice(
+    slack_bot: Slack, slack: FakeSlack
+) -> None:
+    slack_bot.mention(mention(QUESTION), ts="1000.000100")
+    answer = slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+    slack_bot.click(answer, render.ESCALATE_ACTION)
+    slack.wait_for("chat.update")
+    slack_bot.click(answer, render.ESCALATE_ACTION)
+    whisper = slack.wait_for("chat.postEphemeral")
+    assert whisper.args["text"] == render.ALREADY_WITH_A_HUMAN
+    assert len(slack.posts(channel=ESCALATIONS)) == 1
+
+
+# --- feedback --------------------------------------------------------------------------------
+
+
+def test_thumbs_are_logged_to_the_feedback_log_for_the_answer_they_sit_under(
+    slack_bot: Slack, slack: FakeSlack, settings: Settings
+) -> None:
+    slack_bot.mention(mention(QUESTION), ts="1000.000100")
+    first = slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+    slack_bot.reply("Thanks! Can I get it faster?", ts="1001.000100", thread_ts="1000.000100")
+    slack.wait_for(channel=CHANNEL, thread_ts="1000.000100", count=2)
+
+    slack_bot.click(first, render.RATE_UP_ACTION)  # the first answer, after a later one
+    assert slack.wait_for("chat.postEphemeral").args["text"] == render.THANKS
+    slack_bot.click(first, render.RATE_DOWN_ACTION)
+    slack.wait_for("chat.postEphemeral", count=2)
+
+    rows = read_interaction_log(settings.feedback_log_path)
+    assert [r.feedback for r in rows] == ["up", "down"]
+    assert {r.question for r in rows} == {QUESTION}
+    assert all("Refunds take five business days" in r.answer for r in rows)
+    raw = json.loads(settings.feedback_log_path.read_text().splitlines()[0])
+    assert raw["thread_id"] == graph_thread("1000.000100")
+    assert raw["tenant"] == TENANT and raw["outcome"] == Outcome.ANSWERED
+
+
+# --- request signing -------------------------------------------------------------------------
+
+
+def test_requests_not_signed_by_slack_are_refused_with_401(
+    slack_bot: Slack, slack: FakeSlack
+) -> None:
+    body = event_body(
+        {
+            "type": "app_mention",
+            "channel": CHANNEL,
+            "user": CUSTOMER,
+            "text": mention(QUESTION),
+            "ts": "5000.000100",
+        }
+    )
+    json_type = "application/json"
+    now = int(time.time())
+    good = signed_headers(body, content_type=json_type)
+    attempts = {
+        "unsigned": {"Content-Type": json_type},
+        "wrong secret": signed_headers(body, content_type=json_type, secret="not-the-secret"),
+        "stale timestamp": signed_headers(body, content_type=json_type, timestamp=now - 6 * 60),
+        "future timestamp": signed_headers(body, content_type=json_type, timestamp=now + 6 * 60),
+        "signature of another body": signed_headers("{}", content_type=json_type),
+        "tampered signature": {**good, "X-Slack-Signature": good["X-Slack-Signature"][:-1] + "0"},
+    }
+    statuses = {
+        name: slack_bot.http.post(EVENTS_PATH, content=body, headers=headers).status_code
+        for name, headers in attempts.items()
+    }
+    assert statuses == dict.fromkeys(attempts, 401)
+
+    assert slack_bot.http.post(EVENTS_PATH, content=body, headers=good).status_code == 200
+    slack.wait_for(channel=CHANNEL, thread_ts="5000.000100")
+    assert len(slack.posts(channel=CHANNEL)) == 1  # only the signed request was answered
+
+
+def test_slacks_url_verification_challenge_is_answered(slack_bot: Slack) -> None:
+    body = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"})
+    response = slack_bot.http.post(
+        EVENTS_PATH, content=body, headers=signed_headers(body, content_type="application/json")
+    )
+    assert response.status_code == 200 and response.json() == {"challenge": "c-123"}
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def test_an_empty_mention_gets_a_polite_prompt_not_a_crash(
+    slack_bot: Slack, slack: FakeSlack
+) -> None:
+    assert slack_bot.mention(f"<@{BOT_USER}>   ", ts="6000.000100").status_code == 200
+    reply = slack.wait_for(channel=CHANNEL, thread_ts="6000.000100")
+    assert reply.args["text"] == render.EMPTY_QUESTION
+    slack_bot.mention(mention(QUESTION), ts="6001.000100")  # and the bot still answers
+    assert "five business days" in slack.wait_for(thread_ts="6001.000100").text_of_blocks()
+
+
+def test_a_question_over_the_limit_is_refused_saying_why(
+    slack_bot: Slack, slack: FakeSlack, settings: Settings
+) -> None:
+    settings.max_question_chars = 50
+    slack_bot.mention(mention("x" * 51), ts="6000.000100")
+    reply = slack.wait_for(channel=CHANNEL, thread_ts="6000.000100")
+    assert reply.args["text"].startswith("Sorry, I can't take that question")
+    assert "the limit is 50" in reply.args["text"]
+
+
+def test_a_failing_model_gets_an_apology_in_the_thread(
+    slack_bot: Slack, slack: FakeSlack, script: Script
+) -> None:
+    script.broken = True
+    slack_bot.mention(mention(QUESTION), ts="6000.000100")
+    assert slack.wait_for(thread_ts="6000.000100").args["text"] == render.FAILED
+
+
+def test_socket_mode_needs_no_signing_secret_and_talks_to_the_configured_api(
+    assistant: Assistant, settings: Settings, slack: FakeSlack
+) -> None:
+    settings.slack_signing_secret = None
+    settings.slack_app_token = SecretStr("xapp-test-token")
+    with SlackBot.open(assistant, settings) as bot:
+        app = build_app(bot, settings, socket_mode=True)
+        handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+        assert handler.client.web_client.base_url == slack.url
+    assert slack.posts("auth.test")  # the token was checked at start-up, against the fake
+
+
+def test_the_bot_needs_its_settings_and_names_the_missing_ones(settings: Settings) -> None:
+    settings.slack_signing_secret = None
+    with pytest.raises(InputError, match="ASSISTANT_SLACK_SIGNING_SECRET"):
+        require_slack_settings(settings, socket_mode=False)
+    with pytest.raises(InputError, match="ASSISTANT_SLACK_APP_TOKEN"):
+        require_slack_settings(settings, socket_mode=True)
