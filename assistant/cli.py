@@ -16,6 +16,7 @@ from assistant.api.serve import serve_command
 from assistant.batch.cli import triage_batch_command
 from assistant.cli_support import clear_errors, load_settings, print_error
 from assistant.errors import AssistantError
+from assistant.evaluation.cli import eval_command
 from assistant.ingest import IngestProgress, ingest_paths
 from assistant.schemas import Answer, IngestReport, Outcome
 from assistant.service import Assistant, check_question, open_store
@@ -31,6 +32,7 @@ app.add_typer(adapters_app, name="adapters")
 app.command("triage")(triage_command)
 app.command("triage-batch")(triage_batch_command)
 app.command("serve")(serve_command)
+app.command("eval")(eval_command)
 app.command("slack")(slack_command)
 out = Console()
 err = Console(stderr=True)

@@ -99,6 +99,11 @@ class Answer(BaseModel):
     thread_id: str | None = None
     queries: list[str] = Field(default_factory=list, description="Search queries, in order.")
     removed_citations: int = Field(0, ge=0, description="Invalid [n] markers the check removed.")
+    unsupported_sentences: list[str] = Field(
+        default_factory=list,
+        description="Sentences the cited chunks do not support (removed from `text` when "
+        "ASSISTANT_VERIFY_CITATIONS=remove).",
+    )
     triage: TriageResult | None = Field(None, description="The triage adapter's reading.")
     escalation: EscalationDecision | None = Field(
         None, description="Why and with which hand-off note the turn went to a human."

@@ -25,6 +25,7 @@ from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
 from assistant.threads import open_thread_store
+from assistant.verification import CitationVerifier
 
 StepCallback = Callable[[str], None]
 """Called with a node's name each time that node of the graph finishes (progress reports)."""
@@ -68,7 +69,12 @@ class Assistant:
         self.model = model
         self.checkpointer = checkpointer
         adapters = available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR)
-        deps = GraphDeps.over(store, model, settings, adapters=adapters)
+        verifier = (
+            CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
+            if settings.verify_citations != "off"
+            else None
+        )
+        deps = GraphDeps.over(store, model, settings, adapters=adapters, verifier=verifier)
         self.graph = build_graph(deps, checkpointer)
 
     @classmethod

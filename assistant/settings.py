@@ -113,6 +113,19 @@ class Settings(BaseSettings):
         0.25, ge=-1.0, le=1.0, description="Dense cosine below which a chunk is not relevant."
     )
     no_answer_action: Literal["decline", "escalate"] = "decline"
+    verify_citations: Literal["off", "flag", "remove"] = Field(
+        "remove",
+        description="Check each answer sentence against the chunks it cites: `flag` lists "
+        "unsupported sentences in the answer, `remove` also drops them (an answer left with "
+        "none is declined), `off` skips the check.",
+    )
+    citation_support_min: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Mean of lexical and embedding support below which a sentence is "
+        "unsupported by what it cites.",
+    )
     max_question_chars: int = Field(4000, ge=1)
 
     # --- batch triage ---------------------------------------------------------------

@@ -9,7 +9,6 @@ Prints a Markdown table, then the command line that produced it.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shlex
 import statistics
@@ -20,6 +19,8 @@ from pathlib import Path
 
 from assistant.chunking import chunk_document
 from assistant.embedder import load_embedder
+from assistant.evaluation.datasets import load_support_qa
+from assistant.evaluation.metrics import percentile, rank_documents, retrieval_scores
 from assistant.ingest import ingest_paths
 from assistant.loaders import load_documents
 from assistant.schemas import Document
@@ -55,40 +56,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def query_of(row: dict[str, object], with_history: bool) -> str:
-    """The question, after the previous user turn when asked: dev questions lean on context."""
-    history = row.get("history") or []
-    assert isinstance(history, list)
-    users = [str(turn["text"]) for turn in history if turn["role"] == "user"]
-    return " ".join([*users[-1:], str(row["question"])] if with_history else [str(row["question"])])
-
-
-def rank_docs(doc_ids: list[str]) -> list[str]:
-    """Chunk hits -> documents in order of their best chunk."""
-    return list(dict.fromkeys(doc_ids))
-
-
-def metrics(ranked: list[str], gold: set[str]) -> dict[str, float]:
-    hits = [doc in gold for doc in ranked[:10]]
-    first = next((i for i, hit in enumerate(hits, 1) if hit), None)
-    ideal = sum(1 / math.log2(i + 1) for i in range(1, min(len(gold), 10) + 1))
-    return {
-        "recall@1": sum(hits[:1]) / len(gold),
-        "recall@5": sum(hits[:5]) / len(gold),
-        "recall@10": sum(hits[:10]) / len(gold),
-        "MRR@10": 1 / first if first else 0.0,
-        "nDCG@10": sum(1 / math.log2(i + 1) for i, hit in enumerate(hits, 1) if hit) / ideal,
-    }
-
-
 def chunk_texts(path: Path, max_chars: int) -> list[str]:
     """The texts the ingest embeds for the documents in `path`."""
     docs = [d for d in load_documents(path, TENANT) if isinstance(d, Document)]
     return [index_text(c) for d in docs for c in chunk_document(d, max_chars)]
-
-
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else 0
 
 
 def main() -> None:
@@ -96,7 +67,7 @@ def main() -> None:
     corpus, qa = args.data / "support_corpus.jsonl", args.data / "support_qa_dev.jsonl"
     embedder = load_embedder(args.embedder)
     sparse = SparseEncoder()
-    rows = [r for r in map(json.loads, qa.read_text(encoding="utf-8").splitlines()) if r["doc_ids"]]
+    rows = [question for question in load_support_qa(qa) if question.doc_ids]
 
     lines = corpus.read_text(encoding="utf-8").splitlines()
     embedder.model.encode(lines[:64], batch_size=args.batch_size)  # warm-up, not timed
@@ -135,7 +106,7 @@ def main() -> None:
             scores: dict[str, list[dict[str, float]]] = {m: [] for m in MODES}
             latency_ms: dict[str, list[float]] = {m: [] for m in MODES}
             for row in rows:
-                query = query_of(row, with_history=not args.no_history)
+                query = row.search_query(with_history=not args.no_history)
                 dense, sparse_query = embedder.embed_query(query), sparse.encode_query(query)
                 for mode in MODES:
                     started = time.perf_counter()
@@ -143,8 +114,8 @@ def main() -> None:
                         dense, sparse_query, tenant=TENANT, k=CHUNKS_PER_QUERY, mode=mode
                     )
                     latency_ms[mode].append((time.perf_counter() - started) * 1000)
-                    ranked = rank_docs([h.doc_id for h in hits])
-                    scores[mode].append(metrics(ranked, set(row["doc_ids"])))
+                    ranked = rank_documents(h.doc_id for h in hits)
+                    scores[mode].append(retrieval_scores(ranked, set(row.doc_ids)).labelled())
 
     names = list(scores[MODES[0]][0])
     print(f"Retrieval on support_qa_dev ({len(rows)} questions with gold documents, ", end="")

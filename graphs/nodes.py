@@ -39,6 +39,7 @@ from assistant.llm.gateway import choose, complete
 from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
 from assistant.tools.search import TOOL_NAME, Retriever, make_search_tool
+from assistant.verification import CitationVerifier
 
 Update = dict[str, Any]
 
@@ -64,6 +65,7 @@ class GraphDeps:
     settings: Settings
     triage: Triage | None = None
     escalation: Escalation | None = None
+    verifier: CitationVerifier | None = None
 
     @classmethod
     def over(
@@ -73,9 +75,11 @@ class GraphDeps:
         settings: Settings,
         *,
         adapters: Collection[str] = (),
+        verifier: CitationVerifier | None = None,
     ) -> GraphDeps:
         """Deps that search `retriever` with the settings' top-k and mode, and use the named
-        `adapters` (`triage`, `escalation`) that are available."""
+        `adapters` (`triage`, `escalation`) that are available; `verifier` checks answer
+        sentences against their citations unless the settings turn that off."""
         tool = make_search_tool(retriever, k=settings.top_k, mode=settings.search_mode)
         return cls(
             model=model,
@@ -85,6 +89,7 @@ class GraphDeps:
             escalation=(
                 partial(decide_escalation, model) if ESCALATION_ADAPTER in adapters else None
             ),
+            verifier=verifier if settings.verify_citations != "off" else None,
         )
 
     @cached_property
@@ -179,16 +184,32 @@ def generate(state: SupportState, *, deps: GraphDeps) -> Update:
 
 
 def cite(state: SupportState, *, deps: GraphDeps) -> Update:
-    """Keep only markers of chunks this turn retrieved; an answer citing none is withheld."""
-    cited = resolve_citations(state.get("draft", ""), state["relevant"])
+    """Keep only markers of chunks this turn retrieved, then check each sentence against what
+    it cites (flag or remove the unsupported ones); an answer citing nothing is withheld."""
+    chunks = state["relevant"]
+    cited = resolve_citations(state.get("draft", ""), chunks)
+    unsupported: list[str] = []
+    if deps.verifier is not None and cited.citations:
+        checks = deps.verifier.check(cited.text, chunks)
+        unsupported = [c.text for c in checks if not c.supported]
+        if unsupported and deps.settings.verify_citations == "remove":
+            kept = " ".join(c.text for c in checks if c.supported)
+            cited = resolve_citations(kept, chunks).model_copy(update={"removed": cited.removed})
     if not cited.citations:
-        return _finish(state, prompts.DECLINE, Outcome.DECLINED, removed_citations=cited.removed)
+        return _finish(
+            state,
+            prompts.DECLINE,
+            Outcome.DECLINED,
+            removed_citations=cited.removed,
+            unsupported_sentences=unsupported,
+        )
     return _finish(
         state,
         cited.text,
         Outcome.ANSWERED,
         citations=cited.citations,
         removed_citations=cited.removed,
+        unsupported_sentences=unsupported,
     )
 
 

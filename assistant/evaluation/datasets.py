@@ -1,0 +1,231 @@
+"""Evaluation inputs: JSONL files read into typed rows; every problem names its file and line.
+
+Formats (docs/evaluation.md):
+
+- support QA (`retrieval`, `answers`): `question`, `doc_ids`, `answerability`, optional
+  `history` (`[{role, text}]`), `answer` (the reference; the `answers` suite needs it), `qid`.
+- triage / escalation: BANKING77 rows `{text, label}`, MTRAG support tasks (a support QA file;
+  escalation only), or chat examples as `assistant adapters data` writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.adapters.data import (
+    LabelledText,
+    SupportTask,
+    escalation_examples,
+    read_banking77,
+    read_support_tasks,
+    split,
+    triage_examples,
+)
+from assistant.adapters.policy import CATEGORIES
+from assistant.adapters.schemas import ChatExample, Task
+from assistant.errors import InputError
+from assistant.evaluation.results import Answerability
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+class Turn(BaseModel):
+    """An earlier turn of the conversation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["user", "agent", "assistant"]
+    text: str
+
+
+class SupportQuestion(BaseModel):
+    """One support question with its gold documents and what the assistant should do."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    qid: str | None = None
+    question: str = Field(min_length=1)
+    history: list[Turn] = Field(default_factory=list)
+    doc_ids: list[str]
+    answerability: Answerability
+    answer: str | None = Field(None, description="The reference answer.")
+    source: str = Field("", description="file:line, filled in by the loader.")
+
+    @property
+    def id(self) -> str:
+        return self.qid or self.source
+
+    def search_query(self, with_history: bool = True) -> str:
+        """The question, after the previous user turn: follow-up questions lean on it."""
+        users = [t.text for t in self.history if t.role == "user"]
+        return " ".join([*users[-1:], self.question] if with_history else [self.question])
+
+
+def read_jsonl(path: Path, model: type[M], *, expected: str) -> list[tuple[int, M]]:
+    """Every non-empty line of `path` validated as `model`, with its line number.
+
+    `expected` names the format in the error, so a file of the wrong kind says what was wanted.
+    Raises `InputError` as `path:line: problem` at the first bad line.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    rows: list[tuple[int, M]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            raise InputError(f"{path}:{number}: not valid JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise InputError(f"{path}:{number}: not a JSON object (expected {expected})")
+        try:
+            rows.append((number, model.model_validate(data)))
+        except ValidationError as exc:
+            raise InputError(f"{path}:{number}: {_problems(exc)} (expected {expected})") from exc
+    if not rows:
+        raise InputError(f"{path}: no rows (expected {expected})")
+    return rows
+
+
+def _problems(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors():
+        field = ".".join(str(p) for p in problem["loc"])
+        if problem["type"] == "missing":
+            parts.append(f"missing field `{field}`")
+        else:
+            parts.append(f"field `{field}`: {problem['msg']}")
+    return "; ".join(parts)
+
+
+SUPPORT_QA = "support QA rows with `question`, `doc_ids` and `answerability`"
+
+
+def load_support_qa(path: Path, *, need_reference: bool = False) -> list[SupportQuestion]:
+    """The questions of a support QA file; with `need_reference`, each must have `answer`."""
+    questions = []
+    for number, row in read_jsonl(path, SupportQuestion, expected=SUPPORT_QA):
+        if need_reference and not (row.answer or "").strip():
+            raise InputError(
+                f"{path}:{number}: missing field `answer` (the answers suite scores against "
+                "a reference answer)"
+            )
+        questions.append(row.model_copy(update={"source": f"{path.name}:{number}"}))
+    return questions
+
+
+# --- triage and escalation --------------------------------------------------------------------
+
+ClassificationFormat = Literal["banking77", "support_qa", "chat_examples"]
+
+
+def detect_format(path: Path) -> ClassificationFormat:
+    """Which kind of classification file `path` is, from the fields of its first row."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            first = next((line for line in handle if line.strip()), "")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    try:
+        row = json.loads(first) if first else None
+    except ValueError as exc:
+        raise InputError(f"{path}:1: not valid JSON ({exc})") from exc
+    keys = set(row) if isinstance(row, dict) else set()
+    if "messages" in keys:
+        return "chat_examples"
+    if {"text", "label"} <= keys:
+        return "banking77"
+    if {"question", "answerability"} <= keys:
+        return "support_qa"
+    raise InputError(
+        f"{path}:1: not a triage/escalation file: expected BANKING77 rows `{{text, label}}`, "
+        "support QA rows `{question, answerability, ...}` or chat examples `{task, messages}` "
+        f"(found fields {sorted(keys)})"
+    )
+
+
+def load_chat_examples(path: Path, task: Task) -> list[ChatExample]:
+    """Chat examples written by `assistant adapters data`, all of `task`."""
+    examples = []
+    expected = f"{task} chat examples `{{task, messages, source, key}}`"
+    for number, example in read_jsonl(path, ChatExample, expected=expected):
+        if example.task != task:
+            raise InputError(f"{path}:{number}: a {example.task} example in a {task} evaluation")
+        examples.append(example)
+    return examples
+
+
+def _banking_rows(path: Path) -> list[LabelledText]:
+    rows = read_banking77(path)
+    for row in rows:
+        if row.label not in CATEGORIES:
+            line = row.source.rsplit(":", 1)[-1]
+            raise InputError(
+                f"{path}:{line}: unknown label {row.label!r} (not one of the 77 BANKING77 "
+                "intents of assistant/adapters/policy.py)"
+            )
+    return rows
+
+
+def load_classification(
+    paths: Sequence[Path], task: Task
+) -> tuple[list[ChatExample], list[ChatExample]]:
+    """(train, dev) examples of `task` built from `paths` as the adapters' data builder does.
+
+    Only dev is scored: its texts were held out of the adapters' training. Train feeds the
+    embedding baseline. Repeats are dropped from dev (the builder repeats support tasks to
+    weight them in training; scoring a repeat again would only weight it in the mean).
+    """
+    banking: list[LabelledText] = []
+    tasks: list[SupportTask] = []
+    ready: list[ChatExample] = []
+    for path in paths:
+        kind = detect_format(path)
+        if kind == "banking77":
+            banking.extend(_banking_rows(path))
+        elif kind == "support_qa":
+            if task == "triage":
+                raise InputError(
+                    f"{path}: support QA rows have no triage labels; give BANKING77 rows "
+                    "`{text, label}` or triage chat examples"
+                )
+            tasks.extend(read_support_tasks(path))
+        else:
+            ready.extend(load_chat_examples(path, task))
+    built = triage_examples(banking) if task == "triage" else escalation_examples(banking, tasks)
+    train, dev = split([*built, *ready])
+    seen: set[tuple[str, ...]] = set()
+    unique = []
+    for example in dev:
+        turns = tuple(turn.content for turn in example.messages)
+        if turns not in seen:
+            seen.add(turns)
+            unique.append(example)
+    if not unique:
+        raise InputError(
+            f"no {task} examples of the dev hold-out in {', '.join(map(str, paths))}: only "
+            "held-out texts are scored"
+        )
+    return train, unique
+
+
+def sample(items: Sequence[T], limit: int | None, seed: int) -> list[T]:
+    """Up to `limit` of `items`, drawn with `seed`, kept in their original order.
+
+    The same seed draws the same items on every machine (Python's `random` is stable for a
+    given seed), so a run with `--limit` can be repeated exactly.
+    """
+    if limit is None or limit >= len(items):
+        return list(items)
+    chosen = sorted(random.Random(seed).sample(range(len(items)), limit))
+    return [items[i] for i in chosen]
