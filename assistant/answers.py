@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.citations import strip_markers
 from assistant.schemas import RetrievedChunk
 
 # A sentence ends at . ! or ? followed by space and an upper-case letter, a quote or a digit.
@@ -29,6 +30,8 @@ def answer_candidates(
             for unit in LIST_ITEM.split(paragraph):
                 flat = " ".join(unit.split())
                 for sentence in SENTENCE_END.split(flat):
+                    # The candidate's one marker is the one added here (see strip_markers).
+                    sentence = strip_markers(sentence).strip()
                     if MIN_CHARS <= len(sentence) <= max_chars:
                         candidates.append(f"{sentence} [{n}]")
                         if len(candidates) == limit:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Literal
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from markdown_it import MarkdownIt
 
 from assistant.schemas import Chunk, Document
@@ -159,26 +159,29 @@ def html_blocks(text: str) -> list[Block]:
         if joined:
             blocks.append(Block("text", joined, headings.path))
 
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, NavigableString):
-                loose.append(str(child))
-                continue
-            if not isinstance(child, Tag):
-                continue
-            name = child.name.lower()
-            if name in _HTML_INLINE_TAGS:
-                loose.append(child.get_text(" "))
-                continue
+    # A stack of the open containers' children, not recursion: a page may nest <div>s deeper
+    # than Python's recursion limit.
+    stack: list[Iterator[PageElement]] = [iter(soup.children)]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:  # the container is done
+            stack.pop()
             flush_loose()
-            if name in _HTML_BLOCK_TAGS:
-                _html_block(child, name, headings, blocks)
-            else:
-                walk(child)  # a container such as <div> or <section>
-                flush_loose()
-
-    walk(soup)
-    flush_loose()
+            continue
+        if isinstance(child, NavigableString):
+            loose.append(str(child))
+            continue
+        if not isinstance(child, Tag):
+            continue
+        name = child.name.lower()
+        if name in _HTML_INLINE_TAGS:
+            loose.append(child.get_text(" "))
+            continue
+        flush_loose()
+        if name in _HTML_BLOCK_TAGS:
+            _html_block(child, name, headings, blocks)
+        else:
+            stack.append(iter(child.children))  # a container such as <div> or <section>
     return [b for b in blocks if b.text]
 
 

@@ -31,6 +31,19 @@ def marker_regex(n_chunks: int, max_sentences: int = 2, max_sentence_chars: int 
     return rf"{sentence}( {sentence}){{0,{max_sentences - 1}}}"
 
 
+def strip_markers(text: str) -> str:
+    """`text` without anything `resolve_citations` would read as a marker.
+
+    For passage text numbered in a prompt or copied into an answer: a `[n]` written in a
+    document is not a citation, and must not become one. A planted "policy [2]" would
+    otherwise survive the check as a valid citation of whichever chunk came second.
+    """
+    # Repeated, since removing one marker may join another: "[1[2]]" -> "[1]".
+    while (stripped := MARKER.sub("", text)) != text:
+        text = stripped
+    return text
+
+
 def resolve_citations(text: str, chunks: list[RetrievedChunk]) -> CitedText:
     """Keep the markers that point at `chunks` (1-based), drop the others and count them."""
     removed = 0

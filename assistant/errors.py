@@ -19,3 +19,7 @@ class StoreUnavailableError(AssistantError):
 
 class ThreadStoreUnavailableError(AssistantError):
     """The thread store (PostgreSQL) cannot be reached, or its driver is not installed."""
+
+
+class InteractionLogError(AssistantError):
+    """The interaction log is misconfigured: its redaction hook cannot be loaded or misbehaves."""

@@ -106,6 +106,8 @@ def parse_jsonl(text: str, *, source: str, tenant: str) -> Iterator[Document | L
             yield _record_to_document(json.loads(line), source=f"{source}:{number}", tenant=tenant)
         except json.JSONDecodeError as exc:
             yield LoadError(source=source, line=number, reason=f"invalid JSON: {exc.msg}")
+        except RecursionError:
+            yield LoadError(source=source, line=number, reason="invalid JSON: nested too deeply")
         except ValueError as exc:
             yield LoadError(source=source, line=number, reason=str(exc))
 
@@ -113,6 +115,12 @@ def parse_jsonl(text: str, *, source: str, tenant: str) -> Iterator[Document | L
 def _record_to_document(record: object, *, source: str, tenant: str) -> Document:
     if not isinstance(record, dict):
         raise ValueError(f"expected a JSON object, got {type(record).__name__}")
+    try:
+        # `json.loads` accepts an escaped lone surrogate (\ud800), which is not text: chunk
+        # ids, the embedder and the store would all fail on it later, outside this line.
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode text: an unpaired surrogate") from None
     doc_id = record.get("doc_id")
     if isinstance(doc_id, int) and not isinstance(doc_id, bool):
         doc_id = str(doc_id)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -18,6 +20,12 @@ from assistant.errors import InputError
 from assistant.graphs.builder import build_graph
 from assistant.graphs.nodes import SUMMARY_CHARS, GraphDeps
 from assistant.graphs.state import new_turn
+from assistant.interaction_log import (
+    EscalatedBy,
+    InteractionLogger,
+    open_interaction_log,
+    turn_record,
+)
 from assistant.llm.gateway import build_chat_model
 from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
 from assistant.schemas import Answer
@@ -26,6 +34,8 @@ from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
 from assistant.threads import open_thread_store
 from assistant.verification import CitationVerifier
+
+logger = logging.getLogger(__name__)
 
 StepCallback = Callable[[str], None]
 """Called with a node's name each time that node of the graph finishes (progress reports)."""
@@ -50,6 +60,15 @@ def check_question(question: str, max_chars: int) -> str:
             f"the question is {len(text):,} characters; the limit is {max_chars:,} "
             "(ASSISTANT_MAX_QUESTION_CHARS)"
         )
+    try:
+        # A JSON escape such as \ud800 decodes to a lone surrogate, which is not text: the
+        # tokenizers and the search tool's validation would fail on it deep inside the turn.
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"the question is not valid Unicode text (an unpaired surrogate at character "
+            f"{exc.start + 1})"
+        ) from None
     return text
 
 
@@ -63,11 +82,15 @@ class Assistant:
         store: KnowledgeStore,
         model: BaseChatModel,
         checkpointer: BaseCheckpointSaver[Any],
+        interaction_log: InteractionLogger | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.model = model
         self.checkpointer = checkpointer
+        # Every turn is logged here (see `_answer`), and the API's and the Slack bot's
+        # ratings too, so that one log holds both; by default the one the settings name.
+        self.interaction_log = interaction_log or open_interaction_log(settings)
         adapters = available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR)
         verifier = (
             CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
@@ -80,13 +103,17 @@ class Assistant:
     @classmethod
     def open(cls, settings: Settings) -> Self:
         store = open_store(settings)
+        checkpointer = None
         try:
             model = build_chat_model(settings)
             checkpointer = open_thread_store(settings)
+            return cls(settings, store=store, model=model, checkpointer=checkpointer)
         except BaseException:
+            # A bad setting found late (e.g. the interaction log's redactor) leaves nothing open.
+            if checkpointer is not None:
+                checkpointer.conn.close()
             store.close()
             raise
-        return cls(settings, store=store, model=model, checkpointer=checkpointer)
 
     def ask(
         self,
@@ -141,7 +168,7 @@ class Assistant:
             as_node="escalate",
         )
         self.graph.invoke(None, config)
-        return self._answer(self.thread_values(thread_id), thread_id)
+        return self._answer(self.thread_values(thread_id), thread_id, escalated_by="customer")
 
     def waiting_for_human(self, thread_id: str) -> bool:
         """Whether the thread is handed over and waits for `resume`."""
@@ -168,15 +195,29 @@ class Assistant:
     def _waiting_for_human(self, config: RunnableConfig) -> bool:
         return "await_human" in self.graph.get_state(config).next
 
-    @staticmethod
-    def _answer(state: dict[str, Any], thread: str) -> Answer:
+    def _answer(
+        self, state: dict[str, Any], thread: str, *, escalated_by: EscalatedBy = "assistant"
+    ) -> Answer:
+        """The turn's answer, logged: every turn (ask, resume, hand-over) ends here."""
         answer: Answer = state["answer"]
-        return answer.model_copy(update={"thread_id": thread, "timings": state["timings"]})
+        answer = answer.model_copy(update={"thread_id": thread, "timings": state["timings"]})
+        try:
+            self.interaction_log.append(
+                turn_record(
+                    state, answer, thread_id=thread, escalated_by=escalated_by, at=datetime.now(UTC)
+                )
+            )
+        except Exception:
+            # The log feeds the next training set; failing to write it must not fail the
+            # customer's turn.
+            logger.exception("could not log the turn of thread %s", thread)
+        return answer
 
     def close(self) -> None:
         # Both SqliteSaver and PostgresSaver hold their connection as `conn`.
         self.checkpointer.conn.close()  # type: ignore[attr-defined]
         self.store.close()
+        self.interaction_log.close()
 
     def __enter__(self) -> Self:
         return self

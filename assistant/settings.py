@@ -205,14 +205,35 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(default_factory=lambda: user_cache_path(APP_NAME))
 
+    # --- interaction log (the adapters' flywheel) ---------------------------------------
+    interaction_log: Literal["off", "jsonl", "sqlite"] = Field(
+        "jsonl",
+        description="Where every turn and rating is logged for `assistant adapters build-data "
+        "--from-log`: `interactions.jsonl` or `interactions.sqlite` in `data_dir`; `off` logs "
+        "nothing (ratings included).",
+    )
+    interaction_log_retention_days: int = Field(
+        90,
+        ge=0,
+        description="Rows older than this many days are deleted when the log opens and hourly "
+        "after; 0 keeps them for ever.",
+    )
+    interaction_log_redactor: str = Field(
+        "assistant.interaction_log:redact_personal_data",
+        pattern=r"^\s*$|^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+        description="`module:function` (str -> str) applied to all free text before it is "
+        "logged. The default masks emails, phone numbers and card numbers; empty = no redaction.",
+    )
+
     @property
     def checkpoint_path(self) -> Path:
         return self.data_dir / "threads.sqlite"
 
     @property
-    def feedback_log_path(self) -> Path:
-        """The API's feedback log: JSONL interaction-log rows the adapter builders read."""
-        return self.data_dir / "feedback.jsonl"
+    def interaction_log_path(self) -> Path:
+        """The interaction log: every turn and every rating (API, Slack), JSONL or SQLite."""
+        suffix = "sqlite" if self.interaction_log == "sqlite" else "jsonl"
+        return self.data_dir / f"interactions.{suffix}"
 
     @property
     def slack_state_path(self) -> Path:

@@ -6,6 +6,7 @@ the structure (a constrained choice, a regex) does the steering a bigger model w
 
 from __future__ import annotations
 
+from assistant.citations import strip_markers
 from assistant.schemas import Action
 
 SYSTEM = (
@@ -79,7 +80,13 @@ ESCALATE = "I am handing this conversation to a human agent, who will reply in t
 
 
 def format_passages(texts: list[tuple[str, str]]) -> str:
-    """Number (title, text) pairs as `[n] title: text`, the form the markers refer to."""
-    return "\n\n".join(
-        f"[{n}] {title + ': ' if title else ''}{text}" for n, (title, text) in enumerate(texts, 1)
-    )
+    """Number (title, text) pairs as `[n] title: text`, the form the markers refer to.
+
+    Markers written in the passages themselves are dropped: the only numbers the model sees
+    are the ones given here, so a planted "[4]" cannot pose as a passage or a citation.
+    """
+    numbered = []
+    for n, (title, text) in enumerate(texts, 1):
+        title, text = strip_markers(title), strip_markers(text)
+        numbered.append(f"[{n}] {title + ': ' if title else ''}{text}")
+    return "\n\n".join(numbered)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from assistant.embedder import Embedder
 from assistant.schemas import RetrievedChunk
 from assistant.settings import SearchMode
 
@@ -64,3 +68,26 @@ def chunk(n: int, *, score: float = 0.8, tenant: str = "default") -> RetrievedCh
         score=1.0 / n,
         dense_score=score,
     )
+
+
+class HashEmbedder(Embedder):
+    """A dense embedder without a model: each word adds a fixed pseudo-random direction, so
+    texts sharing words are close. For tests of the API and ingestion over a real store."""
+
+    def __init__(self, dim: int = 32) -> None:  # no SentenceTransformer behind it
+        self.name = "hash"
+        self.dim = dim
+
+    def embed_documents(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return np.stack([self.embed_query(t) for t in texts]) if texts else np.zeros((0, self.dim))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        # Like the real tokenizer, it fails on a string that is not valid Unicode.
+        text.encode("utf-8")
+        vector = np.zeros(self.dim, dtype=np.float32)
+        for word in re.findall(r"\w+", text.lower()):
+            digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+            seed = int.from_bytes(digest, "big")
+            vector += np.random.default_rng(seed).standard_normal(self.dim, dtype=np.float32)
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else np.full(self.dim, self.dim**-0.5, dtype=np.float32)

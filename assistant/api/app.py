@@ -14,7 +14,7 @@ from assistant.api.auth import warn_if_open
 from assistant.api.errors import install_error_handlers
 from assistant.api.limits import BodyLimitMiddleware
 from assistant.api.readiness import warm_up
-from assistant.api.routes import chat, completions, documents, health, threads, triage
+from assistant.api.routes import chat, completions, documents, health, page, threads, triage
 from assistant.api.runtime import ApiRuntime, needs_exclusive_use
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -76,4 +76,5 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     app.include_router(threads.router)
     app.include_router(triage.router)
     app.include_router(documents.router)
+    app.include_router(page.router)
     return app

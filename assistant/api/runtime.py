@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
 import anyio.to_thread
@@ -16,6 +15,7 @@ from fastapi import Depends, Request
 
 from assistant.api.errors import ApiError
 from assistant.llm.embedded import EmbeddedChatModel
+from assistant.schemas import Answer
 from assistant.service import Assistant
 from assistant.settings import Settings
 
@@ -45,7 +45,7 @@ class ApiRuntime:
     # A threading lock, taken inside the worker thread: it is held for exactly as long as the
     # work runs, even when the client that asked has gone away.
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _feedback_lock: threading.Lock = field(default_factory=threading.Lock)
+    _handover_lock: threading.Lock = field(default_factory=threading.Lock)
     # Turns that outlive the request that started them (a client gone mid-stream): held here
     # so the event loop does not drop them before they finish.
     _background: set[asyncio.Future[Any]] = field(default_factory=set)
@@ -72,14 +72,16 @@ class ApiRuntime:
         with guard:
             return fn()
 
-    async def append_line(self, path: Path, line: str) -> None:
-        """Append one line to a log file, whole: concurrent writers never interleave."""
-        await anyio.to_thread.run_sync(self._append, path, line)
+    async def hand_over(self, thread_id: str) -> Answer:
+        """`Assistant.hand_over` in a worker thread, one hand-over at a time."""
 
-    def _append(self, path: Path, line: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._feedback_lock, path.open("a", encoding="utf-8") as log:
-            log.write(line + "\n")
+        def once() -> Answer:
+            # Its check (already with a human?) and its write are two steps: two clicks of an
+            # escalate button on a concurrent runtime could both pass the check without this.
+            with self._handover_lock:
+                return self.assistant.hand_over(thread_id)
+
+        return await self.call(once)
 
     async def check_thread(self, thread_id: str, tenant: str) -> dict[str, Any]:
         """The saved state of `thread_id`; 404 when it belongs to another tenant.

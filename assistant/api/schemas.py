@@ -4,12 +4,13 @@ own `check_question`, so the API and the CLI refuse the same input with the same
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from assistant.adapters.schemas import InteractionLog, TriageResult
+from assistant.adapters.policy import EscalationReason
+from assistant.adapters.schemas import TriageResult
+from assistant.interaction_log import InteractionRecord
 from assistant.schemas import Answer, Citation
 
 # Thread ids travel in URLs and headers: keep them to a safe alphabet.
@@ -31,21 +32,24 @@ class ResumeRequest(BaseModel):
     reply: str = Field(description="The human agent's reply to the customer.")
 
 
+class Escalated(BaseModel):
+    """A thread handed to a human at the customer's request; it waits for `resume` now."""
+
+    thread_id: str
+    reason: EscalationReason
+    summary: str = Field(description="The hand-off note the human reads first.")
+    answer: Answer = Field(description="What the customer is told while they wait.")
+
+
 class FeedbackRequest(BaseModel):
     thread_id: str = Field(pattern=THREAD_ID_PATTERN)
     rating: Literal["up", "down"]
     comment: str | None = Field(None, max_length=4000)
 
 
-class FeedbackRecord(InteractionLog):
-    """One line of the feedback log: an interaction-log row (what `adapters/data.py` reads for
-    the next adapter) with where it came from."""
-
-    thread_id: str
-    tenant: str
-    comment: str | None = None
-    outcome: str
-    at: datetime
+FeedbackRecord = InteractionRecord
+"""A rating is a row of the interaction log (`kind="feedback"`), keyed by thread and turn so
+it joins the turn it rates (`assistant.interaction_log`)."""
 
 
 class TriageRequest(BaseModel):

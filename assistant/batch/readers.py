@@ -84,18 +84,22 @@ def _csv_rows(path: Path, text: str, fields: FieldMap) -> Iterator[Row]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
-        if header is None:
-            return
-        header = [name.strip() for name in header]
-        wanted = [f for f in (fields.id, fields.text, fields.subject) if f]
-        if missing := [f for f in wanted if f not in header]:
-            raise InputError(
-                f"{path}: no column {', '.join(map(repr, missing))}; the header has "
-                f"{', '.join(map(repr, header))} (map them with --id-field, --text-field, "
-                "--subject-field)"
-            )
-        # A record may span lines (a quoted newline): it starts after the previous one ended.
-        start = reader.line_num + 1
+    except csv.Error as exc:
+        # An unterminated quote in the header: the whole file is one broken header field.
+        raise InputError(f"{path}:1: malformed CSV header: {exc}") from None
+    if header is None:
+        return
+    header = [name.strip() for name in header]
+    wanted = [f for f in (fields.id, fields.text, fields.subject) if f]
+    if missing := [f for f in wanted if f not in header]:
+        raise InputError(
+            f"{path}: no column {', '.join(map(repr, missing))}; the header has "
+            f"{', '.join(map(repr, header))} (map them with --id-field, --text-field, "
+            "--subject-field)"
+        )
+    # A record may span lines (a quoted newline): it starts after the previous one ended.
+    start = reader.line_num + 1
+    try:
         for values in reader:
             line, start = start, reader.line_num + 1
             if not values:
@@ -128,8 +132,17 @@ def _jsonl_rows(path: Path, text: str, fields: FieldMap) -> Iterator[Row]:
         except json.JSONDecodeError as exc:
             rows.append(RowError(line=number, error=f"invalid JSON: {exc.msg}"))
             continue
+        except ValueError as exc:  # an integer past Python's digit limit
+            rows.append(RowError(line=number, error=f"invalid JSON: {exc}"))
+            continue
+        except RecursionError:
+            rows.append(RowError(line=number, error="invalid JSON: nested too deeply"))
+            continue
         if not isinstance(value, dict):
             rows.append(RowError(line=number, error="not a JSON object"))
+            continue
+        if not _is_unicode(value):
+            rows.append(RowError(line=number, error="not valid Unicode: an unpaired surrogate"))
             continue
         seen.update(value)
         rows.append(_compose(fields, value, number))
@@ -142,6 +155,16 @@ def _jsonl_rows(path: Path, text: str, fields: FieldMap) -> Iterator[Row]:
             "--subject-field)"
         )
     yield from rows
+
+
+def _is_unicode(value: object) -> bool:
+    """False when a string in `value` holds an unpaired surrogate: `json.loads` accepts the
+    escape `\\ud800`, but such a string is not text (it cannot be written out as UTF-8)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _refuse_duplicates(path: Path, rows: list[Row]) -> None:

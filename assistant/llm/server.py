@@ -43,7 +43,14 @@ def server_errors(model: BaseChatOpenAI, requested: str | None = None) -> Iterat
     name = requested or model.model_name
     try:
         yield
-    except openai.APIConnectionError as exc:  # includes APITimeoutError
+    except openai.APITimeoutError as exc:  # a server that is up but too slow
+        attempts = (model.max_retries or 0) + 1
+        raise ModelUnavailableError(
+            f"Cannot reach the model server at {url} in time: no answer within "
+            f"{model.request_timeout} s (ASSISTANT_REQUEST_TIMEOUT_S) in {attempts} attempt(s). "
+            "It is overloaded or stalled: check its logs, or raise the timeout."
+        ) from exc
+    except openai.APIConnectionError as exc:
         raise ModelUnavailableError(
             f"Cannot reach the model server at {url} ({exc}). Start the server (vLLM), or fix "
             "ASSISTANT_BASE_URL, or use ASSISTANT_BACKEND=embedded."

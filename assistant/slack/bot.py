@@ -20,12 +20,13 @@ from slack_sdk.models.blocks import Block
 from assistant.adapters.schemas import Feedback
 from assistant.api.runtime import needs_exclusive_use
 from assistant.errors import InputError
+from assistant.interaction_log import InteractionLogger
 from assistant.schemas import Answer, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.slack import render
 from assistant.slack.escalations import Escalation, EscalationStore
-from assistant.slack.feedback import FeedbackLog, feedback_record
+from assistant.slack.feedback import feedback_record
 from assistant.slack.handoff import handoff_note
 from assistant.slack.payloads import ButtonClick, IncomingMessage
 from assistant.slack.threads import ButtonValue, SlackThread
@@ -47,7 +48,7 @@ class SlackBot:
         *,
         client: WebClient,
         escalations: EscalationStore,
-        feedback: FeedbackLog,
+        feedback: InteractionLogger,
     ) -> None:
         self.assistant = assistant
         self.client = client
@@ -74,7 +75,7 @@ class SlackBot:
             settings,
             client=WebClient(token=token, base_url=settings.slack_api_url),
             escalations=EscalationStore(settings.slack_state_path),
-            feedback=FeedbackLog(settings.feedback_log_path),
+            feedback=assistant.interaction_log,
         )
 
     # --- messages ------------------------------------------------------------------------
@@ -175,7 +176,7 @@ class SlackBot:
             )
 
     def on_rate(self, click: ButtonClick, rating: Feedback) -> None:
-        """Thumbs up or down on one answer, logged where the API logs feedback."""
+        """Thumbs up or down on one answer, logged in the interaction log beside its turn."""
         value = click.value
         thread = value.thread
         if not self._from_own_button(click, thread):

@@ -1,10 +1,8 @@
-"""Thumbs up/down on an answer, appended to the feedback log the API writes too."""
+"""Thumbs up/down on an answer, as a row of the interaction log the API's ratings go to too."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 from langchain_core.messages import AnyMessage
 
@@ -37,20 +35,8 @@ def feedback_record(
         answer=answer,
         feedback=rating,
         thread_id=rated.thread.graph_thread_id,
+        turn=rated.turn,
         tenant=tenant,
-        outcome=rated.outcome.value,
+        outcome=rated.outcome,
         at=datetime.now(UTC),
     )
-
-
-class FeedbackLog:
-    """Appends whole JSONL lines; listeners run on several threads and never interleave."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def append(self, record: FeedbackRecord) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as log:
-            log.write(record.model_dump_json(exclude_none=True) + "\n")

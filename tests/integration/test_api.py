@@ -16,8 +16,9 @@ from doubles import ScriptedChatModel
 from fastapi.testclient import TestClient
 from langchain_core.language_models import BaseChatModel
 
-from assistant.adapters.data import read_interaction_log
 from assistant.api.app import create_app
+from assistant.api.schemas import Escalated
+from assistant.interaction_log import read_log
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
 from assistant.schemas import Answer, Outcome
@@ -301,6 +302,55 @@ def test_a_handed_over_thread_resumes_with_the_humans_reply(
     assert resumed.json()["text"] == "Hi, Sam here."
 
 
+def test_a_customer_hands_their_thread_to_a_human_who_then_resumes_it(client: TestClient) -> None:
+    upload(client, A, "refunds.md", REFUNDS)
+    thread = client.post("/v1/chat", json={"message": QUESTION}, headers=A).json()["thread_id"]
+
+    response = client.post(f"/v1/threads/{thread}/escalate", headers=A)
+    assert response.status_code == 200, response.text
+    handoff = Escalated.model_validate(response.json())
+    assert handoff.thread_id == thread and handoff.reason == "human_requested"
+    assert QUESTION in handoff.summary
+    assert handoff.answer.outcome is Outcome.ESCALATED
+    assert handoff.answer.escalation is not None
+    assert handoff.answer.escalation.summary == handoff.summary
+
+    again = client.post(f"/v1/threads/{thread}/escalate", headers=A)
+    assert again.status_code == 400 and "already with a human" in again.json()["error"]["message"]
+    refused = client.post("/v1/chat", json={"message": "Hello?", "thread_id": thread}, headers=A)
+    assert refused.status_code == 400 and "waits for a human" in refused.text
+    resumed = client.post(f"/v1/threads/{thread}/resume", json={"reply": "Sam here."}, headers=A)
+    assert resumed.json()["outcome"] == Outcome.HUMAN_REPLY
+
+
+def test_escalating_an_unknown_or_another_tenants_thread_gets_the_same_404(
+    client: TestClient,
+) -> None:
+    thread = client.post("/v1/chat", json={"message": QUESTION}, headers=A).json()["thread_id"]
+    unknown = client.post("/v1/threads/no-such-thread/escalate", headers=A)
+    assert unknown.status_code == 404
+    assert unknown.json() == {
+        "error": {"type": "not_found", "message": "no thread 'no-such-thread'"}
+    }
+
+    other = client.post(f"/v1/threads/{thread}/escalate", headers=B)
+    assert other.status_code == 404
+    assert other.json() == {"error": {"type": "not_found", "message": f"no thread {thread!r}"}}
+    assert client.post(f"/v1/threads/{thread}/escalate").status_code == 401
+
+
+def test_the_chat_page_is_served_without_a_key_and_may_load_nothing_from_elsewhere(
+    client: TestClient,
+) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Escalate to a human" in response.text and "v1/chat" in response.text
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert "http://" not in response.text and "https://" not in response.text
+
+
 def test_feedback_is_appended_as_an_interaction_log_row(
     client: TestClient, settings: Settings
 ) -> None:
@@ -310,13 +360,14 @@ def test_feedback_is_appended_as_an_interaction_log_row(
         body = {"thread_id": answer["thread_id"], "rating": rating, "comment": "thanks"}
         assert client.post("/v1/feedback", json=body, headers=A).status_code == 204
 
-    rows = read_interaction_log(settings.feedback_log_path)
-    assert [(r.question, r.answer, r.feedback) for r in rows] == [
-        (QUESTION, answer["text"], "up"),
-        (QUESTION, answer["text"], "down"),
+    # Ratings share the interaction log with the turns, keyed by the (thread, turn) they rate.
+    logged = read_log(settings.interaction_log_path, strict=True).rows
+    rows = [row.record for row in logged if row.record.kind == "feedback"]
+    assert [(r.question, r.answer, r.feedback, r.key) for r in rows] == [
+        (QUESTION, answer["text"], "up", (answer["thread_id"], 0)),
+        (QUESTION, answer["text"], "down", (answer["thread_id"], 0)),
     ]
-    line = json.loads(settings.feedback_log_path.read_text().splitlines()[0])
-    assert line["tenant"] == "acme" and line["comment"] == "thanks"
+    assert rows[0].tenant == "acme" and rows[0].comment == "thanks"
 
     body = {"thread_id": answer["thread_id"], "rating": "up"}
     assert client.post("/v1/feedback", json=body, headers=B).status_code == 404

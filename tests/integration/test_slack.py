@@ -34,11 +34,11 @@ from slack_fakes import (
     signed_headers,
 )
 
-from assistant.adapters.data import read_interaction_log
 from assistant.api.schemas import THREAD_ID_PATTERN
 from assistant.errors import InputError
 from assistant.graphs.prompts import ESCALATE
 from assistant.ingest import ingest_documents
+from assistant.interaction_log import read_log
 from assistant.schemas import Document, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -396,13 +396,14 @@ def test_thumbs_are_logged_to_the_feedback_log_for_the_answer_they_sit_under(
     slack_bot.click(first, render.RATE_DOWN_ACTION)
     slack.wait_for("chat.postEphemeral", count=2)
 
-    rows = read_interaction_log(settings.feedback_log_path)
+    # Ratings share the interaction log with the turns, keyed by the (thread, turn) they rate.
+    logged = read_log(settings.interaction_log_path, strict=True).rows
+    rows = [row.record for row in logged if row.record.kind == "feedback"]
     assert [r.feedback for r in rows] == ["up", "down"]
     assert {r.question for r in rows} == {QUESTION}
     assert all("Refunds take five business days" in r.answer for r in rows)
-    raw = json.loads(settings.feedback_log_path.read_text().splitlines()[0])
-    assert raw["thread_id"] == graph_thread("1000.000100")
-    assert raw["tenant"] == TENANT and raw["outcome"] == Outcome.ANSWERED
+    assert {r.key for r in rows} == {(graph_thread("1000.000100"), 0)}
+    assert rows[0].tenant == TENANT and rows[0].outcome == Outcome.ANSWERED
 
 
 # --- request signing -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ router = APIRouter(tags=["documents"])
 Upload = tuple[str, bytes]
 
 UPLOAD_PATH = "/v1/documents"
+MAX_NAME_BYTES = 255
 
 
 @router.post(UPLOAD_PATH)
@@ -68,6 +69,12 @@ def upload_name(filename: str | None) -> str:
     name = PurePosixPath((filename or "").replace("\\", "/")).name
     if not name or name.startswith("."):
         raise ApiError(400, f"every upload needs a file name (got {filename!r})")
+    # The upload is written to a temporary file under its name, so the name must be one the
+    # file system takes: no NUL (nor other control characters), at most 255 bytes.
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ApiError(400, f"{name!r}: a file name may not contain control characters")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise ApiError(400, f"{name[:40]}...: a file name may be at most {MAX_NAME_BYTES} bytes")
     suffix = PurePosixPath(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(SUPPORTED_SUFFIXES)

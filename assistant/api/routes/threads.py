@@ -1,10 +1,12 @@
-"""A thread after its turn: a human's reply to a handed-over thread, and the customer's rating."""
+"""A thread after its turn: the customer asks for a human, the human's reply, the customer's
+rating."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.sse import EventSourceResponse
 
@@ -12,13 +14,38 @@ from assistant.api.auth import Tenant
 from assistant.api.errors import ApiError
 from assistant.api.routes.chat import SSE_DOC, answer_turn, wants_stream
 from assistant.api.runtime import Runtime
-from assistant.api.schemas import THREAD_ID_PATTERN, FeedbackRecord, FeedbackRequest, ResumeRequest
+from assistant.api.schemas import (
+    THREAD_ID_PATTERN,
+    Escalated,
+    FeedbackRecord,
+    FeedbackRequest,
+    ResumeRequest,
+)
+from assistant.interaction_log import latest_turn
 from assistant.schemas import Answer
 from assistant.service import StepCallback, check_question
 
 router = APIRouter(tags=["threads"])
 
 ThreadPath = Annotated[str, Path(pattern=THREAD_ID_PATTERN)]
+
+
+@router.post("/v1/threads/{thread_id}/escalate", response_model=Escalated)
+async def escalate(thread_id: ThreadPath, runtime: Runtime, tenant: Tenant) -> Escalated:
+    """Hand a thread to a human at the customer's request; it then waits for `resume`.
+
+    404 for an unknown thread (or another tenant's), 400 if it is already with a human.
+    """
+    if not await runtime.check_thread(thread_id, tenant):
+        raise ApiError(404, f"no thread {thread_id!r}")
+    answer = await runtime.hand_over(thread_id)
+    decision = answer.escalation
+    return Escalated(
+        thread_id=thread_id,
+        reason=decision.reason if decision else "human_requested",
+        summary=decision.summary if decision else "",
+        answer=answer,
+    )
 
 
 @router.post(
@@ -50,8 +77,9 @@ async def resume(
 
 @router.post("/v1/feedback", status_code=204)
 async def feedback(body: FeedbackRequest, runtime: Runtime, tenant: Tenant) -> None:
-    """Rate the latest answer of a thread. Logged as an interaction-log row (JSONL in the
-    data folder, `feedback.jsonl`) that the adapter data builders read (`--log`)."""
+    """Rate the latest answer of a thread. Logged in the interaction log beside the turn it
+    rates (`interactions.jsonl` in the data folder), which `assistant adapters build-data
+    --from-log` reads."""
     values = await runtime.check_thread(body.thread_id, tenant)
     answer = values.get("answer")
     if not isinstance(answer, Answer):
@@ -61,11 +89,10 @@ async def feedback(body: FeedbackRequest, runtime: Runtime, tenant: Tenant) -> N
         answer=answer.text,
         feedback=body.rating,
         thread_id=body.thread_id,
+        turn=latest_turn(values.get("messages", [])),
         tenant=tenant,
         comment=body.comment,
-        outcome=answer.outcome.value,
+        outcome=answer.outcome,
         at=datetime.now(UTC),
     )
-    await runtime.append_line(
-        runtime.settings.feedback_log_path, record.model_dump_json(exclude_none=True)
-    )
+    await anyio.to_thread.run_sync(runtime.assistant.interaction_log.append, record)
