@@ -21,6 +21,7 @@ from assistant.chunking import chunk_document
 from assistant.embedder import load_embedder
 from assistant.evaluation.datasets import load_support_qa
 from assistant.evaluation.metrics import percentile, rank_documents, retrieval_scores
+from assistant.evaluation.retrieval import CHUNKS_PER_QUERY
 from assistant.ingest import ingest_paths
 from assistant.loaders import load_documents
 from assistant.schemas import Document
@@ -30,7 +31,6 @@ from assistant.store import KnowledgeStore, index_text
 
 MODES: tuple[SearchMode, ...] = ("dense", "sparse", "hybrid")
 TENANT = "bench"
-CHUNKS_PER_QUERY = 30  # chunks fetched so that at least 10 distinct documents can be ranked
 
 
 def parse_args() -> argparse.Namespace:

@@ -15,7 +15,7 @@ from assistant.settings import SearchMode
 from assistant.store import KnowledgeStore
 
 # Chunks fetched per query, so that at least 10 distinct documents can usually be ranked
-# (documents have several chunks); the benchmark uses the same depth.
+# (documents have several chunks); benchmarks/retrieval.py searches as deep.
 CHUNKS_PER_QUERY = 30
 RANKED_KEPT = 10
 
