@@ -161,6 +161,13 @@ def train_command(
     ] = None,
     checkpoint_every: Annotated[int, typer.Option(min=1)] = 50,
     resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint.")] = True,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Go on training this adapter folder (same data and settings) up to --steps "
+            "in all, e.g. the shipped adapters/NAME."
+        ),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     log: Logs = None,
     threads: Annotated[
@@ -185,6 +192,7 @@ def train_command(
         checkpoint_every=checkpoint_every,
         resume=resume,
         threads=threads or settings.torch_threads,
+        init_from=init_from,
     )
     hyper = Hyperparameters(
         r=rank, alpha=alpha, learning_rate=lr, batch_size=batch_size, steps=steps, seed=seed

@@ -1,8 +1,8 @@
 """An adapter's manifest: what it was trained on, how, and how well it did.
 
 ``manifest.json`` sits beside ``adapter_config.json`` in each adapter folder. The base-model
-fingerprint (sha256 of its config and weights) is what the registry checks an adapter against
-before loading it: a LoRA delta on another base silently produces nonsense.
+fingerprint (sha256 of its config settings and of its weights) is what the registry checks an
+adapter against before loading it: a LoRA delta on another base silently produces nonsense.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from assistant.errors import InputError
 
 MANIFEST_FILE = "manifest.json"
 _CHUNK = 1 << 20
+# Written by whichever transformers release saved the folder, not part of the model: hashing
+# it would refuse every shipped adapter after a transformers upgrade.
+_UNSTABLE_CONFIG_KEYS = frozenset({"transformers_version", "_name_or_path"})
 
 
 class BaseModelInfo(BaseModel):
@@ -51,6 +54,14 @@ class DataInfo(BaseModel):
     dev_percent: int
 
 
+class ContinuedFrom(BaseModel):
+    """The trained adapter a run started from (its optimizer state started fresh there)."""
+
+    steps_done: int
+    weights_sha256: str
+    created: str
+
+
 class Manifest(BaseModel):
     """The contents of ``manifest.json``."""
 
@@ -59,6 +70,7 @@ class Manifest(BaseModel):
     base_model: BaseModelInfo
     data: DataInfo
     hyperparameters: Hyperparameters
+    continued_from: ContinuedFrom | None = None
     steps_done: int = 0
     train_seconds: float = 0.0
     loss_curve: list[tuple[int, float]] = Field(
@@ -89,9 +101,23 @@ def base_model_info(folder: Path, model_id: str) -> BaseModelInfo:
         digest.update(f"{file.name}:{sha256_file(file)}\n".encode())
     return BaseModelInfo(
         id=model_id,
-        config_sha256=sha256_file(folder / "config.json"),
+        config_sha256=config_fingerprint(folder / "config.json"),
         weights_sha256=digest.hexdigest(),
     )
+
+
+def config_fingerprint(path: Path) -> str:
+    """sha256 of a model config's settings, in canonical JSON, without the saving library's
+    bookkeeping keys."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path} is not a readable model config: {exc}") from exc
+    if not isinstance(config, dict):
+        raise InputError(f"{path} is not a model config (a JSON object).")
+    settings = {k: v for k, v in config.items() if k not in _UNSTABLE_CONFIG_KEYS}
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def read_manifest(folder: Path) -> Manifest:

@@ -89,15 +89,23 @@ def check_compatible(info: AdapterInfo, base: BaseModelInfo) -> None:
             f"Adapter {info.name!r} cannot be used: {info.problem or 'no manifest'}"
         )
     trained_on = info.manifest.base_model
-    if (trained_on.weights_sha256, trained_on.config_sha256) != (
-        base.weights_sha256,
-        base.config_sha256,
-    ):
+    differ = [
+        part
+        for part, ours, theirs in (
+            ("weights", base.weights_sha256, trained_on.weights_sha256),
+            ("config", base.config_sha256, trained_on.config_sha256),
+        )
+        if ours != theirs
+    ]
+    if differ:
         raise IncompatibleAdapterError(
             f"Adapter {info.name!r} was trained on base {trained_on.id} "
-            f"(weights sha256 {trained_on.weights_sha256[:12]}…), but the base model in use is "
-            f"{base.id} (weights sha256 {base.weights_sha256[:12]}…). Retrain it on this base "
-            f"(`assistant adapters train {info.name}`) or point ASSISTANT_MODEL_PATH at its base."
+            f"(weights sha256 {trained_on.weights_sha256[:12]}…, config sha256 "
+            f"{trained_on.config_sha256[:12]}…), but the base model in use is {base.id} "
+            f"(weights sha256 {base.weights_sha256[:12]}…, config sha256 "
+            f"{base.config_sha256[:12]}…): the {' and '.join(differ)} differ. Retrain it on "
+            f"this base (`assistant adapters train {info.name}`) or point ASSISTANT_MODEL_PATH "
+            "at its base."
         )
 
 

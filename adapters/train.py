@@ -29,14 +29,18 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenize
 
 from assistant.adapters.data import DEV_PERCENT, examples_hash
 from assistant.adapters.manifest import (
+    ContinuedFrom,
     DataInfo,
     Hyperparameters,
     Manifest,
     base_model_id,
     base_model_info,
+    read_manifest,
+    sha256_file,
     write_manifest,
 )
 from assistant.adapters.schemas import ChatExample, Task
+from assistant.errors import InputError
 
 IGNORE = -100
 STATE_FILE = "trainer_state.pt"
@@ -57,6 +61,7 @@ class TrainOptions(BaseModel):
     threads: int | None = None
     dev_loss_examples: int = 64
     progress: bool = True
+    init_from: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,16 @@ def batch_indices(step: int, n: int, batch_size: int, seed: int) -> list[int]:
     return [int(i) for i in order[start : start + batch_size]]
 
 
-def lr_factor(step: int, warmup: int, total: int) -> float:
-    """Linear warm-up, then cosine decay to 10% of the peak rate."""
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+def lr_factor(step: int, warmup: int, total: int, start: int = 0) -> float:
+    """Linear warm-up from ``start``, then cosine decay to 10% of the peak rate at ``total``.
+
+    A run continued from a trained adapter (``start`` > 0) warms up again, because its
+    optimizer starts without moment estimates, and then follows the same cosine as one
+    uninterrupted run of ``total`` steps.
+    """
+    ramp = min(1.0, (step - start + 1) / warmup)
+    progress = min(1.0, max(0.0, (step - warmup) / max(1, total - warmup)))
+    return ramp * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def train_adapter(
@@ -136,6 +145,9 @@ def train_adapter(
     """Train a LoRA adapter on ``train`` and save it (peft folder + manifest) in ``out_dir``.
 
     Resumes from the newest checkpoint in ``checkpoint_dir`` when ``options.resume`` is set.
+    With ``options.init_from`` (a trained adapter of the same rank, modules and data) it starts
+    from that adapter's weights at its ``steps_done``, so the batches go on where that run
+    stopped and ``hyper.steps`` is the total over both runs; the optimizer state starts fresh.
     Interrupted (Ctrl-C or SIGTERM), it saves a checkpoint and still writes the adapter as far
     as it got, with ``steps_done`` in the manifest saying how far that is.
     """
@@ -155,12 +167,18 @@ def train_adapter(
     encoded = [e for e in (encode(x, tokenizer, hyper.max_length) for x in train) if e]
     if not encoded:
         raise ValueError("No training example fits in max_length; raise it.")
+    state = _TrainState()
+    continued = None
+    if options.init_from is not None:
+        state, continued = _init_from(options, model, hyper, examples_hash(train))
+    start = state.step
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=hyper.learning_rate, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, hyper.warmup_steps, hyper.steps)
+        # The scheduler counts from 0 in this run, the plan in steps over both runs.
+        optimizer,
+        lambda s: lr_factor(start + s, hyper.warmup_steps, hyper.steps, start),
     )
-    state = _TrainState()
     if options.resume and (last := latest_checkpoint(options.checkpoint_dir)) is not None:
         state = _load_checkpoint(last, model, optimizer, scheduler)
 
@@ -225,6 +243,7 @@ def train_adapter(
             dev_percent=DEV_PERCENT,
         ),
         hyperparameters=hyper,
+        continued_from=continued,
         steps_done=state.step,
         train_seconds=round(state.seconds, 1),
         loss_curve=state.curve,
@@ -286,6 +305,46 @@ def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
         return None
     done = [p for p in checkpoint_dir.glob("step-*") if (p / STATE_FILE).is_file()]
     return max(done, key=lambda p: p.name, default=None)
+
+
+def _init_from(
+    options: TrainOptions, model: PeftModel, hyper: Hyperparameters, data_sha256: str
+) -> tuple[_TrainState, ContinuedFrom]:
+    """Load the adapter ``options.init_from`` into ``model``; its progress is the start state."""
+    assert options.init_from is not None
+    folder = options.init_from
+    manifest = read_manifest(folder)
+    base = base_model_info(options.base_folder, base_model_id(options.base_folder))
+    if manifest.base_model.weights_sha256 != base.weights_sha256:
+        raise InputError(f"Cannot continue {folder}: it was trained on another base model.")
+    mismatched = [
+        key
+        for key in ("r", "alpha", "target_modules", "batch_size", "seed", "max_length")
+        if getattr(manifest.hyperparameters, key) != getattr(hyper, key)
+    ]
+    if mismatched:
+        raise InputError(
+            f"Cannot continue {folder}: it was trained with other {', '.join(mismatched)}."
+        )
+    if manifest.data.sha256 != data_sha256:
+        raise InputError(f"Cannot continue {folder}: it was trained on other data.")
+    if manifest.steps_done >= hyper.steps:
+        raise InputError(
+            f"{folder} already has {manifest.steps_done} steps; ask for more than that."
+        )
+    weights_file = folder / "adapter_model.safetensors"
+    set_peft_model_state_dict(model, load_file(str(weights_file)))
+    state = _TrainState(
+        step=manifest.steps_done,
+        seconds=manifest.train_seconds,
+        curve=[(int(s), float(v)) for s, v in manifest.loss_curve],
+    )
+    origin = ContinuedFrom(
+        steps_done=manifest.steps_done,
+        weights_sha256=sha256_file(weights_file),
+        created=manifest.created,
+    )
+    return state, origin
 
 
 def _save_checkpoint(

@@ -22,6 +22,7 @@ from assistant.adapters.manifest import (
 from assistant.adapters.registry import check_files
 from assistant.adapters.schemas import ChatExample
 from assistant.adapters.train import IGNORE, TrainOptions, encode, latest_checkpoint, train_adapter
+from assistant.errors import InputError
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.packaged import resolve_model_folder
 from assistant.settings import Settings
@@ -45,18 +46,52 @@ def tiny(shared_data: Path) -> tuple[list[ChatExample], list[ChatExample]]:
 
 
 def options(tmp: Path, folder: Path, **changes: object) -> TrainOptions:
-    return TrainOptions(
-        name="triage",
-        task="triage",
-        base_folder=folder,
-        out_dir=tmp / "adapters" / "triage",
-        checkpoint_dir=tmp / "checkpoints",
-        checkpoint_every=3,
-        log_every=1,
-        threads=2,
-        progress=False,
-        **changes,
+    defaults: dict[str, object] = {
+        "name": "triage",
+        "task": "triage",
+        "base_folder": folder,
+        "out_dir": tmp / "adapters" / "triage",
+        "checkpoint_dir": tmp / "checkpoints",
+        "checkpoint_every": 3,
+        "log_every": 1,
+        "threads": 2,
+        "progress": False,
+    }
+    return TrainOptions.model_validate(defaults | changes)
+
+
+def test_a_trained_adapter_goes_on_training_where_it_stopped(
+    model_folder: Path, tiny: tuple[list[ChatExample], list[ChatExample]], tmp_path: Path
+) -> None:
+    train, dev = tiny
+    shipped = tmp_path / "shipped"
+    first = train_adapter(options(tmp_path / "a", model_folder, out_dir=shipped), HYPER, train, dev)
+
+    longer = HYPER.model_copy(update={"steps": 8})
+    continued = train_adapter(
+        options(tmp_path / "b", model_folder, init_from=shipped), longer, train, dev
     )
+    assert continued.steps_done == 8
+    assert continued.loss_curve[:6] == first.loss_curve
+    assert [step for step, _ in continued.loss_curve[6:]] == [7, 8]
+    assert continued.continued_from is not None
+    assert continued.continued_from.steps_done == 6
+    # Picking up trained weights, not fresh ones: the loss goes on from where it was.
+    assert continued.loss_curve[6][1] < first.loss_curve[0][1]
+
+    with pytest.raises(InputError, match="other r"):
+        train_adapter(
+            options(tmp_path / "c", model_folder, init_from=shipped),
+            longer.model_copy(update={"r": 4}),
+            train,
+            dev,
+        )
+    with pytest.raises(InputError, match="other data"):
+        train_adapter(
+            options(tmp_path / "d", model_folder, init_from=shipped), longer, train[:8], dev
+        )
+    with pytest.raises(InputError, match="already has 6 steps"):
+        train_adapter(options(tmp_path / "e", model_folder, init_from=shipped), HYPER, train, dev)
 
 
 def test_only_the_reply_and_its_end_of_turn_are_learned(

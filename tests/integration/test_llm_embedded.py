@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from assistant.adapters.manifest import base_model_id, base_model_info
+from assistant.adapters.registry import get_adapter
 from assistant.errors import ModelUnavailableError
 from assistant.llm import UnknownModelError, choose, complete, stream
 from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.lora import SHIPPED_ADAPTERS_DIR
 from assistant.llm.packaged import resolve_model_folder
 from assistant.settings import Settings
 
@@ -125,6 +128,16 @@ def test_an_adapter_changes_the_model_per_call_and_none_restores_the_base(
     tuned = scores("tiny")
     assert tuned != pytest.approx(base, abs=1e-3)
     assert scores(None) == pytest.approx(base, abs=1e-5)
+
+
+def test_the_shipped_adapters_pass_the_base_check_on_the_packaged_model(
+    model_folder: Path,
+) -> None:
+    # `adapters list`, `eval`, `load` and the vLLM arguments all go through this check; it
+    # once refused both shipped adapters after a transformers upgrade rewrote config.json.
+    base = base_model_info(model_folder, base_model_id(model_folder))
+    for name in ("triage", "escalation"):
+        assert get_adapter(SHIPPED_ADAPTERS_DIR, name, base).name == name
 
 
 def test_an_unknown_adapter_names_the_ones_available(model: EmbeddedChatModel) -> None:

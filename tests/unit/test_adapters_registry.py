@@ -26,6 +26,19 @@ def test_the_base_fingerprint_changes_with_the_weights(tmp_path: Path) -> None:
     assert one.weights_sha256 != two.weights_sha256
 
 
+def test_the_base_fingerprint_ignores_which_transformers_saved_the_config(tmp_path: Path) -> None:
+    base = make_base(tmp_path / "base", 1.0)
+    before = base_model_info(base, "x")
+    config = base / "config.json"
+    config.write_text('{"transformers_version": "9.9.9",  "model_type": "llama"}', encoding="utf-8")
+    assert base_model_info(base, "x") == before
+    config.write_text('{"model_type": "llama", "vocab_size": 7}', encoding="utf-8")
+    assert base_model_info(base, "x").config_sha256 != before.config_sha256
+    config.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match="not a readable model config"):
+        base_model_info(base, "x")
+
+
 def test_the_manifest_round_trips_and_a_bad_one_is_a_clear_error(tmp_path: Path) -> None:
     base = make_base(tmp_path / "base", 1.0)
     folder = make_adapter(tmp_path / "adapters", "triage", base)
@@ -48,6 +61,7 @@ def test_an_adapter_for_another_base_is_refused(tmp_path: Path) -> None:
     assert get_adapter(adapters, "triage", base).name == "triage"
     with pytest.raises(IncompatibleAdapterError, match="trained on base test/base") as info:
         get_adapter(adapters, "escalation", base)
+    assert "the weights differ" in str(info.value)
     assert "Retrain it on this base" in str(info.value)
 
 

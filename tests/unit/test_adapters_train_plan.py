@@ -28,6 +28,15 @@ def test_the_schedule_warms_up_then_decays_to_a_tenth() -> None:
     assert lr_factor(100, warmup=10, total=100) == pytest.approx(0.1)
 
 
+def test_a_continued_run_warms_up_again_then_rejoins_the_cosine() -> None:
+    uninterrupted = lr_factor(60, warmup=10, total=100)
+    assert lr_factor(50, warmup=10, total=100, start=50) == pytest.approx(
+        0.1 * lr_factor(50, 10, 100)
+    )
+    assert lr_factor(60, warmup=10, total=100, start=50) == pytest.approx(uninterrupted)
+    assert lr_factor(100, warmup=10, total=100, start=50) == pytest.approx(0.1)
+
+
 def test_padding_is_never_learned() -> None:
     batch = collate([Encoded([1, 2, 3], [IGNORE, 2, 3]), Encoded([4], [4])], pad_id=0)
     assert batch["input_ids"].tolist() == [[1, 2, 3], [4, 0, 0]]
