@@ -29,6 +29,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenize
 
 from assistant.adapters.data import DEV_PERCENT, examples_hash
 from assistant.adapters.manifest import (
+    BaseModelInfo,
     ContinuedFrom,
     DataInfo,
     Hyperparameters,
@@ -167,10 +168,14 @@ def train_adapter(
     encoded = [e for e in (encode(x, tokenizer, hyper.max_length) for x in train) if e]
     if not encoded:
         raise ValueError("No training example fits in max_length; raise it.")
+    # Hashed once (half a gigabyte of weights): the start check and the manifest both need it.
+    base_info = base_model_info(options.base_folder, base_model_id(options.base_folder))
     state = _TrainState()
     continued = None
     if options.init_from is not None:
-        state, continued = _init_from(options, model, hyper, examples_hash(train))
+        state, continued = _init_from(
+            options.init_from, model, hyper, base_info, examples_hash(train)
+        )
     start = state.step
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=hyper.learning_rate, weight_decay=0.0)
@@ -235,7 +240,7 @@ def train_adapter(
     manifest = Manifest(
         name=options.name,
         task=options.task,
-        base_model=base_model_info(options.base_folder, base_model_id(options.base_folder)),
+        base_model=base_info,
         data=DataInfo(
             sha256=examples_hash(train),
             train_examples=len(encoded),
@@ -308,13 +313,14 @@ def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
 
 
 def _init_from(
-    options: TrainOptions, model: PeftModel, hyper: Hyperparameters, data_sha256: str
+    folder: Path,
+    model: PeftModel,
+    hyper: Hyperparameters,
+    base: BaseModelInfo,
+    data_sha256: str,
 ) -> tuple[_TrainState, ContinuedFrom]:
-    """Load the adapter ``options.init_from`` into ``model``; its progress is the start state."""
-    assert options.init_from is not None
-    folder = options.init_from
+    """Load the adapter in ``folder`` into ``model``; its progress is the start state."""
     manifest = read_manifest(folder)
-    base = base_model_info(options.base_folder, base_model_id(options.base_folder))
     if manifest.base_model.weights_sha256 != base.weights_sha256:
         raise InputError(f"Cannot continue {folder}: it was trained on another base model.")
     mismatched = [
@@ -337,7 +343,7 @@ def _init_from(
     state = _TrainState(
         step=manifest.steps_done,
         seconds=manifest.train_seconds,
-        curve=[(int(s), float(v)) for s, v in manifest.loss_curve],
+        curve=list(manifest.loss_curve),
     )
     origin = ContinuedFrom(
         steps_done=manifest.steps_done,
