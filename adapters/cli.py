@@ -152,6 +152,13 @@ def train_command(
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 5e-4,
     rank: Annotated[int, typer.Option(min=1)] = 8,
     alpha: Annotated[int, typer.Option(min=1)] = 16,
+    target_module: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A layer to adapt, repeatable (default: q_proj k_proj v_proj o_proj); "
+            "add gate_proj up_proj down_proj for the MLP."
+        ),
+    ] = None,
     seed: int = 0,
     out: Annotated[
         Path | None, typer.Option(help="Adapter folder. Default: the shipped adapters/NAME.")
@@ -197,6 +204,8 @@ def train_command(
     hyper = Hyperparameters(
         r=rank, alpha=alpha, learning_rate=lr, batch_size=batch_size, steps=steps, seed=seed
     )
+    if target_module:
+        hyper.target_modules = list(dict.fromkeys(target_module))
     console = Console()
     console.print(
         f"Training [bold]{name}[/] on {len(train)} examples ({len(dev)} held out), "

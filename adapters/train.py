@@ -137,6 +137,19 @@ def lr_factor(step: int, warmup: int, total: int, start: int = 0) -> float:
     return ramp * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def check_target_modules(base: torch.nn.Module, wanted: Sequence[str]) -> None:
+    linear = {
+        name.rsplit(".", 1)[-1]
+        for name, module in base.named_modules()
+        if isinstance(module, torch.nn.Linear)
+    }
+    if unknown := sorted(set(wanted) - linear):
+        raise InputError(
+            f"No linear layer named {', '.join(unknown)} in the base model; "
+            f"it has {', '.join(sorted(linear))}."
+        )
+
+
 def train_adapter(
     options: TrainOptions,
     hyper: Hyperparameters,
@@ -157,6 +170,7 @@ def train_adapter(
     _seed_everything(hyper.seed)
     tokenizer = AutoTokenizer.from_pretrained(options.base_folder)
     base = AutoModelForCausalLM.from_pretrained(options.base_folder, dtype=torch.float32)
+    check_target_modules(base, hyper.target_modules)
     lora = LoraConfig(
         r=hyper.r,
         lora_alpha=hyper.alpha,

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from assistant.adapters.train import IGNORE, Encoded, batch_indices, collate, lr_factor
+from assistant.adapters.train import (
+    IGNORE,
+    Encoded,
+    batch_indices,
+    check_target_modules,
+    collate,
+    lr_factor,
+)
+from assistant.errors import InputError
 
 
 def test_batch_order_is_a_function_of_seed_and_step() -> None:
@@ -42,3 +50,18 @@ def test_padding_is_never_learned() -> None:
     assert batch["input_ids"].tolist() == [[1, 2, 3], [4, 0, 0]]
     assert batch["labels"].tolist() == [[IGNORE, 2, 3], [4, IGNORE, IGNORE]]
     assert torch.equal(batch["attention_mask"], torch.tensor([[1, 1, 1], [1, 0, 0]]))
+
+
+class _Block(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.q_proj = torch.nn.Linear(2, 2)
+        self.up_proj = torch.nn.Linear(2, 2)
+        self.norm = torch.nn.LayerNorm(2)
+
+
+def test_target_modules_must_name_linear_layers_of_the_base() -> None:
+    base = torch.nn.Sequential(_Block(), _Block())
+    check_target_modules(base, ["q_proj", "up_proj"])
+    with pytest.raises(InputError, match=r"No linear layer named gate_proj, norm.*q_proj, up_proj"):
+        check_target_modules(base, ["q_proj", "gate_proj", "norm"])
