@@ -184,12 +184,11 @@ def train_adapter(
         raise ValueError("No training example fits in max_length; raise it.")
     # Hashed once (half a gigabyte of weights): the start check and the manifest both need it.
     base_info = base_model_info(options.base_folder, base_model_id(options.base_folder))
+    data_sha256 = examples_hash(train)
     state = _TrainState()
     continued = None
     if options.init_from is not None:
-        state, continued = _init_from(
-            options.init_from, model, hyper, base_info, examples_hash(train)
-        )
+        state, continued = _init_from(options.init_from, model, hyper, base_info, data_sha256)
     start = state.step
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=hyper.learning_rate, weight_decay=0.0)
@@ -256,7 +255,7 @@ def train_adapter(
         task=options.task,
         base_model=base_info,
         data=DataInfo(
-            sha256=examples_hash(train),
+            sha256=data_sha256,
             train_examples=len(encoded),
             dev_examples=len(dev),
             dev_percent=DEV_PERCENT,
