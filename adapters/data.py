@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.adapters.policy import EscalationReason, policy_for
 from assistant.adapters.prompts import (
@@ -45,8 +47,8 @@ from assistant.adapters.schemas import (
     Task,
     TriageResult,
 )
-from assistant.errors import InputError
 from assistant.interaction_log import read_log
+from assistant.jsonl import read_jsonl
 
 DEV_PERCENT = 10
 SUMMARY_QUOTE_CHARS = 240
@@ -137,69 +139,52 @@ def condense(text: str, limit: int = SUMMARY_QUOTE_CHARS) -> str:
 # --- readers ----------------------------------------------------------------------------
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"Cannot read {path}: {exc}") from exc
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"{path}:{number} is not valid JSON: {exc}") from exc
-        if not isinstance(row, dict):
-            raise InputError(f"{path}:{number} is not a JSON object.")
-        yield number, row
+class _BankingRow(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    text: str = Field(pattern=r"\S")
+    label: str
+
+
+class _HistoryTurn(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: str = ""
+    text: str = ""
+
+
+class _SupportRow(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    question: str
+    answerability: str
+    history: list[_HistoryTurn] = Field(default_factory=list)
 
 
 def read_banking77(path: Path) -> list[LabelledText]:
     """The ``{text, label}`` rows of a BANKING77 JSONL file."""
-    rows = []
-    for number, row in _jsonl(path):
-        text, label = row.get("text"), row.get("label")
-        if not isinstance(text, str) or not isinstance(label, str) or not text.strip():
-            raise InputError(f"{path}:{number} needs string fields `text` and `label`.")
-        rows.append(LabelledText(text=text.strip(), label=label, source=f"{path.name}:{number}"))
-    return rows
+    rows = read_jsonl(path, _BankingRow, expected="BANKING77 rows `{text, label}`")
+    return [
+        LabelledText(text=row.text.strip(), label=row.label, source=f"{path.name}:{number}")
+        for number, row in rows
+    ]
 
 
 def read_support_tasks(path: Path) -> list[SupportTask]:
     """The MTRAG support tasks of ``path``, with the last earlier user turn as context."""
+    rows = read_jsonl(path, _SupportRow, expected="support tasks `{question, answerability}`")
     tasks = []
-    for number, row in _jsonl(path):
-        question, answerability = row.get("question"), row.get("answerability")
-        if not isinstance(question, str) or not isinstance(answerability, str):
-            raise InputError(f"{path}:{number} needs `question` and `answerability`.")
-        history = row.get("history")
-        previous = ""
-        if isinstance(history, list):
-            users = [t.get("text", "") for t in history if isinstance(t, dict)]
-            users = [u for t, u in zip(history, users, strict=True) if t.get("role") == "user"]
-            previous = str(users[-1]) if users else ""
+    for number, row in rows:
+        users = [turn.text for turn in row.history if turn.role == "user"]
         tasks.append(
             SupportTask(
-                question=question.strip(),
-                previous=previous.strip(),
-                answerability=answerability,
+                question=row.question.strip(),
+                previous=users[-1].strip() if users else "",
+                answerability=row.answerability,
                 source=f"{path.name}:{number}",
             )
         )
     return tasks
-
-
-def read_interaction_log(path: Path) -> list[InteractionLog]:
-    """The rows of an interaction log (JSONL ``{question, answer, feedback, category?}``)."""
-    from pydantic import ValidationError
-
-    rows = []
-    for number, row in _jsonl(path):
-        try:
-            rows.append(InteractionLog.model_validate(row))
-        except ValidationError as exc:
-            raise InputError(f"{path}:{number} is not an interaction-log row: {exc}") from exc
-    return rows
 
 
 # --- triage -----------------------------------------------------------------------------
@@ -219,15 +204,9 @@ def triage_example(text: str, intent: str, source: str) -> ChatExample:
     )
 
 
-def triage_examples(
-    banking: Sequence[LabelledText], logs: Sequence[InteractionLog] = ()
-) -> list[ChatExample]:
-    """One triage example per BANKING77 row, then one per log row with a reviewed category."""
-    examples = [triage_example(row.text, row.label, row.source) for row in banking]
-    for number, log in enumerate(logs, start=1):
-        if log.category is not None:
-            examples.append(triage_example(log.question, log.category, f"log:{number}"))
-    return examples
+def triage_examples(banking: Sequence[LabelledText]) -> list[ChatExample]:
+    """One triage example per BANKING77 row."""
+    return [triage_example(row.text, row.label, row.source) for row in banking]
 
 
 # --- escalation -------------------------------------------------------------------------
@@ -278,12 +257,10 @@ def human_request_variant(row: LabelledText) -> ChatExample | None:
 def escalation_examples(
     banking: Sequence[LabelledText],
     tasks: Sequence[SupportTask] = (),
-    logs: Sequence[InteractionLog] = (),
     *,
     task_repeats: int = 4,
 ) -> list[ChatExample]:
-    """Escalation examples from the policy table, the support tasks, requests for a person
-    and the interaction log.
+    """Escalation examples from the policy table, the support tasks and requests for a person.
 
     The ~100 support tasks are repeated ``task_repeats`` times so that they are not drowned by
     ten thousand BANKING77 rows (they are the only examples of the knowledge-base signal).
@@ -298,9 +275,6 @@ def escalation_examples(
         example = _task_example(task)
         if example is not None:
             examples.extend([example] * task_repeats)
-    for number, log in enumerate(logs, start=1):
-        if log.feedback is not None:
-            examples.append(rated_example(log, f"log:{number}"))
     return examples
 
 
@@ -356,7 +330,8 @@ def write_examples(examples: Iterable[ChatExample], path: Path) -> None:
 
 def read_examples(path: Path) -> list[ChatExample]:
     """Examples written by ``write_examples``."""
-    return [ChatExample.model_validate(row) for _, row in _jsonl(path)]
+    expected = "chat examples `{task, messages, source, key}`"
+    return [row for _, row in read_jsonl(path, ChatExample, expected=expected, allow_empty=True)]
 
 
 def examples_hash(examples: Iterable[ChatExample]) -> str:

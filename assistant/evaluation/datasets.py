@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.adapters.data import (
     LabelledText,
@@ -31,8 +31,8 @@ from assistant.adapters.policy import CATEGORIES
 from assistant.adapters.schemas import ChatExample, Task
 from assistant.errors import InputError
 from assistant.evaluation.results import Answerability
+from assistant.jsonl import read_jsonl
 
-M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
 
@@ -66,46 +66,6 @@ class SupportQuestion(BaseModel):
         """The question, after the previous user turn: follow-up questions lean on it."""
         users = [t.text for t in self.history if t.role == "user"]
         return " ".join([*users[-1:], self.question] if with_history else [self.question])
-
-
-def read_jsonl(path: Path, model: type[M], *, expected: str) -> list[tuple[int, M]]:
-    """Every non-empty line of `path` validated as `model`, with its line number.
-
-    `expected` names the format in the error, so a file of the wrong kind says what was wanted.
-    Raises `InputError` as `path:line: problem` at the first bad line.
-    """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
-    rows: list[tuple[int, M]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except ValueError as exc:
-            raise InputError(f"{path}:{number}: not valid JSON ({exc})") from exc
-        if not isinstance(data, dict):
-            raise InputError(f"{path}:{number}: not a JSON object (expected {expected})")
-        try:
-            rows.append((number, model.model_validate(data)))
-        except ValidationError as exc:
-            raise InputError(f"{path}:{number}: {_problems(exc)} (expected {expected})") from exc
-    if not rows:
-        raise InputError(f"{path}: no rows (expected {expected})")
-    return rows
-
-
-def _problems(error: ValidationError) -> str:
-    parts = []
-    for problem in error.errors():
-        field = ".".join(str(p) for p in problem["loc"])
-        if problem["type"] == "missing":
-            parts.append(f"missing field `{field}`")
-        else:
-            parts.append(f"field `{field}`: {problem['msg']}")
-    return "; ".join(parts)
 
 
 SUPPORT_QA = "support QA rows with `question`, `doc_ids` and `answerability`"

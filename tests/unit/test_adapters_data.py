@@ -17,7 +17,6 @@ from assistant.adapters.data import (
     is_dev,
     read_banking77,
     read_examples,
-    read_interaction_log,
     read_support_tasks,
     split,
     text_bucket,
@@ -98,44 +97,6 @@ def test_summaries_quote_the_real_request_and_nothing_else(banking: Path) -> Non
         assert not any(phrase in decision.summary for phrase in HUMAN_REQUEST_PHRASES)
 
 
-def test_the_interaction_log_feeds_both_adapters(tmp_path: Path) -> None:
-    log = tmp_path / "log.jsonl"
-    rows = [
-        {
-            "question": "My card was stolen",
-            "answer": "See the FAQ.",
-            "feedback": "down",
-            "category": "lost_or_stolen_card",
-        },
-        {
-            "question": "What is the exchange rate?",
-            "answer": "It is shown in the app.",
-            "feedback": "+1",
-        },
-        {"question": "Hello", "answer": "Hi"},
-    ]
-    log.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    entries = read_interaction_log(log)
-    assert [e.feedback for e in entries] == ["down", "up", None]
-
-    triage = triage_examples([], entries)
-    assert len(triage) == 1
-    assert parse_reply(triage[0].reply, TriageResult).priority == "urgent"
-
-    escalation = escalation_examples([], (), entries)
-    decisions = [parse_reply(e.reply, EscalationDecision) for e in escalation]
-    assert [(d.escalate, d.reason) for d in decisions] == [(True, "unresolved"), (False, "none")]
-    assert "My card was stolen" in decisions[0].summary
-    assert "The assistant answered: See the FAQ." in escalation[0].messages[1].content
-
-
-def test_a_malformed_log_row_is_a_clear_input_error(tmp_path: Path) -> None:
-    log = tmp_path / "log.jsonl"
-    log.write_text('{"answer": "no question"}\n', encoding="utf-8")
-    with pytest.raises(InputError, match=r"log\.jsonl:1"):
-        read_interaction_log(log)
-
-
 def test_the_hold_out_is_stable_and_ignores_case_and_spacing() -> None:
     assert text_bucket("I lost my card") == text_bucket("  i LOST my   card ") == 24
     # Pinned: a change of the hash would silently move examples between train and dev.
@@ -161,3 +122,34 @@ def test_examples_round_trip_through_jsonl(banking: Path, tmp_path: Path) -> Non
     assert again == examples
     assert examples_hash(again) == examples_hash(examples)
     assert examples_hash(again[1:]) != examples_hash(examples)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"text": "hi", "label": "card_arrival"}\n{"text": "  ", "label": "x"}\n', r":2: .*text"),
+        (b'{"text": "hi"}\n', r":1: missing field `label`"),
+        (b"[1, 2]\n", r":1: not a JSON object"),
+        (b'{"text": "caf\xe9", "label": "x"}\n', "cannot read"),
+    ],
+)
+def test_a_bad_banking_file_is_a_clear_error_naming_the_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "banking.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        read_banking77(path)
+
+
+def test_support_tasks_take_the_last_earlier_user_turn_as_context(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.jsonl"
+    history = [
+        {"role": "user", "text": "first"},
+        {"role": "agent", "text": "reply"},
+        {"role": "user", "text": " second "},
+    ]
+    row = {"question": "and now?", "answerability": "UNANSWERABLE", "history": history}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    [task] = read_support_tasks(path)
+    assert (task.previous, task.question, task.source) == ("second", "and now?", "tasks.jsonl:1")

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from assistant.adapters.data import read_interaction_log
 from assistant.adapters.schemas import EscalationDecision
 from assistant.errors import InputError, InteractionLogError
 from assistant.interaction_log import (
@@ -334,12 +333,6 @@ def test_rows_written_before_turns_were_logged_still_read_as_ratings(
     assert read.record.kind == "feedback"
     assert read.record.question == row["question"]
     assert read.record.key is None  # no turn: it stands alone, as it always did
-
-
-def test_the_adapters_reader_still_reads_a_log_with_turn_rows(tmp_path: Path) -> None:
-    path = tmp_path / "interactions.jsonl"
-    InteractionLogger(JsonlLog(path)).append(turn(triage=None))
-    assert [row.question for row in read_interaction_log(path)] == ["How do refunds work?"]
 
 
 def test_a_naive_time_is_read_as_utc() -> None:
