@@ -180,6 +180,10 @@ def train_command(
     threads: Annotated[
         int | None, typer.Option(help="Torch threads (default: ASSISTANT_TORCH_THREADS).")
     ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="cpu, cuda or cuda:N (default: the GPU when there is one, else cpu)."),
+    ] = None,
 ) -> None:
     """Train the LoRA adapter NAME on its data (dev hold-out excluded) and save it."""
     from assistant.adapters.data import build_examples, split
@@ -200,6 +204,7 @@ def train_command(
         resume=resume,
         threads=threads or settings.torch_threads,
         init_from=init_from,
+        device=device,
     )
     hyper = Hyperparameters(
         r=rank, alpha=alpha, learning_rate=lr, batch_size=batch_size, steps=steps, seed=seed

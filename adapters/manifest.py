@@ -80,6 +80,9 @@ class Manifest(BaseModel):
     dev_metrics: dict[str, float] = Field(default_factory=dict)
     created: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     versions: dict[str, str] = Field(default_factory=dict)
+    trained_on: str | None = Field(
+        default=None, description="Where the last run trained, e.g. cpu (2 threads)."
+    )
 
 
 def sha256_file(path: Path) -> str:

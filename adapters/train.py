@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dict
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
@@ -60,6 +60,9 @@ class TrainOptions(BaseModel):
     log_every: int = 10
     resume: bool = True
     threads: int | None = None
+    device: str | None = Field(
+        default=None, description="cpu, cuda or cuda:N; default: the GPU when there is one."
+    )
     dev_loss_examples: int = 64
     progress: bool = True
     init_from: Path | None = None
@@ -99,8 +102,10 @@ def encode(
     return Encoded(input_ids=ids, labels=[IGNORE] * len(prompt_ids) + list(reply_ids))
 
 
-def collate(batch: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded tensors for a causal-LM forward with labels."""
+def collate(
+    batch: Sequence[Encoded], pad_id: int, device: torch.device | None = None
+) -> dict[str, torch.Tensor]:
+    """Right-padded tensors for a causal-LM forward with labels (on ``device``)."""
     width = max(len(e.input_ids) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
@@ -110,7 +115,8 @@ def collate(batch: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
         ids[row, :n] = torch.tensor(example.input_ids)
         labels[row, :n] = torch.tensor(example.labels)
         mask[row, :n] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+    tensors = {"input_ids": ids, "labels": labels, "attention_mask": mask}
+    return {key: value.to(device) for key, value in tensors.items()} if device else tensors
 
 
 def batch_indices(step: int, n: int, batch_size: int, seed: int) -> list[int]:
@@ -135,6 +141,21 @@ def lr_factor(step: int, warmup: int, total: int, start: int = 0) -> float:
     ramp = min(1.0, (step - start + 1) / warmup)
     progress = min(1.0, max(0.0, (step - warmup) / max(1, total - warmup)))
     return ramp * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def training_device(wanted: str | None) -> torch.device:
+    """The device to train on: ``wanted``, else the first GPU when there is one, else the CPU."""
+    if wanted is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(wanted)
+    except RuntimeError as exc:
+        raise InputError(f"Unknown training device {wanted!r}: use cpu, cuda or cuda:N.") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"Training device {wanted!r} asked for, but torch sees no CUDA GPU here.")
+    if device.type not in ("cpu", "cuda"):
+        raise InputError(f"Training device {wanted!r} is not supported: use cpu, cuda or cuda:N.")
+    return device
 
 
 def check_target_modules(base: torch.nn.Module, wanted: Sequence[str]) -> None:
@@ -167,6 +188,7 @@ def train_adapter(
     """
     if options.threads is not None:
         torch.set_num_threads(options.threads)
+    device = training_device(options.device)
     _seed_everything(hyper.seed)
     tokenizer = AutoTokenizer.from_pretrained(options.base_folder)
     base = AutoModelForCausalLM.from_pretrained(options.base_folder, dtype=torch.float32)
@@ -178,7 +200,7 @@ def train_adapter(
         target_modules=list(hyper.target_modules),
         task_type="CAUSAL_LM",
     )
-    model = get_peft_model(base, lora)
+    model = get_peft_model(base, lora).to(device)
     encoded = [e for e in (encode(x, tokenizer, hyper.max_length) for x in train) if e]
     if not encoded:
         raise ValueError("No training example fits in max_length; raise it.")
@@ -198,7 +220,7 @@ def train_adapter(
         lambda s: lr_factor(start + s, hyper.warmup_steps, hyper.steps, start),
     )
     if options.resume and (last := latest_checkpoint(options.checkpoint_dir)) is not None:
-        state = _load_checkpoint(last, model, optimizer, scheduler)
+        state = _load_checkpoint(last, model, optimizer, scheduler, device)
 
     pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
     started = time.monotonic() - state.seconds
@@ -214,7 +236,7 @@ def train_adapter(
                     encoded[i]
                     for i in batch_indices(state.step, len(encoded), hyper.batch_size, hyper.seed)
                 ]
-                loss = model(**collate(batch, pad_id)).loss
+                loss = model(**collate(batch, pad_id, device)).loss
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
                 optimizer.step()
@@ -249,7 +271,7 @@ def train_adapter(
     if not interrupted:
         # Skipped when interrupted: whoever stops a run wants it to stop now.
         dev_encoded = [e for e in (encode(x, tokenizer, hyper.max_length) for x in dev) if e]
-        dev_loss = mean_loss(model, dev_encoded[: options.dev_loss_examples], pad_id)
+        dev_loss = mean_loss(model, dev_encoded[: options.dev_loss_examples], pad_id, device)
     manifest = Manifest(
         name=options.name,
         task=options.task,
@@ -267,6 +289,7 @@ def train_adapter(
         loss_curve=state.curve,
         dev_loss=None if dev_loss is None else round(dev_loss, 4),
         versions=_versions(),
+        trained_on=_device_name(device),
     )
     save_adapter(model, options.out_dir, manifest)
     return manifest
@@ -279,7 +302,9 @@ def window_loss(state: _TrainState, window: list[float]) -> float:
     return state.curve[-1][1] if state.curve else float("nan")
 
 
-def mean_loss(model: PeftModel, examples: Sequence[Encoded], pad_id: int) -> float | None:
+def mean_loss(
+    model: PeftModel, examples: Sequence[Encoded], pad_id: int, device: torch.device | None = None
+) -> float | None:
     """Mean reply-token loss over ``examples`` (teacher-forced), or None if there are none."""
     if not examples:
         return None
@@ -287,7 +312,7 @@ def mean_loss(model: PeftModel, examples: Sequence[Encoded], pad_id: int) -> flo
     with torch.inference_mode():
         for start in range(0, len(examples), 16):
             batch = examples[start : start + 16]
-            total += float(model(**collate(batch, pad_id)).loss) * len(batch)
+            total += float(model(**collate(batch, pad_id, device)).loss) * len(batch)
             count += len(batch)
     return total / count
 
@@ -402,10 +427,12 @@ def _load_checkpoint(
     model: PeftModel,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
+    device: torch.device,
 ) -> _TrainState:
     weights = load_file(str(folder / "adapter_model.safetensors"))
     set_peft_model_state_dict(model, weights)
-    saved: dict[str, Any] = torch.load(folder / STATE_FILE, weights_only=False)
+    # A checkpoint written on a GPU resumes on a CPU and the other way round.
+    saved: dict[str, Any] = torch.load(folder / STATE_FILE, weights_only=False, map_location=device)
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     curve = [(int(s), float(v)) for s, v in saved["curve"]]
@@ -459,6 +486,12 @@ def _progress(enabled: bool) -> Iterator[Progress]:
     )
     with progress:
         yield progress
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
 
 
 def _versions() -> dict[str, str]:

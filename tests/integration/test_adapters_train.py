@@ -115,6 +115,7 @@ def test_a_few_steps_lower_the_loss_resume_and_load_everywhere(
     first = train_adapter(options(tmp_path, model_folder), HYPER, train, dev)
     losses = [loss for _, loss in first.loss_curve]
     assert first.steps_done == 6
+    assert first.trained_on is not None and first.trained_on.startswith(("cpu", "cuda"))
     assert sum(losses[-2:]) < sum(losses[:2])
     assert latest_checkpoint(tmp_path / "checkpoints") == tmp_path / "checkpoints" / "step-000006"
 

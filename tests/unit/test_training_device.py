@@ -1,0 +1,22 @@
+import pytest
+import torch
+
+from assistant.adapters.train import training_device
+from assistant.errors import InputError
+
+
+def test_the_default_is_the_gpu_when_there_is_one_else_the_cpu() -> None:
+    assert training_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert training_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("wanted", ["tpu", "gpu0", "meta"])
+def test_an_unknown_device_is_a_clear_error(wanted: str) -> None:
+    with pytest.raises(InputError, match=wanted):
+        training_device(wanted)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_a_gpu_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="no CUDA GPU"):
+        training_device("cuda")
