@@ -274,7 +274,7 @@ def list_command(
 def eval_command(
     name: Annotated[str, typer.Argument(help="The adapter to evaluate.")],
     limit: Annotated[
-        int | None, typer.Option(min=1, help="Dev examples for the LLM rows (all if unset).")
+        int, typer.Option(min=0, help="Dev examples for the LLM rows; 0 for the whole dev split.")
     ] = 200,
     adapter: Annotated[bool, typer.Option(help="Score the adapter.")] = True,
     base: Annotated[bool, typer.Option(help="Also score the prompted base model.")] = True,
@@ -304,7 +304,7 @@ def eval_command(
         task,
         train,
         dev,
-        limit=limit,
+        limit=limit or None,
         with_adapter=adapter,
         base=base,
         baseline=baseline,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import typer
 from adapter_fakes import make_adapter, make_base
 from typer.testing import CliRunner
@@ -55,3 +56,30 @@ def test_eval_with_every_system_switched_off_is_a_usage_error(
     result = CliRunner().invoke(app(), [*argv, "--data-dir", str(shared_data)], env=env)
     assert result.exit_code == 2
     assert "Nothing to score" in result.output
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"), [([], 200), (["--limit", "50"], 50), (["--limit", "0"], None)]
+)
+def test_eval_limit_defaults_to_200_and_zero_means_the_whole_dev_split(
+    tmp_path: Path,
+    shared_data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    expected: int | None,
+) -> None:
+    import assistant.adapters.evaluation_run as evaluation_run
+
+    asked: list[int | None] = []
+
+    def no_rows(*args: object, limit: int | None, **kwargs: object) -> list[object]:
+        asked.append(limit)
+        return []
+
+    monkeypatch.setattr(evaluation_run, "run_evaluation", no_rows)
+    base = make_base(tmp_path / "base", 1.0)
+    make_adapter(tmp_path / "adapters", "triage", base)
+    env = {"ASSISTANT_MODEL_PATH": str(base), "ASSISTANT_ADAPTERS_DIR": str(tmp_path / "adapters")}
+    command = ["adapters", "eval", "triage", "--data-dir", str(shared_data), *argv]
+    CliRunner().invoke(app(), command, env=env)
+    assert asked == [expected]
