@@ -103,7 +103,7 @@ def encode(
 
 
 def collate(
-    batch: Sequence[Encoded], pad_id: int, device: torch.device | None = None
+    batch: Sequence[Encoded], pad_id: int, device: torch.device | str = "cpu"
 ) -> dict[str, torch.Tensor]:
     """Right-padded tensors for a causal-LM forward with labels (on ``device``)."""
     width = max(len(e.input_ids) for e in batch)
@@ -116,7 +116,7 @@ def collate(
         labels[row, :n] = torch.tensor(example.labels)
         mask[row, :n] = 1
     tensors = {"input_ids": ids, "labels": labels, "attention_mask": mask}
-    return {key: value.to(device) for key, value in tensors.items()} if device else tensors
+    return {key: value.to(device) for key, value in tensors.items()}
 
 
 def batch_indices(step: int, n: int, batch_size: int, seed: int) -> list[int]:
@@ -303,7 +303,7 @@ def window_loss(state: _TrainState, window: list[float]) -> float:
 
 
 def mean_loss(
-    model: PeftModel, examples: Sequence[Encoded], pad_id: int, device: torch.device | None = None
+    model: PeftModel, examples: Sequence[Encoded], pad_id: int, device: torch.device
 ) -> float | None:
     """Mean reply-token loss over ``examples`` (teacher-forced), or None if there are none."""
     if not examples:
