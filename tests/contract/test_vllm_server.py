@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict
 from assistant.adapters.runtime import load_adapter, unload_adapter
 from assistant.errors import InputError, ModelUnavailableError
 from assistant.ingest import ingest_paths
-from assistant.llm import UnknownModelError, choose, complete, stream
-from assistant.llm.gateway import build_chat_model
+from assistant.llm.errors import UnknownModelError
+from assistant.llm.gateway import build_chat_model, choose, complete, stream
 from assistant.schemas import Outcome
 from assistant.service import Assistant, open_store
 from assistant.settings import Settings

@@ -17,8 +17,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from assistant.adapters.manifest import base_model_id, base_model_info
 from assistant.adapters.registry import get_adapter
 from assistant.errors import ModelUnavailableError
-from assistant.llm import UnknownModelError, choose, complete, stream
 from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.errors import UnknownModelError
+from assistant.llm.gateway import choose, complete, stream
 from assistant.llm.lora import SHIPPED_ADAPTERS_DIR
 from assistant.llm.packaged import resolve_model_folder
 from assistant.settings import Settings

@@ -10,8 +10,9 @@ from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 
 from assistant.errors import AssistantError, ModelUnavailableError
-from assistant.llm import ModelOutputError, build_chat_model, choose, complete, match_option, stream
 from assistant.llm.embedded import EmbeddedChatModel, to_chat
+from assistant.llm.errors import ModelOutputError
+from assistant.llm.gateway import build_chat_model, choose, complete, match_option, stream
 from assistant.settings import Settings
 
 ACTIONS = ["retrieve", "answer", "clarify", "escalate"]

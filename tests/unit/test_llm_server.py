@@ -14,7 +14,8 @@ from langchain_core.messages import HumanMessage
 from langchain_openai import ChatOpenAI
 
 from assistant.errors import ModelUnavailableError
-from assistant.llm import UnknownModelError, choose, complete, stream
+from assistant.llm.errors import UnknownModelError
+from assistant.llm.gateway import choose, complete, stream
 from assistant.llm.server import build_openai_chat_model
 from assistant.settings import Settings
 

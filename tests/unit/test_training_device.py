@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -20,3 +23,10 @@ def test_an_unknown_device_is_a_clear_error(wanted: str) -> None:
 def test_cuda_without_a_gpu_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="no CUDA GPU"):
         training_device("cuda")
+
+
+def test_training_does_not_import_the_server_client() -> None:
+    # A GPU box for training needs torch and peft, not the OpenAI client the server path uses.
+    probe = "import sys, assistant.adapters.train; print('langchain_openai' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
