@@ -24,7 +24,7 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dict
 from pydantic import BaseModel, Field
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
 from assistant.adapters.data import DEV_PERCENT, examples_hash
@@ -327,6 +327,7 @@ def save_adapter(model: PeftModel, out_dir: Path, manifest: Manifest) -> None:
     for config in model.peft_config.values():
         config.base_model_name_or_path = manifest.base_model.id
     _save_weights(model, out_dir)
+    _halve_weights(out_dir / "adapter_model.safetensors")
     # peft writes a template model card; the adapters are documented in adapters/README.md.
     (out_dir / "README.md").unlink(missing_ok=True)
     write_manifest(out_dir, manifest)
@@ -446,6 +447,17 @@ def _save_weights(model: PeftModel, folder: Path) -> None:
     # The embeddings are not trained, and peft would otherwise try to reach the hub to find
     # out whether they were resized (no network here, nor in CI).
     model.save_pretrained(str(folder), safe_serialization=True, save_embedding_layers=False)
+
+
+def _halve_weights(weights_file: Path) -> None:
+    # The shipped folder is committed: float16 halves it, and both vLLM and peft cast the
+    # weights to the model's dtype on load. Checkpoints stay float32 so a resume is exact.
+    tensors = load_file(str(weights_file))
+    save_file(
+        {name: tensor.to(torch.float16) for name, tensor in tensors.items()},
+        str(weights_file),
+        metadata={"format": "pt"},
+    )
 
 
 def _seed_everything(seed: int) -> None:

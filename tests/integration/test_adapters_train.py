@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from assistant.adapters.data import read_banking77, split, triage_examples
 from assistant.adapters.inference import triage
@@ -127,6 +129,12 @@ def test_a_few_steps_lower_the_loss_resume_and_load_everywhere(
 
     folder = tmp_path / "adapters" / "triage"
     assert check_files(folder) == 8
+    # The shipped folder is float16 (committed, half the size); checkpoints keep float32.
+    shipped = load_file(str(folder / "adapter_model.safetensors"))
+    kept = load_file(str(tmp_path / "checkpoints" / "step-000006" / "adapter_model.safetensors"))
+    assert {t.dtype for t in shipped.values()} == {torch.float16}
+    assert {t.dtype for t in kept.values()} == {torch.float32}
+    assert shipped.keys() == kept.keys()
     config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
     assert sorted(config["target_modules"]) == ["k_proj", "o_proj", "q_proj", "v_proj"]
     assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -140,7 +148,15 @@ def test_a_few_steps_lower_the_loss_resume_and_load_everywhere(
     peft_model = PeftModel.from_pretrained(
         AutoModelForCausalLM.from_pretrained(model_folder), str(folder)
     )
-    assert sum(p.numel() for n, p in peft_model.named_parameters() if "lora_" in n) > 0
+    lora = {n: p for n, p in peft_model.named_parameters() if "lora_" in n}
+    assert lora and {p.dtype for p in lora.values()} == {torch.float32}
+    some_key = next(iter(shipped))
+    loaded = next(
+        p
+        for n, p in lora.items()
+        if n.endswith(some_key.removesuffix(".weight") + ".default.weight")
+    )
+    assert torch.equal(loaded.detach(), shipped[some_key].float())
 
     chat = EmbeddedChatModel(
         model_folder=model_folder, adapters_dir=folder.parent, max_new_tokens=48, torch_threads=2
