@@ -40,6 +40,7 @@ from assistant.adapters.manifest import (
     sha256_file,
     write_manifest,
 )
+from assistant.adapters.registry import WEIGHTS_FILE
 from assistant.adapters.schemas import ChatExample, Task
 from assistant.errors import InputError
 
@@ -327,7 +328,7 @@ def save_adapter(model: PeftModel, out_dir: Path, manifest: Manifest) -> None:
     for config in model.peft_config.values():
         config.base_model_name_or_path = manifest.base_model.id
     _save_weights(model, out_dir)
-    _halve_weights(out_dir / "adapter_model.safetensors")
+    _halve_weights(out_dir / WEIGHTS_FILE)
     # peft writes a template model card; the adapters are documented in adapters/README.md.
     (out_dir / "README.md").unlink(missing_ok=True)
     write_manifest(out_dir, manifest)
@@ -377,7 +378,7 @@ def _init_from(
         raise InputError(
             f"{folder} already has {manifest.steps_done} steps; ask for more than that."
         )
-    weights_file = folder / "adapter_model.safetensors"
+    weights_file = folder / WEIGHTS_FILE
     set_peft_model_state_dict(model, load_file(str(weights_file)))
     state = _TrainState(
         step=manifest.steps_done,
@@ -430,7 +431,7 @@ def _load_checkpoint(
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     device: torch.device,
 ) -> _TrainState:
-    weights = load_file(str(folder / "adapter_model.safetensors"))
+    weights = load_file(str(folder / WEIGHTS_FILE))
     set_peft_model_state_dict(model, weights)
     # A checkpoint written on a GPU resumes on a CPU and the other way round.
     saved: dict[str, Any] = torch.load(folder / STATE_FILE, weights_only=False, map_location=device)
