@@ -20,6 +20,7 @@ from assistant.errors import AssistantError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
+    from assistant.adapters.heads import LinearHead
     from assistant.adapters.manifest import BaseModelInfo
 
 adapters_app = typer.Typer(
@@ -221,6 +222,84 @@ def train_command(
         f"Saved {options.out_dir}: {manifest.steps_done}/{steps} steps in "
         f"{manifest.train_seconds:.0f} s, dev loss {manifest.dev_loss}"
     )
+
+
+def _print_head(console: Console, name: str, head: LinearHead, folder: Path) -> None:
+    scores = head.held_out
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in (scores.metrics if scores else {}).items())
+    console.print(
+        f"{name}: {len(head.inputs)} inputs, threshold {head.threshold:.3f}, out of fold over "
+        f"{scores.examples if scores else 0} examples: {shown} -> {folder}",
+        soft_wrap=True,
+    )
+
+
+@adapters_app.command("fit-judge")
+@clear_errors
+def fit_judge_command(
+    tasks: Annotated[
+        list[Path],
+        typer.Option(
+            help="MTRAG-UN style tasks (question, history, doc_ids, answerability); repeatable."
+        ),
+    ],
+    corpus: Annotated[
+        list[Path],
+        typer.Option(help="The documents of each --tasks file, in the same order; repeatable."),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the heads. Default: ADAPTERS_DIR/judge.")
+    ] = None,
+) -> None:
+    """Fit the answerability judge (the graph's grade step) on real labels, searched with this
+    project's retriever over a fresh index of each corpus."""
+    from assistant.adapters.behaviour_fit import collect_judge_examples, fit_judge, save_judge
+    from assistant.embedder import load_embedder
+
+    if len(tasks) != len(corpus):
+        raise typer.BadParameter("give one --corpus per --tasks file, in the same order")
+    settings = load_settings()
+    embedder = load_embedder(settings.embedder)
+    examples = collect_judge_examples(settings, embedder, list(zip(tasks, corpus, strict=True)))
+    turn, chunk = fit_judge(
+        examples, embedder=embedder.name, trained_on=[p.name for p in [*tasks, *corpus]]
+    )
+    folder = out or _adapters_dir(settings) / "judge"
+    save_judge(turn, chunk, folder)
+    console = Console()
+    _print_head(console, "turn", turn, folder / "turn")
+    _print_head(console, "chunk", chunk, folder / "chunk")
+
+
+@adapters_app.command("fit-router")
+@clear_errors
+def fit_router_command(
+    tasks: Annotated[
+        list[Path] | None,
+        typer.Option(help="MTRAG-UN style tasks: UNDERSPECIFIED -> clarify; repeatable."),
+    ] = None,
+    clinc: Annotated[
+        Path | None, typer.Option(help="CLINC150 rows: small_talk -> reply, oos -> search.")
+    ] = None,
+    banking: Annotated[
+        Path | None, typer.Option(help="BANKING77 rows: human or search by the policy table.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the head. Default: ADAPTERS_DIR/router.")
+    ] = None,
+) -> None:
+    """Fit the decide step's router (search, reply, clarify, human) on real labels."""
+    from assistant.adapters.behaviour_fit import collect_router_examples, fit_router
+    from assistant.embedder import load_embedder
+
+    settings = load_settings()
+    embedder = load_embedder(settings.embedder)
+    examples = collect_router_examples(tasks or [], clinc, banking)
+    named = [p.name for p in [*(tasks or []), *(x for x in (clinc, banking) if x is not None)]]
+    head = fit_router(examples, embedder, trained_on=named)
+    folder = out or _adapters_dir(settings) / "router"
+    head.save(folder)
+    _print_head(Console(), "router", head, folder)
 
 
 @adapters_app.command("list")

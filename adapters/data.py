@@ -239,16 +239,24 @@ def policy_escalation(text: str, intent: str) -> EscalationDecision:
     return EscalationDecision(escalate=True, reason=policy.reason, summary=summary)
 
 
-def human_request_variant(row: LabelledText) -> ChatExample | None:
-    """``row`` with a request for a person attached, for one row in ``HUMAN_REQUEST_EVERY``."""
-    draw = text_hash("person:" + row.text)
+def with_human_request(text: str) -> str | None:
+    """``text`` with a request for a person attached, for one text in ``HUMAN_REQUEST_EVERY``
+    (chosen by hash, so the same text always gets the same phrase, or none)."""
+    draw = text_hash("person:" + text)
     if draw % HUMAN_REQUEST_EVERY:
         return None
     draw //= HUMAN_REQUEST_EVERY
     phrase = HUMAN_REQUEST_PHRASES[draw % len(HUMAN_REQUEST_PHRASES)]
-    # Phrase first or last, so the adapter does not learn a position.
+    # Phrase first or last, so a model does not learn a position.
     first = (draw // len(HUMAN_REQUEST_PHRASES)) % 2
-    message = f"{phrase} {row.text}" if first else f"{row.text} {phrase}"
+    return f"{phrase} {text}" if first else f"{text} {phrase}"
+
+
+def human_request_variant(row: LabelledText) -> ChatExample | None:
+    """``row`` with a request for a person attached, for one row in ``HUMAN_REQUEST_EVERY``."""
+    message = with_human_request(row.text)
+    if message is None:
+        return None
     summary = f"Customer asked for a person. Request: {condense(row.text)}"
     decision = EscalationDecision(escalate=True, reason="human_requested", summary=summary)
     return escalation_example(message, "none", decision, row.source + "+person", row.text)

@@ -15,28 +15,35 @@ LIST_ITEM = re.compile(r"(?:^|\n)\s*(?:[-*+]|\d+[.)])\s+")
 MIN_CHARS = 20
 
 
+def chunk_sentences(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[str]:
+    """The sentences of `chunk` that read as an answer on their own, in passage order.
+
+    Table rows, code and headings are left out; so are markers written in the passage (the
+    only markers an answer carries are the ones the assistant adds, see strip_markers).
+    """
+    sentences: list[str] = []
+    for paragraph in PARAGRAPH.split(chunk.text):
+        if _is_structure(paragraph):
+            continue
+        for unit in LIST_ITEM.split(paragraph):
+            flat = " ".join(unit.split())
+            for sentence in SENTENCE_END.split(flat):
+                sentence = strip_markers(sentence).strip()
+                if MIN_CHARS <= len(sentence) <= max_chars:
+                    sentences.append(sentence)
+    return sentences
+
+
 def answer_candidates(
     chunks: list[RetrievedChunk], *, max_chars: int = 300, limit: int = 40
 ) -> list[str]:
-    """Sentences of `chunks` as `sentence [n]` (n = 1-based chunk number), in passage order.
-
-    Table rows, code and headings are left out: they do not read as an answer on their own.
-    """
-    candidates: list[str] = []
-    for n, chunk in enumerate(chunks, 1):
-        for paragraph in PARAGRAPH.split(chunk.text):
-            if _is_structure(paragraph):
-                continue
-            for unit in LIST_ITEM.split(paragraph):
-                flat = " ".join(unit.split())
-                for sentence in SENTENCE_END.split(flat):
-                    # The candidate's one marker is the one added here (see strip_markers).
-                    sentence = strip_markers(sentence).strip()
-                    if MIN_CHARS <= len(sentence) <= max_chars:
-                        candidates.append(f"{sentence} [{n}]")
-                        if len(candidates) == limit:
-                            return candidates
-    return candidates
+    """Sentences of `chunks` as `sentence [n]` (n = 1-based chunk number), in passage order."""
+    candidates = [
+        f"{sentence} [{n}]"
+        for n, chunk in enumerate(chunks, 1)
+        for sentence in chunk_sentences(chunk, max_chars=max_chars)
+    ]
+    return candidates[:limit]
 
 
 def _is_structure(paragraph: str) -> bool:

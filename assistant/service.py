@@ -72,6 +72,26 @@ def check_question(question: str, max_chars: int) -> str:
     return text
 
 
+def graph_deps(settings: Settings, store: KnowledgeStore, model: BaseChatModel) -> GraphDeps:
+    """What the support graph needs, as the settings ask: the adapters, router and judge of
+    the adapters folder, and the citation verifier, over this knowledge base and model."""
+    adapters_dir = settings.adapters_dir or SHIPPED_ADAPTERS_DIR
+    verifier = (
+        CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
+        if settings.verify_citations != "off"
+        else None
+    )
+    return GraphDeps.over(
+        store,
+        model,
+        settings,
+        adapters=available_adapters(adapters_dir),
+        verifier=verifier,
+        embedder=store.embedder,
+        adapters_dir=adapters_dir,
+    )
+
+
 class Assistant:
     """Answers questions over one knowledge base; keeps threads on disk."""
 
@@ -91,14 +111,7 @@ class Assistant:
         # Every turn is logged here (see `_answer`), and the API's and the Slack bot's
         # ratings too, so that one log holds both; by default the one the settings name.
         self.interaction_log = interaction_log or open_interaction_log(settings)
-        adapters = available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR)
-        verifier = (
-            CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
-            if settings.verify_citations != "off"
-            else None
-        )
-        deps = GraphDeps.over(store, model, settings, adapters=adapters, verifier=verifier)
-        self.graph = build_graph(deps, checkpointer)
+        self.graph = build_graph(graph_deps(settings, store, model), checkpointer)
 
     @classmethod
     def open(cls, settings: Settings) -> Self:

@@ -108,6 +108,25 @@ class Settings(BaseSettings):
         description="`extractive`: the model picks the passage sentence that answers; "
         "`generative`: it writes the answer (better with a bigger model on vLLM).",
     )
+    router: Literal["fitted", "model"] = Field(
+        "fitted",
+        description="Decide step: `fitted` = the router head in ADAPTERS_DIR/router (trained on "
+        "real labels; falls back to `model` with a warning when missing); `model` = the "
+        "calibrated constrained choice of the base model.",
+    )
+    judge: Literal["fitted", "cosine"] = Field(
+        "fitted",
+        description="Grade step: `fitted` = the answerability judge in ADAPTERS_DIR/judge "
+        "(falls back to `cosine` with a warning when missing); `cosine` = every chunk whose "
+        "cosine with the query is at least `min_relevance`.",
+    )
+    answer_sentences: int = Field(
+        4,
+        ge=1,
+        le=10,
+        description="Extractive mode: passage sentences per answer, from the chunks the "
+        "judgement kept; 1 = the model chooses the one sentence.",
+    )
     max_rewrites: int = Field(1, ge=0, le=5, description="Query rewrites when nothing is relevant.")
     min_relevance: float = Field(
         0.25, ge=-1.0, le=1.0, description="Dense cosine below which a chunk is not relevant."

@@ -49,9 +49,9 @@ def build_graph(
     graph.add_edge(START, "triage")
     graph.add_edge("triage", "decide")
     graph.add_conditional_edges(
-        "decide", nodes.route_decision, ["retrieve", "answer_directly", "clarify", "escalate"]
+        "decide", nodes.route_decision, ["retrieve", "answer_directly", "escalate"]
     )
-    graph.add_edge("retrieve", "grade")
+    graph.add_conditional_edges("retrieve", nodes.route_after_retrieve, ["grade", "clarify"])
     graph.add_conditional_edges(
         "grade",
         partial(nodes.route_after_grade, deps=deps),

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import cached_property, partial
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -31,11 +32,17 @@ from assistant.adapters.prompts import NO_CONTEXT
 from assistant.adapters.schemas import EscalationDecision, TriageResult
 from assistant.answers import answer_candidates
 from assistant.citations import marker_regex, resolve_citations
+from assistant.clarification import clarifying_question
+from assistant.embedder import Embedder
+from assistant.evidence import EvidenceReader
+from assistant.extraction import extractive_answer
 from assistant.graphs import prompts
 from assistant.graphs.state import SupportState
+from assistant.judgement import CosineGate, Judge, open_judge
 from assistant.llm.calibration import CalibratedChooser
 from assistant.llm.errors import ModelOutputError
 from assistant.llm.gateway import choose, complete
+from assistant.routing import FittedRouter, open_router
 from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
 from assistant.tools.search import TOOL_NAME, Retriever, make_search_tool
@@ -58,6 +65,9 @@ class GraphDeps:
 
     `triage` and `escalation` read a message with their adapters; None where the adapter is
     not available (the graph then skips triage, and hands over with the message as summary).
+    `router` decides the step (None: the base model's calibrated choice); `judge` grades the
+    search (None: the cosine gate of the settings); `reader` reads chunks for extractive
+    answers of several sentences (None: the model chooses one sentence).
     """
 
     model: BaseChatModel
@@ -66,6 +76,9 @@ class GraphDeps:
     triage: Triage | None = None
     escalation: Escalation | None = None
     verifier: CitationVerifier | None = None
+    router: FittedRouter | None = None
+    judge: Judge | None = None
+    reader: EvidenceReader | None = None
 
     @classmethod
     def over(
@@ -76,11 +89,17 @@ class GraphDeps:
         *,
         adapters: Collection[str] = (),
         verifier: CitationVerifier | None = None,
+        embedder: Embedder | None = None,
+        adapters_dir: Path | None = None,
     ) -> GraphDeps:
         """Deps that search `retriever` with the settings' top-k and mode, and use the named
         `adapters` (`triage`, `escalation`) that are available; `verifier` checks answer
-        sentences against their citations unless the settings turn that off."""
+        sentences against their citations unless the settings turn that off. With the
+        knowledge base's `embedder`, the router and judge fitted in `adapters_dir` (as the
+        settings ask) and extractive answers of several sentences."""
         tool = make_search_tool(retriever, k=settings.top_k, mode=settings.search_mode)
+        reader = EvidenceReader(embedder) if embedder is not None else None
+        heads = adapters_dir or Path()
         return cls(
             model=model,
             search_tool=tool,
@@ -90,7 +109,14 @@ class GraphDeps:
                 partial(decide_escalation, model) if ESCALATION_ADAPTER in adapters else None
             ),
             verifier=verifier if settings.verify_citations != "off" else None,
+            router=open_router(settings.router, heads / "router", embedder),
+            judge=open_judge(settings.judge, heads / "judge", reader, settings.min_relevance),
+            reader=reader,
         )
+
+    @cached_property
+    def judgement(self) -> Judge:
+        return self.judge or CosineGate(self.settings.min_relevance)
 
     @cached_property
     def decider(self) -> CalibratedChooser:
@@ -115,12 +141,17 @@ def triage(state: SupportState, *, deps: GraphDeps) -> Update:
 
 
 def decide(state: SupportState, *, deps: GraphDeps) -> Update:
-    """The model picks the next step among a fixed set: a constrained choice, not free text."""
-    label = deps.decider.choose(_prompt(prompts.DECIDE.format(question=state["question"])))
+    """Pick the next step among a fixed set: the fitted router, or the model's constrained
+    choice. A search (and a clarifying question, which names what a search finds) starts
+    with the question after the previous user turn: follow-up questions lean on it."""
+    if deps.router is not None:
+        label = deps.router.route(state["question"], _previous_question(state))
+    else:
+        label = deps.decider.choose(_prompt(prompts.DECIDE.format(question=state["question"])))
     action = prompts.DECISION_LABELS[label]
     update: Update = {"action": action}
-    if action is Action.RETRIEVE:
-        update["queries"] = [state["question"]]
+    if action in (Action.RETRIEVE, Action.CLARIFY):
+        update["queries"] = [_search_query(state)]
     return update
 
 
@@ -138,14 +169,11 @@ def retrieve(state: SupportState, *, deps: GraphDeps) -> Update:
 
 
 def grade(state: SupportState, *, deps: GraphDeps) -> Update:
-    """Keep the chunks whose embedding similarity to the query clears the setting.
-
-    Similarity from the embedder is deterministic and calibrated across queries, which the
-    135M model's yes/no judgement of a passage is not.
-    """
-    floor = deps.settings.min_relevance
-    relevant = [c for c in state["chunks"] if c.dense_score is not None and c.dense_score >= floor]
-    return {"relevant": relevant}
+    """Judge whether the search answers the question in its conversation, and keep the
+    chunks that do; none kept means the generator is never called for this search."""
+    chunks = state["chunks"]
+    judgement = deps.judgement.judge(state["question"], _previous_question(state), chunks)
+    return {"relevant": [chunks[i] for i in judgement.kept] if judgement.answerable else []}
 
 
 def rewrite(state: SupportState, *, deps: GraphDeps) -> Update:
@@ -170,15 +198,21 @@ def rewrite(state: SupportState, *, deps: GraphDeps) -> Update:
 def generate(state: SupportState, *, deps: GraphDeps) -> Update:
     """Answer over the numbered relevant chunks; every sentence ends in its [n] marker.
 
-    `extractive`: the model chooses the passage sentence that answers, marker included (a
-    constrained choice, which a 135M model gets right far more often than it writes a correct
-    sentence). `generative`: it writes, under a regex that demands a marker per sentence.
+    `extractive`: up to `answer_sentences` passage sentences of the kept chunks
+    (`assistant.extraction`); with 1, the model chooses the sentence, marker included (a
+    constrained choice). `generative`: the model writes, under a regex that demands a marker
+    per sentence.
     """
     chunks = state["relevant"]
+    extractive = deps.settings.answer_mode == "extractive"
+    if extractive and deps.reader is not None and deps.settings.answer_sentences > 1:
+        evidence = deps.reader.read(state["question"], _previous_question(state), chunks)
+        if draft := extractive_answer(evidence, deps.settings.answer_sentences):
+            return {"draft": draft}
     passages = prompts.format_passages([(c.title or c.section, c.text) for c in chunks])
     messages = _prompt(prompts.GENERATE.format(passages=passages, question=state["question"]))
     candidates = answer_candidates(chunks)
-    if deps.settings.answer_mode == "extractive" and candidates:
+    if extractive and candidates:
         return {"draft": choose(deps.model, messages, candidates)}
     return {"draft": complete(deps.model, messages, regex=marker_regex(len(chunks)))}
 
@@ -219,8 +253,13 @@ def answer_directly(state: SupportState, *, deps: GraphDeps) -> Update:
 
 
 def clarify(state: SupportState, *, deps: GraphDeps) -> Update:
-    text = complete(deps.model, _prompt(prompts.CLARIFY.format(question=state["question"])))
-    return _finish(state, text.strip(), Outcome.CLARIFY)
+    """Ask about what the search found (the documents it could be about); with nothing found,
+    the model writes the question."""
+    text = (
+        clarifying_question(state.get("chunks", []))
+        or complete(deps.model, _prompt(prompts.CLARIFY.format(question=state["question"]))).strip()
+    )
+    return _finish(state, text, Outcome.CLARIFY)
 
 
 def decline(state: SupportState, *, deps: GraphDeps) -> Update:
@@ -249,7 +288,9 @@ def escalate(state: SupportState, *, deps: GraphDeps) -> Command[str]:
     if searched:
         return Command(update={"escalation": decision}, goto="decline")
     # The adapter overrules the decide step: look the question up instead.
-    return Command(update={"escalation": decision, "queries": [state["question"]]}, goto="retrieve")
+    return Command(
+        update={"escalation": decision, "queries": [_search_query(state)]}, goto="retrieve"
+    )
 
 
 def hand_over(state: SupportState, *, deps: GraphDeps) -> Update:
@@ -280,9 +321,14 @@ def route_decision(state: SupportState) -> str:
     return {
         Action.RETRIEVE: "retrieve",
         Action.ANSWER: "answer_directly",
-        Action.CLARIFY: "clarify",
+        # A clarifying question names what a search finds, so it searches first.
+        Action.CLARIFY: "retrieve",
         Action.ESCALATE: "escalate",
     }[state["action"]]
+
+
+def route_after_retrieve(state: SupportState) -> str:
+    return "clarify" if state["action"] is Action.CLARIFY else "grade"
 
 
 def route_after_grade(state: SupportState, *, deps: GraphDeps) -> str:
@@ -310,6 +356,16 @@ def _history_text(state: SupportState) -> str:
         f"{'Customer' if m.type == 'human' else 'Agent'}: {m.text}"
         for m in _earlier_messages(state)
     )
+
+
+def _previous_question(state: SupportState) -> str:
+    """The customer's turn before this one ('' when this one opens the conversation)."""
+    users = [m.text for m in _earlier_messages(state) if m.type == "human"]
+    return users[-1] if users else ""
+
+
+def _search_query(state: SupportState) -> str:
+    return f"{_previous_question(state)} {state['question']}".strip()
 
 
 def _last_user_turns(state: SupportState) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,21 @@ import pytest
 from assistant.settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# Every prefix Settings reads from the environment (its own and the Qdrant and Slack aliases).
+SERVICE_VARIABLE_PREFIXES = ("ASSISTANT_", "QDRANT_", "SLACK_")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Seal the suite from the user's environment before anything is collected.
+
+    A developer who exported QDRANT_URL or ASSISTANT_BASE_URL (as the README suggests) must not
+    run the tests against their real services; a test that needs a value sets it itself
+    (monkeypatch, or the env of the subprocess it starts). Subprocesses inherit the sealed
+    environment.
+    """
+    for name in [n for n in os.environ if n.startswith(SERVICE_VARIABLE_PREFIXES)]:
+        del os.environ[name]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

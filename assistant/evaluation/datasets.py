@@ -62,10 +62,16 @@ class SupportQuestion(BaseModel):
     def id(self) -> str:
         return self.qid or self.source
 
+    @property
+    def previous_question(self) -> str:
+        """The user's turn before this one ('' when the question opens the conversation)."""
+        users = [t.text for t in self.history if t.role == "user"]
+        return users[-1] if users else ""
+
     def search_query(self, with_history: bool = True) -> str:
         """The question, after the previous user turn: follow-up questions lean on it."""
-        users = [t.text for t in self.history if t.role == "user"]
-        return " ".join([*users[-1:], self.question] if with_history else [self.question])
+        earlier = self.previous_question if with_history else ""
+        return f"{earlier} {self.question}".strip()
 
 
 SUPPORT_QA = "support QA rows with `question`, `doc_ids` and `answerability`"

@@ -72,11 +72,10 @@ def test_retrieve_path_answers_with_citations_of_retrieved_chunks(settings):
     ("decision", "action", "outcome"),
     [
         ("reply", Action.ANSWER, Outcome.ANSWERED_DIRECTLY),
-        ("clarify", Action.CLARIFY, Outcome.CLARIFY),
         ("human", Action.ESCALATE, Outcome.ESCALATED),
     ],
 )
-def test_non_retrieval_decisions_never_search(settings, decision, action, outcome):
+def test_replies_and_hand_overs_never_search(settings, decision, action, outcome):
     retriever = ListRetriever([chunk(1)])
     model = ScriptedChatModel(respond=script(decision))
     answer = run(settings, model, retriever)
@@ -84,6 +83,24 @@ def test_non_retrieval_decisions_never_search(settings, decision, action, outcom
     assert retriever.searches == []
     assert answer.citations == []
     assert model.saw(GENERATE_MARK) == 0
+
+
+def test_a_clarifying_question_searches_first_and_names_the_documents_found(settings):
+    retriever = ListRetriever([chunk(1), chunk(2)])
+    model = ScriptedChatModel(respond=script("clarify"))
+    answer = run(settings, model, retriever)
+    assert (answer.action, answer.outcome) == (Action.CLARIFY, Outcome.CLARIFY)
+    assert len(retriever.searches) == 1
+    assert '"Doc 1"' in answer.text and '"Doc 2"' in answer.text
+    assert answer.citations == []
+    assert model.saw(GENERATE_MARK) == 0
+
+
+def test_a_clarifying_question_with_nothing_found_is_written_by_the_model(settings):
+    model = ScriptedChatModel(respond=script("clarify"))
+    answer = run(settings, model, ListRetriever([]))
+    assert answer.outcome is Outcome.CLARIFY
+    assert answer.text == "Could you tell me which product you mean?"
 
 
 def test_irrelevant_chunks_trigger_bounded_rewrites_then_decline_without_generating(settings):

@@ -15,6 +15,10 @@ from assistant.threads import open_checkpointer
 
 
 class ClosableRetriever(ListRetriever):
+    # A store without an embedder: the graph falls back to the cosine gate and the model's
+    # choices (the router, the judge and extractive answers need the embedder).
+    embedder = None
+
     def close(self) -> None:
         pass
 

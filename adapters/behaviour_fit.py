@@ -1,0 +1,149 @@
+"""`assistant adapters fit-judge` and `fit-router`: the turn's decisions, fitted from real labels.
+
+The judge's examples are searched with the project's own retriever: each task file's corpus is
+ingested into a fresh local index (never the configured knowledge base), at the graph's depth.
+The heads land in ``ADAPTERS_DIR/judge/{turn,chunk}`` and ``ADAPTERS_DIR/router``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from assistant.adapters.data import read_banking77
+from assistant.adapters.fitting import best_f1, fit_head, recall_floor, search_margin
+from assistant.adapters.heads import LinearHead
+from assistant.adapters.judge_data import JudgeExample, judge_examples
+from assistant.adapters.router_data import (
+    ROUTER_LABELS,
+    RouterExample,
+    banking_examples,
+    clinc_examples,
+    task_examples,
+)
+from assistant.embedder import Embedder
+from assistant.errors import InputError
+from assistant.evaluation.datasets import load_support_qa
+from assistant.evidence import FEATURES, TURN_FEATURES, EvidenceReader, turn_features
+from assistant.ingest import ingest_paths
+from assistant.judgement import CHUNK_HEAD, TURN_HEAD
+from assistant.routing import router_inputs, router_rows
+from assistant.settings import Settings
+from assistant.sparse import SparseEncoder
+from assistant.store import KnowledgeStore
+
+JUDGE_LABELS = ("does_not_answer", "answers")
+# The share of answerable searches the fitted turn threshold lets through (out of fold).
+MIN_ANSWERED = 0.9
+# The share of the support tasks' searchable questions the router must still search.
+KEEP_SEARCHED = 0.95
+FIT_TENANT = "fit"
+
+
+def collect_judge_examples(
+    settings: Settings, embedder: Embedder, sources: Sequence[tuple[Path, Path]]
+) -> list[JudgeExample]:
+    """The judge examples of each (tasks file, corpus file) pair, over its own fresh index."""
+    reader = EvidenceReader(embedder)
+    examples: list[JudgeExample] = []
+    for tasks_path, corpus in sources:
+        questions = load_support_qa(tasks_path)
+        with tempfile.TemporaryDirectory(prefix="fit-judge-") as workdir:
+            local = settings.model_copy(
+                update={"qdrant_url": None, "qdrant_path": Path(workdir), "collection": "fit"}
+            )
+            with KnowledgeStore.open(local, embedder=embedder, sparse=SparseEncoder()) as store:
+                store.ensure_collection()
+                report = ingest_paths(
+                    [corpus], store, tenant=FIT_TENANT, max_chars=settings.chunk_max_chars
+                )
+                if report.errors or not report.docs:
+                    raise InputError(
+                        f"{corpus}: no readable documents ({'; '.join(report.errors[:3])})"
+                    )
+                examples += judge_examples(
+                    questions,
+                    store,
+                    reader,
+                    tenant=FIT_TENANT,
+                    k=settings.top_k,
+                    mode=settings.search_mode,
+                )
+    return examples
+
+
+def fit_judge(
+    examples: Sequence[JudgeExample], *, embedder: str, trained_on: Sequence[str]
+) -> tuple[LinearHead, LinearHead]:
+    """(turn head, chunk head) fitted on `examples`."""
+    if not examples:
+        raise InputError(
+            "no judge examples: the task files hold no answerable or unanswerable task"
+        )
+    turn_rows = np.array([turn_features(e.features) for e in examples])
+    turn = fit_head(
+        turn_rows,
+        [JUDGE_LABELS[e.answers] for e in examples],
+        [e.conversation for e in examples],
+        kind="judge",
+        labels=JUDGE_LABELS,
+        inputs=TURN_FEATURES,
+        embedder=embedder,
+        trained_on=trained_on,
+        rule=recall_floor(MIN_ANSWERED),
+    )
+    with_chunks = [e for e in examples if len(e.features)]
+    chunk = fit_head(
+        np.concatenate([e.features for e in with_chunks]),
+        [JUDGE_LABELS[int(y)] for e in with_chunks for y in e.chunk_labels],
+        [e.conversation for e in with_chunks for _ in e.chunk_labels],
+        kind="judge",
+        labels=JUDGE_LABELS,
+        inputs=FEATURES,
+        embedder=embedder,
+        trained_on=trained_on,
+        rule=best_f1,
+    )
+    return turn, chunk
+
+
+def save_judge(turn: LinearHead, chunk: LinearHead, folder: Path) -> None:
+    turn.save(folder / TURN_HEAD)
+    chunk.save(folder / CHUNK_HEAD)
+
+
+def collect_router_examples(
+    tasks: Sequence[Path], clinc: Path | None, banking: Path | None
+) -> list[RouterExample]:
+    examples: list[RouterExample] = []
+    for path in tasks:
+        examples += task_examples(load_support_qa(path))
+    if clinc is not None:
+        examples += clinc_examples(clinc)
+    if banking is not None:
+        examples += banking_examples(read_banking77(banking))
+    return examples
+
+
+def fit_router(
+    examples: Sequence[RouterExample], embedder: Embedder, *, trained_on: Sequence[str]
+) -> LinearHead:
+    labels = [label for label in ROUTER_LABELS if any(e.label == label for e in examples)]
+    if "search" not in labels or len(labels) < 2:
+        raise InputError(f"the router needs `search` and another label; the data has {labels}")
+    rows = router_rows(embedder, [e.text for e in examples], [e.context for e in examples])
+    from_tasks = np.array([e.origin == "tasks" for e in examples])
+    return fit_head(
+        rows,
+        [e.label for e in examples],
+        [e.group for e in examples],
+        kind="router",
+        labels=labels,
+        inputs=router_inputs(embedder.dim),
+        embedder=embedder.name,
+        trained_on=trained_on,
+        rule=search_margin(labels, KEEP_SEARCHED, from_tasks),
+    )

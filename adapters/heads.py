@@ -1,0 +1,84 @@
+"""Fitted heads: small linear models over the embedder's signals that carry a turn's decisions.
+
+A head is a logistic regression (binary or multinomial) saved as JSON beside the LoRA
+adapters: its labels, the names of its inputs, the standardisation, the weights, the decision
+threshold, and a manifest (embedder, data files and hash, held-out scores). JSON, not a pickle:
+it loads without running code, and a reader can see what the head weighs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError
+
+from assistant.errors import InputError
+
+HEAD_FILE = "head.json"
+HeadKind = Literal["judge", "router"]
+
+
+class HeadScores(BaseModel):
+    """Held-out scores recorded when the head was fitted (conversations never trained on)."""
+
+    examples: int
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class LinearHead(BaseModel):
+    """A fitted logistic regression and what it was fitted on."""
+
+    kind: HeadKind
+    labels: list[str] = Field(min_length=2)
+    inputs: list[str] = Field(min_length=1, description="Names of the input columns.")
+    mean: list[float]
+    scale: list[float]
+    weights: list[list[float]] = Field(description="One row per label (one row if binary).")
+    intercept: list[float]
+    threshold: float = Field(
+        0.5, description="Binary heads: P(second label) at or above which it is chosen."
+    )
+    embedder: str
+    trained_on: list[str] = Field(description="The data files, as given to the fit command.")
+    data_hash: str
+    held_out: HeadScores | None = None
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """P(label) for each row of `rows` (shape n x len(inputs)) -> n x len(labels)."""
+        x = (np.atleast_2d(rows) - np.asarray(self.mean)) / np.asarray(self.scale)
+        logits = x @ np.asarray(self.weights).T + np.asarray(self.intercept)
+        if len(self.labels) == 2 and logits.shape[1] == 1:
+            positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            return np.stack([1.0 - positive, positive], axis=1)
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def save(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / HEAD_FILE
+        path.write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        return path
+
+
+def load_head(folder: Path, kind: HeadKind, *, embedder: str) -> LinearHead:
+    """The head in `folder`; a clear `InputError` when it is missing, broken, of another kind,
+    or fitted on another embedder (its inputs would mean something else)."""
+    path = folder / HEAD_FILE
+    if not path.is_file():
+        raise InputError(f"{folder}: no fitted {kind} head ({HEAD_FILE} missing)")
+    try:
+        head = LinearHead.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ValidationError) as exc:
+        raise InputError(f"{path}: not a valid head file ({exc.__class__.__name__})") from None
+    if head.kind != kind:
+        raise InputError(f"{path}: a {head.kind} head, not a {kind} head")
+    if head.embedder != embedder:
+        raise InputError(
+            f"{path}: fitted on the embedder {head.embedder!r}, the knowledge base uses "
+            f"{embedder!r}; refit it (assistant adapters fit-{kind})"
+        )
+    return head

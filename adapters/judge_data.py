@@ -1,0 +1,92 @@
+"""Judge examples from real answerability labels, retrieved with the project's own retriever.
+
+For each MTRAG-UN task (`question`, `history`, gold `doc_ids`, `answerability`) the contextual
+query (the previous user turn and the question, as the graph sends it) is searched at the
+graph's depth, and the evidence of those chunks is read:
+
+- ANSWERABLE / PARTIAL with a gold document among the chunks: the search answers; the gold
+  chunks are the ones that do.
+- UNANSWERABLE: the search does not answer; no chunk does.
+- ANSWERABLE / PARTIAL again, with its gold documents taken out of the results (the next
+  chunks move up): a real negative, the same question over real chunks that do not answer it.
+
+UNDERSPECIFIED tasks call for a clarifying question (the router's job) and are left out, as
+are answerable tasks whose search missed every gold document (no label to learn from: the
+chunks may or may not answer). Every example keeps its conversation, so folds split by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.evaluation.datasets import SupportQuestion
+from assistant.evidence import EvidenceReader
+from assistant.schemas import RetrievedChunk
+from assistant.settings import SearchMode
+from assistant.tools.search import Retriever
+
+ANSWERABLE = frozenset({"ANSWERABLE", "PARTIAL"})
+# How many more chunks to fetch so that a search without its gold still holds `k` chunks.
+SPARE = 5
+
+
+@dataclass(frozen=True)
+class JudgeExample:
+    """One search read against one question: per-chunk features and labels, and the turn's."""
+
+    conversation: str
+    kind: str
+    """`answerable`, `unanswerable` or `gold_removed`."""
+    features: np.ndarray
+    chunk_labels: np.ndarray
+    answers: bool
+
+
+def conversation_of(question: SupportQuestion) -> str:
+    """MTRAG ids are `conversation<::>turn`; a row without one is its own conversation."""
+    return (question.qid or question.source).split("<::>")[0]
+
+
+def judge_examples(
+    questions: Sequence[SupportQuestion],
+    retriever: Retriever,
+    reader: EvidenceReader,
+    *,
+    tenant: str,
+    k: int,
+    mode: SearchMode = "hybrid",
+) -> list[JudgeExample]:
+    """The examples of `questions` over the knowledge base `retriever` searches."""
+    examples = []
+    for question in questions:
+        if question.answerability not in ANSWERABLE | {"UNANSWERABLE"}:
+            continue
+        query = question.search_query()
+        top = retriever.search(query, tenant=tenant, k=k, mode=mode)
+        gold = set(question.doc_ids)
+
+        if question.answerability == "UNANSWERABLE":
+            examples.append(_example(reader, question, top, "unanswerable"))
+            continue
+        if not any(c.doc_id in gold for c in top):
+            continue
+        examples.append(_example(reader, question, top, "answerable"))
+        found = retriever.search(query, tenant=tenant, k=k + SPARE, mode=mode)
+        without = [c for c in found if c.doc_id not in gold][:k]
+        if without:
+            examples.append(_example(reader, question, without, "gold_removed"))
+    return examples
+
+
+def _example(
+    reader: EvidenceReader, question: SupportQuestion, chunks: list[RetrievedChunk], kind: str
+) -> JudgeExample:
+    evidence = reader.read(question.question, question.previous_question, chunks)
+    gold = set(question.doc_ids)
+    labels = np.array([c.doc_id in gold for c in chunks], dtype=bool)
+    return JudgeExample(
+        conversation_of(question), kind, evidence.features, labels, bool(labels.any())
+    )
