@@ -187,6 +187,17 @@ class Assistant:
         """Whether the thread is handed over and waits for `resume`."""
         return self._waiting_for_human({"configurable": {"thread_id": thread_id}})
 
+    def sharing(self, settings: Settings) -> Assistant:
+        """Another assistant over this one's store, model, threads and log, with `settings`
+        (the evaluation's A/B variants of the turn). Closing it is closing this one."""
+        return Assistant(
+            settings,
+            store=self.store,
+            model=self.model,
+            checkpointer=self.checkpointer,
+            interaction_log=self.interaction_log,
+        )
+
     def thread_values(self, thread_id: str) -> dict[str, Any]:
         """The saved state of a thread (`SupportState` keys); empty when there is no such thread."""
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}

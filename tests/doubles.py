@@ -45,6 +45,25 @@ class ScriptedChatModel(BaseChatModel):
         return sum(marker in p for p in self.prompts)
 
 
+# What the support graph's prompts contain (graphs/prompts.py), to script the model by step.
+GENERATE_MARK = "Answer the customer's question"
+REWRITE_MARK = "Better query:"
+DECIDE_MARK = "What should the support assistant do"
+
+
+def script(decision: str, answer: str = "The answer is 1 [1].") -> Callable[[str], str]:
+    def respond(prompt: str) -> str:
+        if DECIDE_MARK in prompt:
+            return decision
+        if REWRITE_MARK in prompt:
+            return "a better query"
+        if GENERATE_MARK in prompt:
+            return answer
+        return "Could you tell me which product you mean?"
+
+    return respond
+
+
 class ListRetriever:
     """Returns its chunks for their tenant, and records every search."""
 

@@ -2,7 +2,9 @@
 
 Variants: `rag` is the assistant's whole turn (`Assistant.ask`, the support graph);
 `no-rag` is the same model answering with no knowledge base at all (closed book), which shows
-what retrieval adds.
+what retrieval adds; the `TURN_VARIANTS` are `rag` with one design choice of the turn undone
+(the cosine gate for the judge, one sentence, the base model's choice for the router), and
+`before` with all three.
 """
 
 from __future__ import annotations
@@ -48,7 +50,16 @@ from assistant.llm.gateway import complete
 from assistant.schemas import Citation, Outcome, RetrievedChunk
 from assistant.service import Assistant
 
-AnswerVariant = Literal["rag", "no-rag"]
+AnswerVariant = Literal["rag", "no-rag", "cosine-gate", "one-sentence", "no-router", "before"]
+
+# The turn's design choices as A/B variants: each is `rag` with these settings changed.
+TURN_VARIANTS: dict[str, dict[str, object]] = {
+    "cosine-gate": {"judge": "cosine"},
+    "one-sentence": {"answer_sentences": 1},
+    "no-router": {"router": "model"},
+    # The turn as it was before the router, the judge and several sentences.
+    "before": {"judge": "cosine", "answer_sentences": 1, "router": "model"},
+}
 
 # The closed-book baseline's prompt. It lives here, not in graphs/prompts.py, because no turn
 # of the assistant ever sends it: it only measures the model without the knowledge base.

@@ -18,6 +18,7 @@ from assistant.embedder import load_embedder
 from assistant.errors import InputError
 from assistant.evaluation.answers import (
     CLOSED_BOOK,
+    TURN_VARIANTS,
     Answerer,
     closed_book_answerer,
     evaluate_answers,
@@ -173,7 +174,7 @@ def _answers(
     options: EvalOptions, settings: Settings, info: RunInfo, workdir: Path, progress: Progress
 ) -> AnswersResult:
     questions = load_support_qa(_one_data_file(options), need_reference=True)
-    rag = "rag" in options.variants
+    rag = any(v != "no-rag" for v in options.variants)
     if rag:
         check_corpus_choice(options.corpus, options.use_index)
     picked = sample(questions, options.limit, options.seed)
@@ -196,7 +197,7 @@ def _answers(
         if assistant is not None:
             info.notes.append(
                 "rag: each question is a turn on a new thread that holds its earlier turns; "
-                "the graph searches with the question (the history only feeds a query rewrite)."
+                "the graph searches with the previous user turn and the question."
             )
             if options.corpus is not None:
                 chunks = ingest_corpus(
@@ -207,6 +208,9 @@ def _answers(
         for variant in options.variants:
             if variant == "rag" and assistant is not None:
                 answerers[variant] = rag_answerer(assistant)
+            elif variant in TURN_VARIANTS and assistant is not None:
+                changed = config.model_copy(update=TURN_VARIANTS[variant])
+                answerers[variant] = rag_answerer(assistant.sharing(changed))
             elif variant == "no-rag":
                 info.notes.append(
                     "no-rag never searches, so its answerable questions count as retrieval "

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from doubles import ListRetriever, ScriptedChatModel, chunk
+from doubles import GENERATE_MARK, REWRITE_MARK, ListRetriever, ScriptedChatModel, chunk, script
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
@@ -19,23 +18,6 @@ from assistant.schemas import Action, Answer, Outcome
 from assistant.settings import Settings
 from assistant.threads import open_checkpointer
 from assistant.tools.search import make_search_tool
-
-GENERATE_MARK = "Answer the customer's question"
-REWRITE_MARK = "Better query:"
-DECIDE_MARK = "What should the support assistant do"
-
-
-def script(decision: str, answer: str = "The answer is 1 [1].") -> Callable[[str], str]:
-    def respond(prompt: str) -> str:
-        if DECIDE_MARK in prompt:
-            return decision
-        if REWRITE_MARK in prompt:
-            return "a better query"
-        if GENERATE_MARK in prompt:
-            return answer
-        return "Could you tell me which product you mean?"
-
-    return respond
 
 
 def run(

@@ -1,0 +1,206 @@
+"""The turn's trained decisions in the graph: the judge, the router's fallback, several
+extractive sentences and grounded clarifying questions, with deterministic doubles."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from doubles import GENERATE_MARK, HashEmbedder, ListRetriever, ScriptedChatModel, chunk, script
+
+from assistant.adapters.heads import LinearHead, load_head
+from assistant.adapters.schemas import EscalationDecision
+from assistant.citations import MARKER
+from assistant.clarification import clarifying_question, option_name
+from assistant.errors import InputError
+from assistant.evidence import Evidence, EvidenceReader
+from assistant.extraction import extractive_answer
+from assistant.graphs.builder import build_graph
+from assistant.graphs.nodes import GraphDeps
+from assistant.graphs.state import new_turn
+from assistant.judgement import CosineGate, Judgement, open_judge
+from assistant.routing import open_router
+from assistant.schemas import Answer, Outcome, RetrievedChunk
+from assistant.settings import Settings
+from assistant.tools.search import make_search_tool
+
+
+class FixedJudge:
+    """Says what it was told, and records what it was asked."""
+
+    def __init__(self, judgement: Judgement) -> None:
+        self.judgement = judgement
+        self.asked: list[tuple[str, str, int]] = []
+
+    def judge(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Judgement:
+        self.asked.append((question, context, len(chunks)))
+        return self.judgement
+
+
+def ask(deps: GraphDeps, question: str = "How do I reset my password?") -> Answer:
+    return build_graph(deps).invoke(new_turn(question, "default"))["answer"]
+
+
+def deps_for(
+    settings: Settings, model: ScriptedChatModel, chunks: list[RetrievedChunk], **kw
+) -> GraphDeps:
+    tool = make_search_tool(ListRetriever(chunks), k=5, mode="hybrid")
+    return GraphDeps(model=model, search_tool=tool, settings=settings, **kw)
+
+
+def test_a_search_judged_unanswerable_never_reaches_the_generator(settings):
+    settings.answer_mode = "generative"
+    settings.max_rewrites = 0
+    model = ScriptedChatModel(respond=script("search"))
+    judge = FixedJudge(Judgement(answerable=False, confidence=0.1))
+    # Chunks the old cosine gate would all have passed.
+    answer = ask(deps_for(settings, model, [chunk(1, score=0.9), chunk(2, score=0.8)], judge=judge))
+    assert answer.outcome is Outcome.DECLINED
+    assert model.saw(GENERATE_MARK) == 0
+    assert judge.asked == [("How do I reset my password?", "", 2)]
+
+
+def test_unanswerable_after_search_goes_to_the_escalation_step_when_asked(settings):
+    settings.no_answer_action = "escalate"
+    settings.max_rewrites = 0
+    contexts: list[str] = []
+
+    def escalation(text: str, context: str) -> EscalationDecision:
+        contexts.append(context)
+        return EscalationDecision(escalate=True, reason="unanswerable", summary=text)
+
+    judge = FixedJudge(Judgement(answerable=False, confidence=0.1))
+    model = ScriptedChatModel(respond=script("search"))
+    answer = ask(deps_for(settings, model, [chunk(1)], judge=judge, escalation=escalation))
+    assert answer.outcome is Outcome.ESCALATED
+    assert answer.escalation is not None and answer.escalation.reason == "unanswerable"
+    assert contexts == ["The knowledge base has no answer."]
+
+
+def test_only_the_chunks_the_judge_kept_are_numbered_and_cited(settings):
+    settings.answer_mode = "generative"
+    judge = FixedJudge(Judgement(answerable=True, kept=[1], confidence=0.9))
+    model = ScriptedChatModel(respond=script("search", "The answer is 2 [1]."))
+    answer = ask(deps_for(settings, model, [chunk(1), chunk(2), chunk(3)], judge=judge))
+    assert answer.outcome is Outcome.ANSWERED
+    assert [(c.n, c.doc_id) for c in answer.citations] == [(1, "doc-2")]
+
+
+def passage(n: int, sentences: list[str]) -> RetrievedChunk:
+    return chunk(n).model_copy(update={"text": " ".join(sentences)})
+
+
+def test_several_extractive_sentences_each_carry_a_valid_marker(settings):
+    settings.answer_mode = "extractive"
+    settings.answer_sentences = 3
+    settings.verify_citations = "off"
+    chunks = [
+        passage(
+            1,
+            [
+                "To reset your password open the account page.",
+                "Then choose Reset password and follow the email.",
+                "Accounts are free for everyone.",
+            ],
+        ),
+        passage(
+            2,
+            ["A password reset link expires after one hour.", "Support cannot see your password."],
+        ),
+    ]
+    reader = EvidenceReader(HashEmbedder(64))
+    model = ScriptedChatModel(respond=script("search"))
+    answer = ask(deps_for(settings, model, chunks, reader=reader, judge=CosineGate(0.0)))
+    assert answer.outcome is Outcome.ANSWERED
+    markers = [int(n) for n in MARKER.findall(answer.text)]
+    assert len(markers) == 3
+    cited = {c.n: c.chunk_id for c in answer.citations}
+    assert set(markers) <= set(cited)
+    assert set(cited.values()) <= {c.chunk_id for c in chunks}
+    assert "Then choose Reset password and follow the email. [1]" in answer.text
+    assert model.saw("Answer the customer's question") == 0
+
+
+def test_extractive_answer_takes_the_best_sentence_and_the_one_after_it_in_passage_order():
+    evidence = Evidence(
+        chunks=[chunk(1), chunk(2)],
+        sentences=[["a first.", "b best.", "c next."], ["d second best."]],
+        similarity=[np.array([0.1, 0.9, 0.0]), np.array([0.8])],
+        features=np.zeros((2, 1)),
+    )
+    assert extractive_answer(evidence, 2) == "b best. [1] c next. [1]"
+    assert extractive_answer(evidence, 3) == "b best. [1] c next. [1] d second best. [2]"
+    assert extractive_answer(evidence, 1) == "b best. [1]"
+
+
+def test_a_clarifying_question_names_passages_without_titles_by_their_opening_words():
+    untitled = chunk(3).model_copy(
+        update={
+            "title": "",
+            "section": "",
+            "text": "Getting started with virtualization\nYou can use it.",
+        }
+    )
+    assert option_name(untitled) == "Getting started with virtualization"
+    question = clarifying_question([chunk(1), chunk(1), untitled])
+    assert question is not None
+    assert '"Doc 1" or "Getting started with virtualization"' in question
+    assert clarifying_question([]) is None
+
+
+def test_a_missing_router_or_judge_falls_back_with_a_warning(tmp_path: Path, caplog):
+    embedder = HashEmbedder()
+    with caplog.at_level(logging.WARNING):
+        assert open_router("fitted", tmp_path / "router", embedder) is None
+        judge = open_judge("fitted", tmp_path / "judge", EvidenceReader(embedder), 0.3)
+    assert isinstance(judge, CosineGate) and judge.floor == 0.3
+    assert "router not used" in caplog.text
+    assert "cosine gate" in caplog.text
+
+
+def test_without_a_router_the_base_models_choice_decides(settings, tmp_path: Path):
+    settings.router = "fitted"
+    deps = GraphDeps.over(
+        ListRetriever([chunk(1)]),
+        ScriptedChatModel(respond=script("reply")),
+        settings,
+        embedder=HashEmbedder(),
+        adapters_dir=tmp_path / "empty",
+    )
+    assert deps.router is None
+    assert ask(deps, "Hello there!").outcome is Outcome.ANSWERED_DIRECTLY
+
+
+def head(embedder: str) -> LinearHead:
+    return LinearHead(
+        kind="router",
+        labels=["search", "reply"],
+        inputs=["x"],
+        mean=[0.0],
+        scale=[1.0],
+        weights=[[1.0]],
+        intercept=[0.0],
+        embedder=embedder,
+        trained_on=["t.jsonl"],
+        data_hash="0",
+    )
+
+
+def test_a_head_fitted_on_another_embedder_or_of_another_kind_is_refused(tmp_path: Path):
+    head("other-embedder").save(tmp_path)
+    with pytest.raises(InputError, match="other-embedder"):
+        load_head(tmp_path, "router", embedder="hash")
+    with pytest.raises(InputError, match="not a judge head"):
+        load_head(tmp_path, "judge", embedder="other-embedder")
+    (tmp_path / "head.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(InputError, match="not a valid head file"):
+        load_head(tmp_path, "router", embedder="hash")
+
+
+def test_a_binary_head_gives_the_logistic_probability():
+    p = head("hash").probabilities(np.array([[0.0], [2.0]]))
+    assert p[0].tolist() == [0.5, 0.5]
+    assert p[1, 1] == pytest.approx(1 / (1 + np.exp(-2.0)))
