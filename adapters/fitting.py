@@ -78,11 +78,17 @@ def _fit(rows: np.ndarray, y: np.ndarray, c: float) -> tuple[StandardScaler, Log
     return scaler, model
 
 
+def folds(groups: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs of the cross-validation; a group is never on both sides."""
+    index = np.arange(len(groups))
+    return list(GroupKFold(n_splits=FOLDS).split(index, index, np.asarray(groups)))
+
+
 def _out_of_fold(
     rows: np.ndarray, y: np.ndarray, groups: np.ndarray, n_labels: int, c: float
 ) -> np.ndarray:
     oof = np.zeros((len(y), n_labels))
-    for train, test in GroupKFold(n_splits=FOLDS).split(rows, y, groups):
+    for train, test in folds(list(groups)):
         scaler, model = _fit(rows[train], y[train], c)
         p = model.predict_proba(scaler.transform(rows[test]))
         oof[np.ix_(test, model.classes_)] = p

@@ -185,3 +185,18 @@ def test_the_model_prep_step_writes_where_vllm_reads() -> None:
     init = k8s_named("Deployment", "vllm")["spec"]["template"]["spec"]["initContainers"][0]
     assert init["env"] == [{"name": "ASSISTANT_CACHE_DIR", "value": "/cache"}]
     assert "--prepare-only" in init["command"]
+
+
+def test_every_rank_bound_the_docs_give_vllm_is_the_one_the_code_generates() -> None:
+    from assistant.adapters.registry import list_adapters, vllm_lora_args
+
+    args = vllm_lora_args(list_adapters(SHIPPED_ADAPTERS_DIR))
+    generated = args[args.index("--max-lora-rank") + 1]
+    pages = [*(DEPLOY.parent / "docs").glob("*.md"), DEPLOY / "README.md"]
+    given = {
+        (page.name, rank)
+        for page in pages
+        for rank in re.findall(r"--max-lora-rank[ =](\d+)", page.read_text(encoding="utf-8"))
+    }
+    assert given, "no page gives --max-lora-rank"
+    assert {rank for _, rank in given} == {generated}, sorted(given)

@@ -1,0 +1,57 @@
+"""The router's and judge's data builders keep every conversation on one side of a fold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from assistant.adapters.data import read_banking77
+from assistant.adapters.fitting import fit_head, folds, recall_floor
+from assistant.adapters.judge_data import conversation_of
+from assistant.adapters.router_data import banking_examples, clinc_examples, task_examples
+from assistant.evaluation.datasets import load_support_qa
+
+
+def test_no_conversation_is_on_both_sides_of_a_fold(shared_data: Path) -> None:
+    questions = load_support_qa(shared_data / "behaviour_tasks.jsonl")
+    # A judge example and its gold-removed twin come from one question, so one conversation.
+    groups = [conversation_of(q) for q in questions for _ in ("answerable", "gold_removed")]
+    assert len(set(groups)) == len(questions)
+    for train, test in folds(groups):
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+
+
+def test_router_examples_label_real_rows_by_their_source(shared_data: Path) -> None:
+    tasks = task_examples(load_support_qa(shared_data / "behaviour_tasks.jsonl"))
+    vague = [e for e in tasks if e.label == "clarify"]
+    assert vague and all(e.origin == "tasks" for e in tasks)
+    assert {e.label for e in tasks} == {"search", "clarify"}
+    clinc = clinc_examples(shared_data / "clinc150_train.jsonl")
+    assert {e.label for e in clinc} == {"reply", "search"}
+    assert sum(e.source.startswith("clinc150") for e in clinc) == len(clinc)
+    banking = banking_examples(read_banking77(shared_data / "banking77_train.jsonl"))
+    human = [e for e in banking if e.label == "human"]
+    # Requests for a person carry the real message they were attached to as their group.
+    assert any(e.source.endswith("+person") and e.group in e.text for e in human)
+
+
+def test_a_fitted_binary_head_keeps_the_recall_it_was_asked_for() -> None:
+    rng = np.random.default_rng(0)
+    rows = np.concatenate([rng.normal(1.0, 1.0, (200, 2)), rng.normal(-1.0, 1.0, (200, 2))])
+    targets = ["yes"] * 200 + ["no"] * 200
+    head = fit_head(
+        rows,
+        targets,
+        [str(i // 2) for i in range(400)],
+        kind="judge",
+        labels=["no", "yes"],
+        inputs=["a", "b"],
+        embedder="hash",
+        trained_on=["synthetic"],
+        rule=recall_floor(0.9),
+    )
+    assert head.held_out is not None
+    assert head.held_out.metrics["positives_passed"] >= 0.9
+    passed = head.probabilities(rows[:200])[:, 1] >= head.threshold
+    assert passed.mean() >= 0.85
