@@ -5,7 +5,9 @@
 - CLINC150 (`clinc150_train.jsonl`): the `small_talk` domain -> `reply`; out-of-scope rows
   (`oos`) -> `search`, so the judgement declines them; a sample of the other domains'
   requests -> `search`.
-- BANKING77 by the policy table: intents that need a person -> `human`, the others -> `search`;
+- BANKING77 by the policy table: `urgent` intents (money or the account at risk right now, always
+  a human) -> `human`, the others -> `search` (a question about a refund is looked up; triage
+  still flags that it needs a person);
   one message in `HUMAN_REQUEST_EVERY` also comes with a request for a person attached
   (`assistant.adapters.data.HUMAN_REQUEST_PHRASES`) -> `human`.
 
@@ -87,7 +89,7 @@ def banking_examples(
 ) -> list[RouterExample]:
     examples = []
     for _, row in _sample(list(enumerate(banking, 1)), per_intent):
-        label = "human" if policy_for(row.label).needs_human else "search"
+        label = "human" if policy_for(row.label).priority == "urgent" else "search"
         examples.append(RouterExample(row.text, "", label, row.text, row.source, "banking"))
     # Requests for a person are drawn from every row, not only the sample above.
     for row in banking:
