@@ -112,22 +112,15 @@ class EvidenceReader:
         return Evidence(chunks, sentences, similarity, features)
 
 
-TURN_FEATURES: tuple[str, ...] = (
-    *(f"max_{name}" for name in FEATURES),
-    *(f"mean_{name}" for name in FEATURES),
-    "best_sentence_margin",
-    "dense_margin",
-)
-"""The turn-level features: each chunk feature's max and mean, and how far the best chunk
-stands above the second (a clear winner is more often an answer than a flat list)."""
+TURN_FEATURES: tuple[str, ...] = tuple(f"max_{name}" for name in FEATURES)
+"""The turn-level features: each chunk feature's best value over the search. Means and
+best-vs-second margins were tried and dropped: they depend on how many chunks a search
+returns (a knowledge base of two documents returns two), which the training searches did not
+vary, and a clear answer in a one-chunk search was declined."""
 
 
 def turn_features(features: np.ndarray) -> np.ndarray:
     """One row for the whole search, from the per-chunk rows (columns as `TURN_FEATURES`)."""
     if not len(features):
         return np.zeros(len(TURN_FEATURES))
-    margins = []
-    for name in ("best_sentence", "dense"):
-        column = np.sort(features[:, FEATURES.index(name)])[::-1]
-        margins.append(column[0] - (column[1] if len(column) > 1 else 0.0))
-    return np.concatenate([features.max(axis=0), features.mean(axis=0), margins])
+    return features.max(axis=0)
