@@ -15,8 +15,10 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from assistant.embedder import Embedder
+from assistant.graphs.nodes import GraphDeps
 from assistant.schemas import RetrievedChunk
-from assistant.settings import SearchMode
+from assistant.settings import SearchMode, Settings
+from assistant.tools.search import make_search_tool
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -87,6 +89,14 @@ def chunk(n: int, *, score: float = 0.8, tenant: str = "default") -> RetrievedCh
         score=1.0 / n,
         dense_score=score,
     )
+
+
+def graph_deps(
+    settings: Settings, model: ScriptedChatModel, retriever: ListRetriever, **kw: Any
+) -> GraphDeps:
+    """The support graph's deps over the doubles: search `retriever` at k=5, hybrid."""
+    tool = make_search_tool(retriever, k=5, mode="hybrid")
+    return GraphDeps(model=model, search_tool=tool, settings=settings, **kw)
 
 
 class HashEmbedder(Embedder):

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from doubles import GENERATE_MARK, REWRITE_MARK, ListRetriever, ScriptedChatModel, chunk, script
+from doubles import (
+    GENERATE_MARK,
+    REWRITE_MARK,
+    ListRetriever,
+    ScriptedChatModel,
+    chunk,
+    graph_deps,
+    script,
+)
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
@@ -182,13 +190,6 @@ def test_extractive_mode_answers_with_a_passage_sentence_and_its_marker(settings
     assert [(c.n, c.doc_id) for c in answer.citations] == [(2, "doc-2")]
 
 
-def _deps(
-    settings: Settings, model: ScriptedChatModel, retriever: ListRetriever, **kw
-) -> GraphDeps:
-    tool = make_search_tool(retriever, k=5, mode="hybrid")
-    return GraphDeps(model=model, search_tool=tool, settings=settings, **kw)
-
-
 def test_escalation_hands_over_then_the_humans_reply_resumes_the_thread(settings):
     decisions: list[tuple[str, str]] = []
 
@@ -199,7 +200,7 @@ def test_escalation_hands_over_then_the_humans_reply_resumes_the_thread(settings
         )
 
     graph = build_graph(
-        _deps(
+        graph_deps(
             settings,
             ScriptedChatModel(respond=script("human")),
             ListRetriever([]),
@@ -228,7 +229,7 @@ def test_an_escalation_adapter_that_says_no_sends_the_question_to_search(setting
         return EscalationDecision(escalate=False, reason="none")
 
     retriever = ListRetriever([chunk(1)])
-    deps = _deps(
+    deps = graph_deps(
         settings, ScriptedChatModel(respond=script("human")), retriever, escalation=escalation
     )
     answer = build_graph(deps).invoke(new_turn("How do refunds work?", "default"))["answer"]
@@ -245,7 +246,7 @@ def test_no_relevant_chunks_escalate_with_the_no_answer_context(settings):
         contexts.append(context)
         return EscalationDecision(escalate=True, reason="unanswerable", summary=text)
 
-    deps = _deps(
+    deps = graph_deps(
         settings,
         ScriptedChatModel(respond=script("search")),
         ListRetriever([]),
@@ -258,7 +259,7 @@ def test_no_relevant_chunks_escalate_with_the_no_answer_context(settings):
 
 def test_the_triage_result_is_part_of_the_answer(settings):
     result = TriageResult(category="card_arrival", priority="normal", needs_human=False)
-    deps = _deps(
+    deps = graph_deps(
         settings,
         ScriptedChatModel(respond=script("search")),
         ListRetriever([chunk(1)]),
@@ -272,7 +273,7 @@ def test_a_triage_reply_that_cannot_be_validated_leaves_the_turn_untriaged(setti
     def broken(text: str) -> TriageResult:
         raise ModelOutputError("not JSON")
 
-    deps = _deps(
+    deps = graph_deps(
         settings,
         ScriptedChatModel(respond=script("search")),
         ListRetriever([chunk(1)]),

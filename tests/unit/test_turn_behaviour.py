@@ -9,7 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from doubles import GENERATE_MARK, HashEmbedder, ListRetriever, ScriptedChatModel, chunk, script
+from doubles import (
+    GENERATE_MARK,
+    HashEmbedder,
+    ListRetriever,
+    ScriptedChatModel,
+    chunk,
+    graph_deps,
+    script,
+)
 
 from assistant.adapters.heads import LinearHead, load_head
 from assistant.adapters.schemas import EscalationDecision
@@ -24,8 +32,6 @@ from assistant.graphs.state import new_turn
 from assistant.judgement import CosineGate, Judgement, open_judge
 from assistant.routing import open_router
 from assistant.schemas import Answer, Outcome, RetrievedChunk
-from assistant.settings import Settings
-from assistant.tools.search import make_search_tool
 
 
 class FixedJudge:
@@ -44,20 +50,17 @@ def ask(deps: GraphDeps, question: str = "How do I reset my password?") -> Answe
     return build_graph(deps).invoke(new_turn(question, "default"))["answer"]
 
 
-def deps_for(
-    settings: Settings, model: ScriptedChatModel, chunks: list[RetrievedChunk], **kw
-) -> GraphDeps:
-    tool = make_search_tool(ListRetriever(chunks), k=5, mode="hybrid")
-    return GraphDeps(model=model, search_tool=tool, settings=settings, **kw)
-
-
 def test_a_search_judged_unanswerable_never_reaches_the_generator(settings):
     settings.answer_mode = "generative"
     settings.max_rewrites = 0
     model = ScriptedChatModel(respond=script("search"))
     judge = FixedJudge(Judgement(answerable=False, confidence=0.1))
     # Chunks the old cosine gate would all have passed.
-    answer = ask(deps_for(settings, model, [chunk(1, score=0.9), chunk(2, score=0.8)], judge=judge))
+    answer = ask(
+        graph_deps(
+            settings, model, ListRetriever([chunk(1, score=0.9), chunk(2, score=0.8)]), judge=judge
+        )
+    )
     assert answer.outcome is Outcome.DECLINED
     assert model.saw(GENERATE_MARK) == 0
     assert judge.asked == [("How do I reset my password?", "", 2)]
@@ -74,7 +77,9 @@ def test_unanswerable_after_search_goes_to_the_escalation_step_when_asked(settin
 
     judge = FixedJudge(Judgement(answerable=False, confidence=0.1))
     model = ScriptedChatModel(respond=script("search"))
-    answer = ask(deps_for(settings, model, [chunk(1)], judge=judge, escalation=escalation))
+    answer = ask(
+        graph_deps(settings, model, ListRetriever([chunk(1)]), judge=judge, escalation=escalation)
+    )
     assert answer.outcome is Outcome.ESCALATED
     assert answer.escalation is not None and answer.escalation.reason == "unanswerable"
     assert contexts == ["The knowledge base has no answer."]
@@ -84,7 +89,9 @@ def test_only_the_chunks_the_judge_kept_are_numbered_and_cited(settings):
     settings.answer_mode = "generative"
     judge = FixedJudge(Judgement(answerable=True, kept=[1], confidence=0.9))
     model = ScriptedChatModel(respond=script("search", "The answer is 2 [1]."))
-    answer = ask(deps_for(settings, model, [chunk(1), chunk(2), chunk(3)], judge=judge))
+    answer = ask(
+        graph_deps(settings, model, ListRetriever([chunk(1), chunk(2), chunk(3)]), judge=judge)
+    )
     assert answer.outcome is Outcome.ANSWERED
     assert [(c.n, c.doc_id) for c in answer.citations] == [(1, "doc-2")]
 
@@ -113,7 +120,9 @@ def test_several_extractive_sentences_each_carry_a_valid_marker(settings):
     ]
     reader = EvidenceReader(HashEmbedder(64))
     model = ScriptedChatModel(respond=script("search"))
-    answer = ask(deps_for(settings, model, chunks, reader=reader, judge=CosineGate(0.0)))
+    answer = ask(
+        graph_deps(settings, model, ListRetriever(chunks), reader=reader, judge=CosineGate(0.0))
+    )
     assert answer.outcome is Outcome.ANSWERED
     markers = [int(n) for n in MARKER.findall(answer.text)]
     assert len(markers) == 3
