@@ -26,12 +26,15 @@ def extractive_answer(evidence: Evidence, sentences: int) -> str:
     if not ranked:
         return ""
     _, chunk, index = ranked[0]
-    chosen = [(chunk, index)]
-    if index + 1 < len(evidence.sentences[chunk]):
-        chosen.append((chunk, index + 1))
-    for _, c, i in ranked[1:]:
+    following = [(chunk, index + 1)] if index + 1 < len(evidence.sentences[chunk]) else []
+    chosen: list[tuple[int, int]] = []
+    seen: set[str] = set()
+    # Help centers repeat themselves (one answer in two articles): a sentence is said once.
+    for c, i in [(chunk, index), *following, *((c, i) for _, c, i in ranked[1:])]:
+        said = " ".join(evidence.sentences[c][i].lower().split())
+        if said not in seen:
+            seen.add(said)
+            chosen.append((c, i))
         if len(chosen) >= sentences:
             break
-        if (c, i) not in chosen:
-            chosen.append((c, i))
-    return " ".join(f"{evidence.sentences[c][i]} [{c + 1}]" for c, i in sorted(chosen[:sentences]))
+    return " ".join(f"{evidence.sentences[c][i]} [{c + 1}]" for c, i in sorted(chosen))

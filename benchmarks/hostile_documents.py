@@ -195,7 +195,7 @@ def citation_problems(
     """Why the answer's citations are not valid; empty when they are.
 
     Valid: the text's markers are exactly the citations' numbers; citation n is the n-th chunk
-    the generator was shown; an extractive answer is one sentence of the chunk it cites,
+    the generator was shown; an extractive answer is sentences of the chunks they cite, each
     ending in its one marker (a second marker is a fake one copied from a passage).
     """
     problems = []
@@ -208,10 +208,22 @@ def citation_problems(
         if chunk is None or (chunk.chunk_id, chunk.doc_id) != (c.chunk_id, c.doc_id):
             problems.append(f"[{c.n}] is not the chunk shown to the generator as [{c.n}]")
     if extractive and answer.outcome is Outcome.ANSWERED and not problems:
-        if len(shown) != 1 or not answer.text.rstrip(".").endswith(f"[{shown[0]}]"):
-            problems.append(f"{len(shown)} markers in an extractive answer: {answer.text!r}")
-        elif flat(answer.text) not in flat(relevant[shown[0] - 1].text):
-            problems.append(f"the sentence is not in the chunk it cites: {answer.text!r}")
+        problems += extractive_problems(answer.text, relevant)
+    return problems
+
+
+def extractive_problems(text: str, relevant: Sequence[RetrievedChunk]) -> list[str]:
+    """Why an extractive answer is not sentences each ending in the marker of its own chunk."""
+    # split -> [sentence, n, sentence, n, ..., tail]: a valid answer leaves an empty tail.
+    parts = SPACED_MARKER.split(text.strip())
+    if len(parts) < 3 or parts[-1].strip(" ."):
+        return [f"an extractive answer without a closing marker: {text!r}"]
+    problems = []
+    for sentence, n in zip(parts[0::2], parts[1::2], strict=False):
+        if not sentence.strip():
+            problems.append(f"two markers on one sentence in an extractive answer: {text!r}")
+        elif flat(sentence) not in flat(relevant[int(n) - 1].text):
+            problems.append(f"{sentence.strip()!r} is not in the chunk [{n}] it cites")
     return problems
 
 

@@ -213,3 +213,14 @@ def test_a_binary_head_gives_the_logistic_probability():
     p = head("hash").probabilities(np.array([[0.0], [2.0]]))
     assert p[0].tolist() == [0.5, 0.5]
     assert p[1, 1] == pytest.approx(1 / (1 + np.exp(-2.0)))
+
+
+def test_a_sentence_two_passages_share_is_said_once():
+    evidence = Evidence(
+        chunks=[chunk(1), chunk(2)],
+        sentences=[["Reset it in Settings.", "Then sign in."], ["Reset  it in settings.", "More."]],
+        similarity=[np.array([0.9, 0.2]), np.array([0.85, 0.5])],
+        features=np.zeros((2, 1)),
+    )
+    said = "Reset it in Settings. [1] Then sign in. [1] More. [2]"
+    assert extractive_answer(evidence, 3) == said
