@@ -9,15 +9,15 @@ validated: it counts as wrong everywhere and lowers the JSON validity rate.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
-from assistant.adapters.data import text_hash
-from assistant.adapters.inference import generate_validated
 from assistant.adapters.schemas import ChatExample, EscalationDecision, TriageResult
 from assistant.llm.errors import ModelOutputError
+
+if TYPE_CHECKING:  # the scores are read by reports that load no model
+    from langchain_core.language_models import BaseChatModel
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -121,6 +121,8 @@ def dev_sample(dev: Sequence[ChatExample], limit: int | None) -> list[ChatExampl
     The files are grouped by intent, so the first N would cover a handful of labels; ordering
     by a hash of source and key spreads a small sample over all of them, the same every run.
     """
+    from assistant.adapters.data import text_hash
+
     ordered = sorted(dev, key=lambda e: text_hash(f"{e.source}|{e.key}"))
     return ordered if limit is None else ordered[:limit]
 
@@ -138,6 +140,8 @@ def predict(
 
     The prompt turns are the example's own, i.e. exactly what the adapter was trained on.
     """
+    from assistant.adapters.inference import generate_validated
+
     predictions: list[T | None] = []
     first_try: list[bool] = []
     for example in examples:

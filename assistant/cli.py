@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,14 +14,18 @@ from rich.table import Table
 from assistant.adapters.cli import adapters_app, triage_command
 from assistant.api.serve import serve_command
 from assistant.batch.cli import triage_batch_command
-from assistant.cli_support import clear_errors, load_settings, print_error
+from assistant.cli_support import clear_errors, load_settings, print_error, quiet_third_party
 from assistant.errors import AssistantError
 from assistant.evaluation.cli import eval_command
-from assistant.ingest import IngestProgress, ingest_paths
 from assistant.schemas import Answer, IngestReport, Outcome
-from assistant.service import Assistant, check_question, open_store
 from assistant.settings import SearchMode
 from assistant.slack.cli import slack_command
+
+if TYPE_CHECKING:
+    from assistant.ingest import IngestProgress
+
+# Commands import the model, store and graph stacks in their bodies: `assistant --help` and a
+# mistyped option answer in a fraction of a second instead of after torch has loaded.
 
 app = typer.Typer(
     help="hybrid-assistant: a support assistant that RAGs the facts and fine-tunes the form.",
@@ -37,6 +41,20 @@ app.command("slack")(slack_command)
 out = Console()
 err = Console(stderr=True)
 
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Show the libraries' progress bars, warnings and advisories."
+        ),
+    ] = False,
+) -> None:
+    if not verbose:
+        quiet_third_party()
+
+
 Tenant = Annotated[str | None, typer.Option(help="Tenant (default: ASSISTANT_TENANT).")]
 
 
@@ -47,6 +65,9 @@ def ingest(
     tenant: Tenant = None,
 ) -> None:
     """Ingest Markdown, HTML, text and JSONL documents into the knowledge base."""
+    from assistant.ingest import ingest_paths
+    from assistant.service import open_store
+
     settings = load_settings()
     store = open_store(settings)
     try:
@@ -87,6 +108,8 @@ def search(
     tenant: Tenant = None,
 ) -> None:
     """Print the chunks a query retrieves, with their scores (no model call)."""
+    from assistant.service import open_store
+
     settings = load_settings()
     store = open_store(settings)
     try:
@@ -114,6 +137,8 @@ def ask(
     tenant: Tenant = None,
 ) -> None:
     """Answer one question with citations."""
+    from assistant.service import Assistant, check_question
+
     settings = load_settings()
     # Refuse bad input before the model and the store load.
     check_question(question, settings.max_question_chars)
@@ -133,6 +158,8 @@ def resume(
     json: Annotated[bool, typer.Option("--json", help="Print the answer model as JSON.")] = False,
 ) -> None:
     """Continue a thread that was handed to a human, with the human's reply."""
+    from assistant.service import Assistant, check_question
+
     settings = load_settings()
     check_question(reply, settings.max_question_chars)
     with Assistant.open(settings) as assistant:
@@ -150,6 +177,8 @@ def chat(
     tenant: Tenant = None,
 ) -> None:
     """Talk to the assistant; the thread is kept between messages and restarts."""
+    from assistant.service import Assistant
+
     with Assistant.open(load_settings()) as assistant:
         while True:
             try:
@@ -174,6 +203,8 @@ def chat(
 @clear_errors
 def delete(doc_id: str, tenant: Tenant = None) -> None:
     """Remove one document (all its chunks) from the knowledge base."""
+    from assistant.service import open_store
+
     settings = load_settings()
     store = open_store(settings)
     try:

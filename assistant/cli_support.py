@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
+import warnings
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -45,3 +48,25 @@ def load_settings() -> Settings:
             f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
         )
         raise InputError(f"invalid settings (ASSISTANT_* variables or .env): {problems}") from None
+
+
+def quiet_third_party() -> None:
+    """Keep the libraries' progress bars, advisories and warnings off the user's terminal.
+
+    Set before torch, transformers and the hub client load (the commands import them lazily),
+    so their own switches read these values; our own warnings and logs still show.
+    """
+    for name, value in (
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
+        os.environ.setdefault(name, value)
+    if "transformers" in sys.modules:  # already imported: its switches were read
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
+    warnings.simplefilter("ignore")
+    warnings.filterwarnings("default", module=r"assistant\b")

@@ -40,6 +40,7 @@ BENCHMARKS = {
     # A turn of the embedded model takes up to a minute on a loaded 2-core machine.
     "graph_overhead": Benchmark("graph_overhead.py", ("--n", "10"), ("--n", "2", "--docs", "20")),
     "ask_memory": Benchmark("ask_memory.py"),
+    "cli_startup": Benchmark("cli_startup.py", (), ("--runs", "3")),
 }
 
 

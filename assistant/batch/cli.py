@@ -10,17 +10,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from assistant.batch.readers import file_format
 from assistant.batch.records import FieldMap
-from assistant.batch.runner import TicketProcessor, concurrency_for, triage_file
-from assistant.batch.summary import BatchSummary
 from assistant.cli_support import clear_errors, load_settings
 from assistant.settings import Settings
+
+if TYPE_CHECKING:  # the runner imports the model stack: only the command itself needs it
+    from assistant.batch.runner import TicketProcessor
+    from assistant.batch.summary import BatchSummary
 
 
 def triage_batch_command(
@@ -70,6 +72,8 @@ def _triage_batch(
     concurrency: int | None,
     retry_errors: bool,
 ) -> None:
+    from assistant.batch.runner import concurrency_for, triage_file
+
     settings = load_settings()
     # Refuse bad suffixes before the model loads (seconds) rather than after.
     file_format(source)
@@ -93,6 +97,7 @@ def _triage_batch(
 
 @contextmanager
 def _processor(settings: Settings, answer: bool, tenant: str | None) -> Iterator[TicketProcessor]:
+    from assistant.batch.runner import TicketProcessor
     from assistant.llm.gateway import build_chat_model
 
     if not answer:

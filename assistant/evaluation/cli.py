@@ -13,10 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assistant.cli_support import clear_errors, load_settings
-from assistant.evaluation.report import render_markdown, write_outputs
 from assistant.evaluation.results import Suite
-from assistant.evaluation.runner import EvalOptions, run_evaluation
-from assistant.evaluation.variants import parse_variants
 
 DEFAULT_OUT_ROOT = Path("out") / "eval"
 
@@ -59,6 +56,11 @@ def eval_command(
     ] = False,
 ) -> None:
     """Evaluate retrieval, answers, triage or escalation; write result.json, report.md, PNGs."""
+    # The runners import the model and store stacks: loaded here, not for `assistant --help`.
+    from assistant.evaluation.report import render_markdown, write_outputs
+    from assistant.evaluation.runner import EvalOptions, run_evaluation
+    from assistant.evaluation.variants import parse_variants
+
     settings = load_settings()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     options = EvalOptions(
