@@ -26,7 +26,7 @@ from assistant.adapters.router_data import (
 )
 from assistant.embedder import Embedder
 from assistant.errors import InputError
-from assistant.evaluation.datasets import load_support_qa
+from assistant.evaluation.datasets import Fold, SupportQuestion, load_support_qa
 from assistant.evidence import FEATURES, TURN_FEATURES, EvidenceReader, turn_features
 from assistant.ingest import ingest_paths
 from assistant.judgement import CHUNK_HEAD, TURN_HEAD
@@ -43,14 +43,25 @@ KEEP_SEARCHED = 0.95
 FIT_TENANT = "fit"
 
 
+def load_tasks(path: Path, hold_out: Fold | None) -> list[SupportQuestion]:
+    """The tasks of `path`, less the conversations of the `hold_out` fold."""
+    questions = load_support_qa(path)
+    return [q for q in questions if hold_out is None or not hold_out.holds(q.conversation)]
+
+
 def collect_judge_examples(
-    settings: Settings, embedder: Embedder, sources: Sequence[tuple[Path, Path]]
+    settings: Settings,
+    embedder: Embedder,
+    sources: Sequence[tuple[Path, Path]],
+    *,
+    hold_out: Fold | None = None,
 ) -> list[JudgeExample]:
-    """The judge examples of each (tasks file, corpus file) pair, over its own fresh index."""
+    """The judge examples of each (tasks file, corpus file) pair, over its own fresh index
+    (the whole corpus: a held-out conversation's documents stay searchable)."""
     reader = EvidenceReader(embedder)
     examples: list[JudgeExample] = []
     for tasks_path, corpus in sources:
-        questions = load_support_qa(tasks_path)
+        questions = load_tasks(tasks_path, hold_out)
         with tempfile.TemporaryDirectory(prefix="fit-judge-") as workdir:
             local = settings.model_copy(
                 update={"qdrant_url": None, "qdrant_path": Path(workdir), "collection": "fit"}
@@ -116,11 +127,15 @@ def save_judge(turn: LinearHead, chunk: LinearHead, folder: Path) -> None:
 
 
 def collect_router_examples(
-    tasks: Sequence[Path], clinc: Path | None, banking: Path | None
+    tasks: Sequence[Path],
+    clinc: Path | None,
+    banking: Path | None,
+    *,
+    hold_out: Fold | None = None,
 ) -> list[RouterExample]:
     examples: list[RouterExample] = []
     for path in tasks:
-        examples += task_examples(load_support_qa(path))
+        examples += task_examples(load_tasks(path, hold_out))
     if clinc is not None:
         examples += clinc_examples(clinc)
     if banking is not None:

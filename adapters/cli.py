@@ -22,6 +22,7 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     from assistant.adapters.heads import LinearHead
     from assistant.adapters.manifest import BaseModelInfo
+    from assistant.evaluation.datasets import Fold
 
 adapters_app = typer.Typer(
     help="LoRA adapters: train, list, evaluate.",
@@ -50,6 +51,12 @@ def _adapters_dir(settings: Settings) -> Path:
     from assistant.llm.lora import SHIPPED_ADAPTERS_DIR
 
     return settings.adapters_dir or SHIPPED_ADAPTERS_DIR
+
+
+def _fold(text: str | None) -> Fold | None:
+    from assistant.evaluation.datasets import Fold
+
+    return Fold.parse(text) if text is not None else None
 
 
 def _base_info(settings: Settings) -> BaseModelInfo:
@@ -250,6 +257,13 @@ def fit_judge_command(
     out: Annotated[
         Path | None, typer.Option(help="Folder for the heads. Default: ADAPTERS_DIR/judge.")
     ] = None,
+    hold_out: Annotated[
+        str | None,
+        typer.Option(
+            help="I/K: leave out the conversations of fold I of K of every --tasks file, to "
+            "score them later with `assistant eval answers --fold I/K`."
+        ),
+    ] = None,
 ) -> None:
     """Fit the answerability judge (the graph's grade step) on real labels, searched with this
     project's retriever over a fresh index of each corpus."""
@@ -260,7 +274,9 @@ def fit_judge_command(
         raise typer.BadParameter("give one --corpus per --tasks file, in the same order")
     settings = load_settings()
     embedder = load_embedder(settings.embedder)
-    examples = collect_judge_examples(settings, embedder, list(zip(tasks, corpus, strict=True)))
+    examples = collect_judge_examples(
+        settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=_fold(hold_out)
+    )
     turn, chunk = fit_judge(
         examples, embedder=embedder.name, trained_on=[p.name for p in [*tasks, *corpus]]
     )
@@ -287,6 +303,13 @@ def fit_router_command(
     out: Annotated[
         Path | None, typer.Option(help="Folder for the head. Default: ADAPTERS_DIR/router.")
     ] = None,
+    hold_out: Annotated[
+        str | None,
+        typer.Option(
+            help="I/K: leave out the conversations of fold I of K of every --tasks file, to "
+            "score them later with `assistant eval answers --fold I/K`."
+        ),
+    ] = None,
 ) -> None:
     """Fit the decide step's router (search, reply, clarify, human) on real labels."""
     from assistant.adapters.behaviour_fit import collect_router_examples, fit_router
@@ -294,7 +317,7 @@ def fit_router_command(
 
     settings = load_settings()
     embedder = load_embedder(settings.embedder)
-    examples = collect_router_examples(tasks or [], clinc, banking)
+    examples = collect_router_examples(tasks or [], clinc, banking, hold_out=_fold(hold_out))
     named = [p.name for p in [*(tasks or []), *(x for x in (clinc, banking) if x is not None)]]
     head = fit_router(examples, embedder, trained_on=named)
     folder = out or _adapters_dir(settings) / "router"

@@ -45,11 +45,6 @@ class JudgeExample:
     answers: bool
 
 
-def conversation_of(question: SupportQuestion) -> str:
-    """MTRAG ids are `conversation<::>turn`; a row without one is its own conversation."""
-    return (question.qid or question.source).split("<::>")[0]
-
-
 def judge_examples(
     questions: Sequence[SupportQuestion],
     retriever: Retriever,
@@ -87,6 +82,4 @@ def _example(
     evidence = reader.read(question.question, question.previous_question, chunks)
     gold = set(question.doc_ids)
     labels = np.array([c.doc_id in gold for c in chunks], dtype=bool)
-    return JudgeExample(
-        conversation_of(question), kind, evidence.features, labels, bool(labels.any())
-    )
+    return JudgeExample(question.conversation, kind, evidence.features, labels, bool(labels.any()))

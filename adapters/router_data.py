@@ -29,7 +29,6 @@ from assistant.adapters.data import (
     text_hash,
     with_human_request,
 )
-from assistant.adapters.judge_data import conversation_of
 from assistant.adapters.policy import policy_for
 from assistant.evaluation.datasets import SupportQuestion
 from assistant.jsonl import read_jsonl
@@ -65,7 +64,7 @@ def task_examples(questions: Iterable[SupportQuestion]) -> list[RouterExample]:
             text=q.question,
             context=q.previous_question,
             label="clarify" if q.answerability == "UNDERSPECIFIED" else "search",
-            group=conversation_of(q),
+            group=q.conversation,
             source=q.source,
             origin="tasks",
         )

@@ -73,8 +73,9 @@ def check_question(question: str, max_chars: int) -> str:
 
 
 def graph_deps(settings: Settings, store: KnowledgeStore, model: BaseChatModel) -> GraphDeps:
-    """What the support graph needs, as the settings ask: the adapters, router and judge of
-    the adapters folder, and the citation verifier, over this knowledge base and model."""
+    """What the support graph needs, as the settings ask: the adapters of the adapters folder,
+    the router and judge of the heads folder (default: the adapters folder), and the citation
+    verifier, over this knowledge base and model."""
     adapters_dir = settings.adapters_dir or SHIPPED_ADAPTERS_DIR
     verifier = (
         CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
@@ -88,7 +89,7 @@ def graph_deps(settings: Settings, store: KnowledgeStore, model: BaseChatModel) 
         adapters=available_adapters(adapters_dir),
         verifier=verifier,
         embedder=store.embedder,
-        adapters_dir=adapters_dir,
+        heads_dir=settings.heads_dir or adapters_dir,
     )
 
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     adapters_dir: Path | None = Field(
         None, description="Folder of LoRA adapters (name -> subfolder). Unset = shipped adapters."
     )
+    heads_dir: Path | None = Field(
+        None,
+        description="Folder of the fitted router and judge heads (`router/`, `judge/`). "
+        "Unset = the adapters folder.",
+    )
     max_new_tokens: int = Field(160, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy.")
     request_timeout_s: float = Field(60.0, gt=0)
@@ -110,13 +115,13 @@ class Settings(BaseSettings):
     )
     router: Literal["fitted", "model"] = Field(
         "fitted",
-        description="Decide step: `fitted` = the router head in ADAPTERS_DIR/router (trained on "
+        description="Decide step: `fitted` = the router head in HEADS_DIR/router (trained on "
         "real labels; falls back to `model` with a warning when missing); `model` = the "
         "calibrated constrained choice of the base model.",
     )
     judge: Literal["fitted", "cosine"] = Field(
         "fitted",
-        description="Grade step: `fitted` = the answerability judge in ADAPTERS_DIR/judge "
+        description="Grade step: `fitted` = the answerability judge in HEADS_DIR/judge "
         "(falls back to `cosine` with a warning when missing); `cosine` = every chunk whose "
         "cosine with the query is at least `min_relevance`.",
     )

@@ -90,16 +90,16 @@ class GraphDeps:
         adapters: Collection[str] = (),
         verifier: CitationVerifier | None = None,
         embedder: Embedder | None = None,
-        adapters_dir: Path | None = None,
+        heads_dir: Path | None = None,
     ) -> GraphDeps:
         """Deps that search `retriever` with the settings' top-k and mode, and use the named
         `adapters` (`triage`, `escalation`) that are available; `verifier` checks answer
         sentences against their citations unless the settings turn that off. With the
-        knowledge base's `embedder`, the router and judge fitted in `adapters_dir` (as the
+        knowledge base's `embedder`, the router and judge fitted in `heads_dir` (as the
         settings ask) and extractive answers of several sentences."""
         tool = make_search_tool(retriever, k=settings.top_k, mode=settings.search_mode)
         reader = EvidenceReader(embedder) if embedder is not None else None
-        heads = adapters_dir or Path()
+        heads = heads_dir or Path()
         return cls(
             model=model,
             search_tool=tool,

@@ -69,8 +69,8 @@ CLARIFY = (
 )
 
 DECLINE = (
-    "I could not find this in the knowledge base, so I would rather not guess. Could you "
-    "rephrase the question, or ask for a person to take it over?"
+    "Sorry, I do not have that information: it is not in the knowledge base, so I would rather "
+    "not guess. Could you rephrase the question, or ask for a person to take it over?"
 )
 
 # What the escalation adapter is told when the search found nothing (its training wording).

@@ -39,6 +39,13 @@ def eval_command(
         int | None, typer.Option(min=1, help="Score this many examples, drawn with --seed.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the --limit draw and of sampling.")] = 0,
+    fold: Annotated[
+        str | None,
+        typer.Option(
+            help="I/K: score only the conversations of fold I of K (answers), those that heads "
+            "fitted with `--hold-out I/K` never saw."
+        ),
+    ] = None,
     compare: Annotated[
         str | None,
         typer.Option(
@@ -57,6 +64,7 @@ def eval_command(
 ) -> None:
     """Evaluate retrieval, answers, triage or escalation; write result.json, report.md, PNGs."""
     # The runners import the model and store stacks: loaded here, not for `assistant --help`.
+    from assistant.evaluation.datasets import Fold
     from assistant.evaluation.report import render_markdown, write_outputs
     from assistant.evaluation.runner import EvalOptions, run_evaluation
     from assistant.evaluation.variants import parse_variants
@@ -69,6 +77,7 @@ def eval_command(
         out=out or DEFAULT_OUT_ROOT / f"{suite}-{stamp}",
         limit=limit,
         seed=seed,
+        fold=Fold.parse(fold) if fold is not None else None,
         variants=parse_variants(suite, compare),
         corpus=corpus,
         use_index=use_index,

@@ -10,8 +10,10 @@ Formats (docs/evaluation.md):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -63,6 +65,11 @@ class SupportQuestion(BaseModel):
         return self.qid or self.source
 
     @property
+    def conversation(self) -> str:
+        """MTRAG ids are `conversation<::>turn`; a row without one is its own conversation."""
+        return self.id.split("<::>")[0]
+
+    @property
     def previous_question(self) -> str:
         """The user's turn before this one ('' when the question opens the conversation)."""
         users = [t.text for t in self.history if t.role == "user"]
@@ -72,6 +79,35 @@ class SupportQuestion(BaseModel):
         """The question, after the previous user turn: follow-up questions lean on it."""
         earlier = self.previous_question if with_history else ""
         return f"{earlier} {self.question}".strip()
+
+
+class Fold(BaseModel):
+    """Fold `index` of `of`: the conversations whose id hashes to it, the same on every machine.
+
+    Heads fitted with `--hold-out I/K` never see fold I's conversations, and `assistant eval
+    answers --fold I/K` scores only them, so a task file can be both trained on and scored.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int = Field(ge=1)
+    of: int = Field(ge=2)
+
+    @classmethod
+    def parse(cls, text: str) -> Fold:
+        """`I/K`, e.g. `2/5`; a clear `InputError` otherwise."""
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+        if not match or not 1 <= int(match[1]) <= int(match[2]) or int(match[2]) < 2:
+            raise InputError(f"{text!r}: a fold is I/K with 1 <= I <= K and K >= 2, e.g. 2/5")
+        return cls(index=int(match[1]), of=int(match[2]))
+
+    def holds(self, conversation: str) -> bool:
+        """Whether the conversation (`SupportQuestion.conversation`) is in this fold."""
+        digest = hashlib.sha256(conversation.encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") % self.of == self.index - 1
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.of}"
 
 
 SUPPORT_QA = "support QA rows with `question`, `doc_ids` and `answerability`"

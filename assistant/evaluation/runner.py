@@ -30,7 +30,7 @@ from assistant.evaluation.classification import (
     evaluate_classification,
     llm_classifier,
 )
-from assistant.evaluation.datasets import load_classification, load_support_qa, sample
+from assistant.evaluation.datasets import Fold, load_classification, load_support_qa, sample
 from assistant.evaluation.index import (
     check_corpus_choice,
     ingest_corpus,
@@ -78,6 +78,7 @@ class EvalOptions(BaseModel):
     out: Path
     limit: int | None = Field(None, ge=1)
     seed: int = 0
+    fold: Fold | None = None
     variants: list[str] = Field(min_length=1)
     corpus: Path | None = None
     use_index: bool = False
@@ -93,6 +94,8 @@ class EvalOptions(BaseModel):
             args.append("--use-index")
         if self.limit is not None:
             args += ["--limit", str(self.limit)]
+        if self.fold is not None:
+            args += ["--fold", str(self.fold)]
         args += ["--seed", str(self.seed), "--compare", ",".join(self.variants)]
         args += ["--out", str(self.out)]
         return shlex.join(args)
@@ -174,6 +177,12 @@ def _answers(
     options: EvalOptions, settings: Settings, info: RunInfo, workdir: Path, progress: Progress
 ) -> AnswersResult:
     questions = load_support_qa(_one_data_file(options), need_reference=True)
+    if options.fold is not None:
+        questions = [q for q in questions if options.fold.holds(q.conversation)]
+        info.notes.append(
+            f"Fold {options.fold}: {len(questions)} questions, the conversations that heads "
+            f"fitted with `--hold-out {options.fold}` never saw."
+        )
     rag = any(v != "no-rag" for v in options.variants)
     if rag:
         check_corpus_choice(options.corpus, options.use_index)

@@ -1,7 +1,10 @@
 """The turn's trained decisions on real dev conversations: the packaged model, the shipped router
 and judge, the real embedder and Qdrant local, over a knowledge base of support passages.
 
-The questions are fixed by id: dev conversations that the shipped heads were never fitted on.
+The questions are fixed by id. The shipped heads were fitted on every dev conversation (the
+issue's real labels: support and behaviour tasks), so these check the turn's mechanics end to
+end; how the heads do on conversations they never saw is measured out of fold (`assistant
+adapters fit-judge|fit-router --hold-out I/K` with `assistant eval answers --fold I/K`, README).
 """
 
 from __future__ import annotations

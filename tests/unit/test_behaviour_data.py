@@ -8,7 +8,6 @@ import numpy as np
 
 from assistant.adapters.data import read_banking77
 from assistant.adapters.fitting import fit_head, folds, recall_floor
-from assistant.adapters.judge_data import conversation_of
 from assistant.adapters.router_data import banking_examples, clinc_examples, task_examples
 from assistant.evaluation.datasets import load_support_qa
 
@@ -16,7 +15,7 @@ from assistant.evaluation.datasets import load_support_qa
 def test_no_conversation_is_on_both_sides_of_a_fold(shared_data: Path) -> None:
     questions = load_support_qa(shared_data / "behaviour_tasks.jsonl")
     # A judge example and its gold-removed twin come from one question, so one conversation.
-    groups = [conversation_of(q) for q in questions for _ in ("answerable", "gold_removed")]
+    groups = [q.conversation for q in questions for _ in ("answerable", "gold_removed")]
     assert len(set(groups)) == len(questions)
     for train, test in folds(groups):
         assert not {groups[i] for i in train} & {groups[i] for i in test}

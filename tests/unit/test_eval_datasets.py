@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from assistant.adapters.behaviour_fit import load_tasks
 from assistant.errors import InputError
 from assistant.evaluation.datasets import (
+    Fold,
     detect_format,
     load_classification,
     load_support_qa,
     sample,
 )
+from assistant.evaluation.runner import EvalOptions
 from assistant.evaluation.variants import parse_variants
 
 
@@ -136,3 +139,43 @@ def test_variants() -> None:
     assert parse_variants("answers", "rag, no-rag,rag") == ["rag", "no-rag"]
     with pytest.raises(InputError, match="unknown variant 'lora' for the retrieval suite"):
         parse_variants("retrieval", "dense,lora")
+
+
+def test_folds_split_by_conversation_and_cover_every_question(shared_data: Path) -> None:
+    questions = load_support_qa(shared_data / "support_qa_dev.jsonl")
+    folds = [Fold.parse(f"{i}/5") for i in range(1, 6)]
+    owners = [[f for f in folds if f.holds(q.conversation)] for q in questions]
+    assert all(len(o) == 1 for o in owners)
+    by_conversation: dict[str, set[str]] = {}
+    for q, [fold] in zip(questions, owners, strict=True):
+        by_conversation.setdefault(q.conversation, set()).add(str(fold))
+    assert all(len(f) == 1 for f in by_conversation.values())
+    # Every fold gets a share of the conversations, not all of them or none.
+    sizes = [sum(o == [f] for o in owners) for f in folds]
+    assert min(sizes) > 0 and max(sizes) < len(questions) / 2
+
+
+def test_a_held_out_fold_is_left_out_of_fitting_and_alone_in_scoring(shared_data: Path) -> None:
+    path = shared_data / "behaviour_tasks.jsonl"
+    fold = Fold.parse("2/5")
+    fitted = {q.conversation for q in load_tasks(path, fold)}
+    scored = {q.conversation for q in load_support_qa(path) if fold.holds(q.conversation)}
+    assert fitted and scored and not fitted & scored
+    assert len(fitted | scored) == len({q.conversation for q in load_support_qa(path)})
+
+
+@pytest.mark.parametrize("text", ["0/5", "6/5", "1/1", "2", "a/b", "2/5/1"])
+def test_a_malformed_fold_is_a_clear_error(text: str) -> None:
+    with pytest.raises(InputError, match="a fold is I/K"):
+        Fold.parse(text)
+
+
+def test_the_repeat_command_keeps_the_fold(tmp_path: Path) -> None:
+    options = EvalOptions(
+        suite="answers",
+        data=[tmp_path / "qa.jsonl"],
+        out=tmp_path / "out",
+        fold=Fold.parse(" 3 / 4 "),
+        variants=["rag"],
+    )
+    assert "--fold 3/4" in options.command()

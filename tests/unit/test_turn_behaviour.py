@@ -177,7 +177,7 @@ def test_without_a_router_the_base_models_choice_decides(settings, tmp_path: Pat
         ScriptedChatModel(respond=script("reply")),
         settings,
         embedder=HashEmbedder(),
-        adapters_dir=tmp_path / "empty",
+        heads_dir=tmp_path / "empty",
     )
     assert deps.router is None
     assert ask(deps, "Hello there!").outcome is Outcome.ANSWERED_DIRECTLY
