@@ -132,7 +132,14 @@ class Settings(BaseSettings):
         description="Extractive mode: passage sentences per answer, from the chunks the "
         "judgement kept; 1 = the model chooses the one sentence.",
     )
-    max_rewrites: int = Field(1, ge=0, le=5, description="Query rewrites when nothing is relevant.")
+    max_rewrites: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="Query rewrites when nothing is relevant. 0 by default: the packaged model's "
+        "rewrites found no answer the first search missed and gave the judge a second chance to "
+        "pass an unanswerable question (README); raise it with a bigger model.",
+    )
     min_relevance: float = Field(
         0.25, ge=-1.0, le=1.0, description="Dense cosine below which a chunk is not relevant."
     )
