@@ -36,6 +36,13 @@ DataDir = Annotated[
     Path,
     typer.Option(help="Folder with banking77_train.jsonl and support_qa_dev.jsonl."),
 ]
+HoldOut = Annotated[
+    str | None,
+    typer.Option(
+        help="I/K: leave out the conversations of fold I of K of every --tasks file, to score "
+        "them later with `assistant eval answers --fold I/K`."
+    ),
+]
 Logs = Annotated[
     list[Path] | None,
     typer.Option(
@@ -51,6 +58,11 @@ def _adapters_dir(settings: Settings) -> Path:
     from assistant.llm.lora import SHIPPED_ADAPTERS_DIR
 
     return settings.adapters_dir or SHIPPED_ADAPTERS_DIR
+
+
+def _heads_dir(settings: Settings) -> Path:
+    """Where the graph reads the router and judge (`ASSISTANT_HEADS_DIR`, else the adapters)."""
+    return settings.heads_dir or _adapters_dir(settings)
 
 
 def _fold(text: str | None) -> Fold | None:
@@ -255,15 +267,9 @@ def fit_judge_command(
         typer.Option(help="The documents of each --tasks file, in the same order; repeatable."),
     ],
     out: Annotated[
-        Path | None, typer.Option(help="Folder for the heads. Default: ADAPTERS_DIR/judge.")
+        Path | None, typer.Option(help="Folder for the heads. Default: HEADS_DIR/judge.")
     ] = None,
-    hold_out: Annotated[
-        str | None,
-        typer.Option(
-            help="I/K: leave out the conversations of fold I of K of every --tasks file, to "
-            "score them later with `assistant eval answers --fold I/K`."
-        ),
-    ] = None,
+    hold_out: HoldOut = None,
 ) -> None:
     """Fit the answerability judge (the graph's grade step) on real labels, searched with this
     project's retriever over a fresh index of each corpus."""
@@ -272,15 +278,16 @@ def fit_judge_command(
 
     if len(tasks) != len(corpus):
         raise typer.BadParameter("give one --corpus per --tasks file, in the same order")
+    fold = _fold(hold_out)
     settings = load_settings()
     embedder = load_embedder(settings.embedder)
     examples = collect_judge_examples(
-        settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=_fold(hold_out)
+        settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=fold
     )
     turn, chunk = fit_judge(
         examples, embedder=embedder.name, trained_on=[p.name for p in [*tasks, *corpus]]
     )
-    folder = out or _adapters_dir(settings) / "judge"
+    folder = out or _heads_dir(settings) / "judge"
     save_judge(turn, chunk, folder)
     console = Console()
     _print_head(console, "turn", turn, folder / "turn")
@@ -301,26 +308,21 @@ def fit_router_command(
         Path | None, typer.Option(help="BANKING77 rows: human or search by the policy table.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Folder for the head. Default: ADAPTERS_DIR/router.")
+        Path | None, typer.Option(help="Folder for the head. Default: HEADS_DIR/router.")
     ] = None,
-    hold_out: Annotated[
-        str | None,
-        typer.Option(
-            help="I/K: leave out the conversations of fold I of K of every --tasks file, to "
-            "score them later with `assistant eval answers --fold I/K`."
-        ),
-    ] = None,
+    hold_out: HoldOut = None,
 ) -> None:
     """Fit the decide step's router (search, reply, clarify, human) on real labels."""
     from assistant.adapters.behaviour_fit import collect_router_examples, fit_router
     from assistant.embedder import load_embedder
 
+    fold = _fold(hold_out)
     settings = load_settings()
     embedder = load_embedder(settings.embedder)
-    examples = collect_router_examples(tasks or [], clinc, banking, hold_out=_fold(hold_out))
+    examples = collect_router_examples(tasks or [], clinc, banking, hold_out=fold)
     named = [p.name for p in [*(tasks or []), *(x for x in (clinc, banking) if x is not None)]]
     head = fit_router(examples, embedder, trained_on=named)
-    folder = out or _adapters_dir(settings) / "router"
+    folder = out or _heads_dir(settings) / "router"
     head.save(folder)
     _print_head(Console(), "router", head, folder)
 

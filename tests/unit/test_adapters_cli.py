@@ -83,3 +83,17 @@ def test_eval_limit_defaults_to_200_and_zero_means_the_whole_dev_split(
     command = ["adapters", "eval", "triage", "--data-dir", str(shared_data), *argv]
     CliRunner().invoke(app(), command, env=env)
     assert asked == [expected]
+
+
+@pytest.mark.parametrize("command", ["fit-router", "fit-judge"])
+def test_a_malformed_hold_out_is_a_one_line_error_before_anything_loads(
+    tmp_path: Path, command: str
+) -> None:
+    tasks = tmp_path / "tasks.jsonl"
+    argv = ["adapters", command, "--tasks", str(tasks), "--hold-out", "6/5"]
+    if command == "fit-judge":
+        argv += ["--corpus", str(tmp_path / "corpus.jsonl")]
+    result = CliRunner().invoke(app(), argv)
+    assert result.exit_code == 1, result.output
+    assert "a fold is I/K" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
