@@ -26,6 +26,7 @@ from assistant.interaction_log import (
     open_interaction_log,
     turn_record,
 )
+from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
 from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
 from assistant.schemas import Answer
@@ -86,7 +87,13 @@ def graph_deps(settings: Settings, store: KnowledgeStore, model: BaseChatModel) 
         store,
         model,
         settings,
-        adapters=available_adapters(adapters_dir),
+        # The embedded model keeps the adapters trained on the base it loads; with a model
+        # server the folder names what the server was started with.
+        adapters=(
+            model.usable_adapters()
+            if isinstance(model, EmbeddedChatModel)
+            else available_adapters(adapters_dir)
+        ),
         verifier=verifier,
         embedder=store.embedder,
         heads_dir=settings.heads_dir or adapters_dir,

@@ -6,6 +6,7 @@ tests can refer to the class; the weights load on first use or on ``load()``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from assistant.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from assistant.llm.engine import Sampling, TransformersEngine
@@ -80,6 +83,28 @@ class EmbeddedChatModel(BaseChatModel):
             "max_new_tokens": self.max_new_tokens,
             "temperature": self.temperature,
         }
+
+    def usable_adapters(self) -> dict[str, Path]:
+        """The adapters of ``adapters_dir`` trained on this model's base (name -> folder).
+
+        A LoRA delta trained on another base loads without complaint and answers nonsense, so
+        every other adapter is left out with a warning that says why. Hashes the base's
+        weights (~0.5 GB for the packaged model: a second or two).
+        """
+        from assistant.adapters.manifest import base_model_id, base_model_info
+        from assistant.adapters.registry import check_compatible, list_adapters
+        from assistant.errors import AssistantError
+
+        base = base_model_info(self.model_folder, base_model_id(self.model_folder))
+        usable = {}
+        for info in list_adapters(self.adapters_dir):
+            try:
+                check_compatible(info, base)
+            except AssistantError as exc:
+                logger.warning("adapter %r left out: %s", info.name, exc)
+                continue
+            usable[info.name] = info.folder
+        return usable
 
     def load(self) -> TransformersEngine:
         """Load the weights now (otherwise the first call does); returns the loaded engine.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from adapter_fakes import make_adapter, make_base
+from doubles import ListRetriever
 
 from assistant.adapters.manifest import base_model_info, read_manifest
 from assistant.adapters.registry import (
@@ -16,7 +18,10 @@ from assistant.adapters.registry import (
     vllm_lora_args,
 )
 from assistant.errors import InputError
+from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.errors import UnknownModelError
+from assistant.service import graph_deps
+from assistant.settings import Settings
 
 
 def test_the_base_fingerprint_changes_with_the_weights(tmp_path: Path) -> None:
@@ -99,3 +104,28 @@ def test_vllm_gets_every_usable_adapter_and_a_rank_bound_it_accepts(tmp_path: Pa
         f"escalation={(adapters / 'escalation').resolve()}",
         f"triage={(adapters / 'triage').resolve()}",
     ]
+
+
+class _NoEmbedderRetriever(ListRetriever):
+    embedder = None
+
+
+def test_the_service_gives_the_graph_only_adapters_trained_on_the_model_it_loads(
+    tmp_path: Path, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    ours = make_base(tmp_path / "ours", 1.0)
+    other = make_base(tmp_path / "other", 2.0)
+    adapters = tmp_path / "adapters"
+    make_adapter(adapters, "triage", other)
+    make_adapter(adapters, "escalation", ours)
+    model = EmbeddedChatModel(model_folder=ours, adapters_dir=adapters)
+    settings.adapters_dir = adapters
+    settings.verify_citations = "off"
+
+    with caplog.at_level(logging.WARNING):
+        deps = graph_deps(settings, _NoEmbedderRetriever([]), model)  # type: ignore[arg-type]
+
+    # The triage adapter of another base would load silently onto this one: it is left out.
+    assert deps.triage is None
+    assert deps.escalation is not None
+    assert "'triage' left out" in caplog.text and "was trained on base" in caplog.text
