@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -73,10 +73,24 @@ def check_question(question: str, max_chars: int) -> str:
     return text
 
 
-def graph_deps(settings: Settings, store: KnowledgeStore, model: BaseChatModel) -> GraphDeps:
-    """What the support graph needs, as the settings ask: the adapters of the adapters folder,
-    the router and judge of the heads folder (default: the adapters folder), and the citation
-    verifier, over this knowledge base and model."""
+def graph_adapters(settings: Settings, model: BaseChatModel) -> list[str]:
+    """The adapters the turn will ask `model` for: those of the adapters folder that the
+    embedded model's base was trained for, or, with a model server, those the folder names
+    (the server must serve them; `/readyz` checks that it does)."""
+    if isinstance(model, EmbeddedChatModel):
+        return sorted(model.usable_adapters())
+    return sorted(available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR))
+
+
+def graph_deps(
+    settings: Settings,
+    store: KnowledgeStore,
+    model: BaseChatModel,
+    adapters: Collection[str] | None = None,
+) -> GraphDeps:
+    """What the support graph needs, as the settings ask: the `adapters` (default:
+    `graph_adapters`), the router and judge of the heads folder (default: the adapters
+    folder), and the citation verifier, over this knowledge base and model."""
     adapters_dir = settings.adapters_dir or SHIPPED_ADAPTERS_DIR
     verifier = (
         CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
@@ -87,13 +101,7 @@ def graph_deps(settings: Settings, store: KnowledgeStore, model: BaseChatModel) 
         store,
         model,
         settings,
-        # The embedded model keeps the adapters trained on the base it loads; with a model
-        # server the folder names what the server was started with.
-        adapters=(
-            model.usable_adapters()
-            if isinstance(model, EmbeddedChatModel)
-            else available_adapters(adapters_dir)
-        ),
+        adapters=graph_adapters(settings, model) if adapters is None else adapters,
         verifier=verifier,
         embedder=store.embedder,
         heads_dir=settings.heads_dir or adapters_dir,
@@ -119,7 +127,8 @@ class Assistant:
         # Every turn is logged here (see `_answer`), and the API's and the Slack bot's
         # ratings too, so that one log holds both; by default the one the settings name.
         self.interaction_log = interaction_log or open_interaction_log(settings)
-        self.graph = build_graph(graph_deps(settings, store, model), checkpointer)
+        self.adapters = graph_adapters(settings, model)
+        self.graph = build_graph(graph_deps(settings, store, model, self.adapters), checkpointer)
 
     @classmethod
     def open(cls, settings: Settings) -> Self:

@@ -31,9 +31,16 @@ class FakeServer:
     decide: Callable[[str], Reply]
     calls: Counter[str] = field(default_factory=Counter)
     url: str = ""
+    models: list[str] = field(default_factory=list)
+    """What `/v1/models` lists (vLLM: the served base name, then each `--lora-modules` name)."""
 
     def app(self) -> FastAPI:
         app = FastAPI()
+
+        @app.get("/v1/models")
+        async def models() -> JSONResponse:
+            listed = [{"id": name, "object": "model"} for name in self.models]
+            return JSONResponse({"object": "list", "data": listed})
 
         @app.post("/v1/chat/completions")
         async def complete(request: Request) -> JSONResponse:

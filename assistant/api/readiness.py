@@ -61,7 +61,7 @@ async def check_store(runtime: ApiRuntime) -> Check:
 async def check_model(runtime: ApiRuntime) -> Check:
     model = runtime.assistant.model
     if isinstance(model, BaseChatOpenAI):
-        return await _check_server(model)
+        return await _check_server(model, runtime.assistant.adapters)
     if isinstance(model, EmbeddedChatModel):
         if runtime.model_error:
             return Check(name="model", ok=False, detail=runtime.model_error)
@@ -72,7 +72,9 @@ async def check_model(runtime: ApiRuntime) -> Check:
     return Check(name="model", ok=True, detail=type(model).__name__)
 
 
-async def _check_server(model: BaseChatOpenAI) -> Check:
+async def _check_server(model: BaseChatOpenAI, adapters: list[str]) -> Check:
+    """The server answers `/models` and serves the base model and each adapter the turn uses
+    (a server started without `--lora-modules triage=...` would fail every turn)."""
     base = (model.openai_api_base or "https://api.openai.com/v1").rstrip("/")
     url = f"{base}/models"
     secret = model.openai_api_key
@@ -85,5 +87,18 @@ async def _check_server(model: BaseChatOpenAI) -> Check:
         return Check(name="model", ok=False, detail=detail)
     if response.status_code != 200:
         detail = f"the model server at {url} answered {response.status_code}"
+        return Check(name="model", ok=False, detail=detail)
+    try:
+        served = {str(entry["id"]) for entry in response.json()["data"]}
+    except (ValueError, KeyError, TypeError):
+        detail = f"the model server at {url} answered something other than a model list"
+        return Check(name="model", ok=False, detail=detail)
+    missing = [name for name in [model.model_name, *adapters] if name not in served]
+    if missing:
+        detail = (
+            f"the model server at {base} does not serve {', '.join(map(repr, missing))} "
+            f"(it serves {', '.join(sorted(served)) or 'nothing'}); start it with "
+            "--served-model-name and --lora-modules NAME=PATH (deploy/vllm/serve.sh does)"
+        )
         return Check(name="model", ok=False, detail=detail)
     return Check(name="model", ok=True, detail=f"model server at {base}")

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import openai
 import pytest
+from adapter_fakes import make_adapter, make_base
 from doubles import ScriptedChatModel
+from fake_openai import FakeServer, Reply, running
 from fastapi.testclient import TestClient
 from langchain_core.language_models import BaseChatModel
 
@@ -467,6 +469,29 @@ def test_a_question_while_the_model_server_is_down_gets_503_with_the_reason(
     assert response.status_code == 503
     error = response.json()["error"]
     assert error["type"] == "model_unavailable" and "127.0.0.1:9" in error["message"]
+
+
+@pytest.mark.parametrize("served", [["smollm2-135m-instruct"], ["other-base", "triage"]])
+def test_readyz_is_503_when_the_server_lacks_the_base_or_an_adapter_the_turn_uses(
+    settings: Settings, store: KnowledgeStore, tmp_path: Path, served: list[str]
+) -> None:
+    base = make_base(tmp_path / "base", 1.0)
+    make_adapter(tmp_path / "adapters", "triage", base)
+    settings.adapters_dir = tmp_path / "adapters"
+    settings.backend = "openai"
+    with running(FakeServer(decide=lambda prompt: Reply("x"), models=served)) as fake:
+        settings.base_url = fake.url
+        assistant = make_assistant(settings, store, build_chat_model(settings))
+        with TestClient(create_app(settings, assistant=assistant)) as client:
+            response = client.get("/readyz")
+            fake.models = ["smollm2-135m-instruct", "triage"]
+            ready = client.get("/readyz")
+
+    assert response.status_code == 503
+    detail = {c["name"]: c for c in response.json()["checks"]}["model"]["detail"]
+    missing = "'triage'" if "other-base" not in served else "'smollm2-135m-instruct'"
+    assert f"does not serve {missing}" in detail and "--lora-modules" in detail
+    assert ready.status_code == 200, ready.json()
 
 
 # --- the real packaged model -----------------------------------------------------------------
