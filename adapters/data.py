@@ -43,11 +43,10 @@ from assistant.adapters.schemas import (
     ChatExample,
     ChatTurn,
     EscalationDecision,
-    InteractionLog,
     Task,
     TriageResult,
 )
-from assistant.interaction_log import read_log
+from assistant.interaction_log import InteractionRecord, read_log
 from assistant.jsonl import read_jsonl
 
 DEV_PERCENT = 10
@@ -297,7 +296,7 @@ def _task_example(task: SupportTask) -> ChatExample | None:
     return None
 
 
-def rated_example(log: InteractionLog, source: str) -> ChatExample:
+def rated_example(log: InteractionRecord, source: str) -> ChatExample:
     """A rated answer: down -> escalate (``unresolved``), up -> do not; context: the answer."""
     context = f"The assistant answered: {condense(log.answer, 300)}" if log.answer else "none"
     if log.feedback == "down":

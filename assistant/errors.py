@@ -9,6 +9,14 @@ class InputError(AssistantError):
     """The caller's input is unusable (empty question, bad file, malformed line)."""
 
 
+class ThreadNotFoundError(InputError):
+    """No such conversation thread, or no such answered turn in it."""
+
+
+class AlreadyWithHumanError(InputError):
+    """The thread was handed to a human already and waits for their reply."""
+
+
 class ModelUnavailableError(AssistantError):
     """The model cannot be loaded or the model server cannot be reached."""
 

@@ -14,26 +14,28 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from assistant.adapters.schemas import EscalationDecision
 from assistant.embedder import load_embedder
-from assistant.errors import InputError
-from assistant.graphs.builder import build_graph
-from assistant.graphs.nodes import SUMMARY_CHARS, GraphDeps
+from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
+from assistant.graphs.builder import build_graph, hand_over_on_request, waits_for_human
+from assistant.graphs.nodes import GraphDeps
 from assistant.graphs.state import new_turn
 from assistant.interaction_log import (
     EscalatedBy,
+    Feedback,
     InteractionLogger,
+    InteractionRecord,
     open_interaction_log,
+    rating_record,
     turn_record,
 )
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
 from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
-from assistant.schemas import Answer
+from assistant.schemas import Answer, Outcome
 from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
-from assistant.threads import open_thread_store
+from assistant.threads import ThreadLocks, open_thread_locks, open_thread_store
 from assistant.verification import CitationVerifier
 
 logger = logging.getLogger(__name__)
@@ -109,7 +111,11 @@ def graph_deps(
 
 
 class Assistant:
-    """Answers questions over one knowledge base; keeps threads on disk."""
+    """Answers questions over one knowledge base; keeps threads on disk.
+
+    A turn, a resume and a hand-over each hold their thread's lock (`ThreadLocks`) from the
+    check to the write, so replicas sharing a thread store change a thread one at a time.
+    """
 
     def __init__(
         self,
@@ -119,11 +125,13 @@ class Assistant:
         model: BaseChatModel,
         checkpointer: BaseCheckpointSaver[Any],
         interaction_log: InteractionLogger | None = None,
+        thread_locks: ThreadLocks | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.model = model
         self.checkpointer = checkpointer
+        self.thread_locks = thread_locks or open_thread_locks(settings)
         # Every turn is logged here (see `_answer`), and the API's and the Slack bot's
         # ratings too, so that one log holds both; by default the one the settings name.
         self.interaction_log = interaction_log or open_interaction_log(settings)
@@ -161,48 +169,82 @@ class Assistant:
         text = check_question(question, self.settings.max_question_chars)
         thread = thread_id or uuid.uuid4().hex
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
-        if self._waiting_for_human(config):
-            raise InputError(f"thread {thread} waits for a human's reply (resume it first)")
-        turn = new_turn(text, tenant or self.settings.tenant)
-        return self._answer(self._run(turn, config, on_step), thread)
+        with self.thread_locks.hold(thread):
+            if waits_for_human(self.graph, config):
+                raise AlreadyWithHumanError(
+                    f"thread {thread} waits for a human's reply (resume it first)"
+                )
+            state = self._run(new_turn(text, tenant or self.settings.tenant), config, on_step)
+        return self._answer(state, thread)
 
     def resume(self, thread_id: str, reply: str, *, on_step: StepCallback | None = None) -> Answer:
         """Continue a thread handed to a human with that human's reply."""
         text = check_question(reply, self.settings.max_question_chars)
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-        if not self._waiting_for_human(config):
-            raise InputError(f"thread {thread_id} is not waiting for a human's reply")
-        return self._answer(self._run(Command(resume=text), config, on_step), thread_id)
+        with self.thread_locks.hold(thread_id):
+            if not waits_for_human(self.graph, config):
+                raise InputError(f"thread {thread_id} is not waiting for a human's reply")
+            state = self._run(Command(resume=text), config, on_step)
+        return self._answer(state, thread_id)
 
     def hand_over(self, thread_id: str) -> Answer:
         """Hand a thread whose turn has ended to a human, at the customer's request.
 
         The thread then waits for `resume`, exactly as after a hand-over the model chose.
+        Raises `ThreadNotFoundError` for an unknown thread and `AlreadyWithHumanError` when it
+        is with a human already (another replica's click of the same button included).
         """
-        values = self.thread_values(thread_id)
-        if not values:
-            raise InputError(f"no thread {thread_id!r}")
-        if self.waiting_for_human(thread_id):
-            raise InputError(f"thread {thread_id} is already with a human")
-        summary = f"The customer asked for a person. Their last question: {values.get('question')}"
-        decision = EscalationDecision(
-            escalate=True, reason="human_requested", summary=summary[:SUMMARY_CHARS]
-        )
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-        # Written as the escalate node's own decision, so the graph's hand_over and
-        # await_human nodes run as after a model-made escalation: the same answer, the same
-        # interrupt, and `resume` works unchanged.
-        self.graph.update_state(
-            config,
-            Command(update={"escalation": decision, "timings": []}, goto="hand_over"),
-            as_node="escalate",
+        with self.thread_locks.hold(thread_id):
+            values = self.thread_values(thread_id)
+            if not values:
+                raise ThreadNotFoundError(f"no thread {thread_id!r}")
+            if self.waiting_for_human(thread_id):
+                raise AlreadyWithHumanError(f"thread {thread_id} is already with a human")
+            hand_over_on_request(self.graph, config, str(values.get("question")))
+            state = self.thread_values(thread_id)
+        return self._answer(state, thread_id, escalated_by="customer")
+
+    def rate(
+        self,
+        thread_id: str,
+        rating: Feedback,
+        *,
+        turn: int | None = None,
+        comment: str | None = None,
+        outcome: Outcome | None = None,
+    ) -> InteractionRecord:
+        """Log a rating of the `turn`-th answer of a thread (its latest when None), beside the
+        turn it rates. Raises `ThreadNotFoundError` when the thread has no such answer."""
+        record = rating_record(
+            self.thread_values(thread_id),
+            thread_id=thread_id,
+            rating=rating,
+            turn=turn,
+            comment=comment,
+            outcome=outcome,
+            at=datetime.now(UTC),
         )
-        self.graph.invoke(None, config)
-        return self._answer(self.thread_values(thread_id), thread_id, escalated_by="customer")
+        if record is None:
+            which = "no answered turn" if turn is None else f"no answer {turn}"
+            raise ThreadNotFoundError(f"{which} in thread {thread_id!r}")
+        self.interaction_log.append(record)
+        return record
+
+    @property
+    def needs_exclusive_use(self) -> bool:
+        """Whether calls into this assistant must run one at a time.
+
+        Qdrant's local mode is not thread-safe, and the embedded model keeps the active LoRA
+        adapter as model state. A model server (vLLM) with a Qdrant server takes concurrent
+        requests; both checkpointers (SQLite, PostgreSQL) serialise themselves with a lock.
+        """
+        local_store = self.settings.qdrant_url is None
+        return local_store or isinstance(self.model, EmbeddedChatModel)
 
     def waiting_for_human(self, thread_id: str) -> bool:
         """Whether the thread is handed over and waits for `resume`."""
-        return self._waiting_for_human({"configurable": {"thread_id": thread_id}})
+        return waits_for_human(self.graph, {"configurable": {"thread_id": thread_id}})
 
     def sharing(self, settings: Settings) -> Assistant:
         """Another assistant over this one's store, model, threads and log, with `settings`
@@ -213,6 +255,7 @@ class Assistant:
             model=self.model,
             checkpointer=self.checkpointer,
             interaction_log=self.interaction_log,
+            thread_locks=self.thread_locks,
         )
 
     def thread_values(self, thread_id: str) -> dict[str, Any]:
@@ -232,9 +275,6 @@ class Assistant:
                 if not node.startswith("__"):  # "__interrupt__" is not a node
                     on_step(node)
         return self.thread_values(str(config["configurable"]["thread_id"]))
-
-    def _waiting_for_human(self, config: RunnableConfig) -> bool:
-        return "await_human" in self.graph.get_state(config).next
 
     def _answer(
         self, state: dict[str, Any], thread: str, *, escalated_by: EscalatedBy = "assistant"

@@ -234,6 +234,12 @@ class Settings(BaseSettings):
         "that several API replicas share. Unset = SQLite in `data_dir`. Needs the `postgres` "
         "extra.",
     )
+    thread_lock_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="How long a turn or a hand-over waits for another one on the same thread "
+        "(in any replica) before failing with 503; a turn of a slow model takes up to a minute.",
+    )
     cache_dir: Path = Field(default_factory=lambda: user_cache_path(APP_NAME))
 
     # --- interaction log (the adapters' flywheel) ---------------------------------------

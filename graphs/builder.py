@@ -7,24 +7,27 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
+from assistant.adapters.schemas import EscalationDecision
 from assistant.graphs import nodes
-from assistant.graphs.nodes import GraphDeps, Update
+from assistant.graphs.nodes import SUMMARY_CHARS, GraphDeps, Update
 from assistant.graphs.state import SupportState, TurnInput
 from assistant.schemas import NodeTiming
 
 NodeFn = Callable[..., Update | Command[str]]
 
+SupportGraph = CompiledStateGraph[SupportState, None, TurnInput, SupportState]
 TERMINAL_NODES = ("cite", "answer_directly", "clarify", "decline", "await_human")
 
 
 def build_graph(
     deps: GraphDeps, checkpointer: BaseCheckpointSaver[Any] | None = None
-) -> CompiledStateGraph[SupportState, None, TurnInput, SupportState]:
+) -> SupportGraph:
     """Compile the support graph over `deps`; pass a checkpointer to keep threads."""
     graph = StateGraph(SupportState, input_schema=TurnInput)
 
@@ -63,6 +66,29 @@ def build_graph(
     for name in TERMINAL_NODES:
         graph.add_edge(name, END)
     return graph.compile(checkpointer=checkpointer, name="support")
+
+
+def waits_for_human(graph: SupportGraph, config: RunnableConfig) -> bool:
+    """Whether the thread was handed to a human and waits for their reply (`Command(resume=)`)."""
+    return "await_human" in graph.get_state(config).next
+
+
+def hand_over_on_request(graph: SupportGraph, config: RunnableConfig, question: str) -> None:
+    """Hand a thread whose turn has ended to a human, as the customer asked.
+
+    Written as the escalate node's own decision, so the hand_over and await_human nodes run as
+    after a model-made escalation: the same answer, the same interrupt, the same resume.
+    """
+    summary = f"The customer asked for a person. Their last question: {question}"
+    decision = EscalationDecision(
+        escalate=True, reason="human_requested", summary=summary[:SUMMARY_CHARS]
+    )
+    graph.update_state(
+        config,
+        Command(update={"escalation": decision, "timings": []}, goto="hand_over"),
+        as_node="escalate",
+    )
+    graph.invoke(None, config)
 
 
 # `Callable[..., Update]`: LangGraph's node protocols name their parameter `state`.

@@ -15,7 +15,7 @@ from assistant.api.errors import install_error_handlers
 from assistant.api.limits import BodyLimitMiddleware
 from assistant.api.readiness import warm_up
 from assistant.api.routes import chat, completions, documents, health, page, threads, triage
-from assistant.api.runtime import ApiRuntime, needs_exclusive_use
+from assistant.api.runtime import ApiRuntime
 from assistant.service import Assistant
 from assistant.settings import Settings
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
             if assistant is not None
             else await anyio.to_thread.run_sync(Assistant.open, settings)
         )
-        runtime = ApiRuntime(opened, settings, exclusive=needs_exclusive_use(opened))
+        runtime = ApiRuntime(opened, settings, exclusive=opened.needs_exclusive_use)
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(warm_up, runtime)

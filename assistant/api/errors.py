@@ -19,6 +19,7 @@ from assistant.errors import (
     InputError,
     ModelUnavailableError,
     StoreUnavailableError,
+    ThreadNotFoundError,
     ThreadStoreUnavailableError,
 )
 from assistant.llm.errors import ModelOutputError
@@ -40,6 +41,7 @@ _TYPES = {
 
 # Most specific first: the first class an error is an instance of decides.
 _ASSISTANT_STATUS: list[tuple[type[AssistantError], int, str]] = [
+    (ThreadNotFoundError, 404, "not_found"),
     (InputError, 400, "invalid_request"),
     (ModelUnavailableError, 503, "model_unavailable"),
     (StoreUnavailableError, 503, "store_unavailable"),

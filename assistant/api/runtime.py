@@ -14,23 +14,10 @@ import anyio.to_thread
 from fastapi import Depends, Request
 
 from assistant.api.errors import ApiError
-from assistant.llm.embedded import EmbeddedChatModel
-from assistant.schemas import Answer
 from assistant.service import Assistant
 from assistant.settings import Settings
 
 R = TypeVar("R")
-
-
-def needs_exclusive_use(assistant: Assistant) -> bool:
-    """Whether calls into `assistant` must run one at a time.
-
-    Qdrant's local mode is not thread-safe, and the embedded model keeps the active LoRA
-    adapter as model state. A model server (vLLM) with a Qdrant server takes concurrent
-    requests; both checkpointers (SQLite, PostgreSQL) serialise themselves with a lock.
-    """
-    local_store = assistant.settings.qdrant_url is None
-    return local_store or isinstance(assistant.model, EmbeddedChatModel)
 
 
 @dataclass
@@ -45,14 +32,13 @@ class ApiRuntime:
     # A threading lock, taken inside the worker thread: it is held for exactly as long as the
     # work runs, even when the client that asked has gone away.
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _handover_lock: threading.Lock = field(default_factory=threading.Lock)
     # Turns that outlive the request that started them (a client gone mid-stream): held here
     # so the event loop does not drop them before they finish.
     _background: set[asyncio.Future[Any]] = field(default_factory=set)
 
     async def call(self, fn: Callable[[], R]) -> R:
         """Run blocking `fn` in a worker thread (never on the event loop), exclusively when
-        the assistant's parts require it (see `needs_exclusive_use`)."""
+        the assistant's parts require it (`Assistant.needs_exclusive_use`)."""
         return await anyio.to_thread.run_sync(partial(self._locked, fn))
 
     def spawn(self, work: Awaitable[R]) -> asyncio.Future[R]:
@@ -71,17 +57,6 @@ class ApiRuntime:
         guard: AbstractContextManager[Any] = self._lock if self.exclusive else nullcontext()
         with guard:
             return fn()
-
-    async def hand_over(self, thread_id: str) -> Answer:
-        """`Assistant.hand_over` in a worker thread, one hand-over at a time."""
-
-        def once() -> Answer:
-            # Its check (already with a human?) and its write are two steps: two clicks of an
-            # escalate button on a concurrent runtime could both pass the check without this.
-            with self._handover_lock:
-                return self.assistant.hand_over(thread_id)
-
-        return await self.call(once)
 
     async def check_thread(self, thread_id: str, tenant: str) -> dict[str, Any]:
         """The saved state of `thread_id`; 404 when it belongs to another tenant.

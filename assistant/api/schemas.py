@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from assistant.adapters.policy import EscalationReason
 from assistant.adapters.schemas import TriageResult
-from assistant.interaction_log import InteractionRecord
+from assistant.interaction_log import Feedback
 from assistant.schemas import Answer, Citation
 
 # Thread ids travel in URLs and headers: keep them to a safe alphabet.
@@ -43,13 +43,11 @@ class Escalated(BaseModel):
 
 class FeedbackRequest(BaseModel):
     thread_id: str = Field(pattern=THREAD_ID_PATTERN)
-    rating: Literal["up", "down"]
+    rating: Feedback
     comment: str | None = Field(None, max_length=4000)
-
-
-FeedbackRecord = InteractionRecord
-"""A rating is a row of the interaction log (`kind="feedback"`), keyed by thread and turn so
-it joins the turn it rates (`assistant.interaction_log`)."""
+    turn: int | None = Field(
+        None, ge=0, description="Which answer of the thread, from 0; omitted = its latest."
+    )
 
 
 class TriageRequest(BaseModel):

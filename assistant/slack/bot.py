@@ -17,16 +17,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from assistant.adapters.schemas import Feedback
-from assistant.api.runtime import needs_exclusive_use
-from assistant.errors import InputError
-from assistant.interaction_log import InteractionLogger
+from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
+from assistant.interaction_log import Feedback
 from assistant.schemas import Answer, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.slack import render
 from assistant.slack.escalations import Escalation, EscalationStore
-from assistant.slack.feedback import feedback_record
 from assistant.slack.handoff import handoff_note
 from assistant.slack.payloads import ButtonClick, IncomingMessage
 from assistant.slack.threads import ButtonValue, SlackThread
@@ -48,21 +45,17 @@ class SlackBot:
         *,
         client: WebClient,
         escalations: EscalationStore,
-        feedback: InteractionLogger,
     ) -> None:
         self.assistant = assistant
         self.client = client
         self.escalations = escalations
-        self.feedback = feedback
         self.tenant = settings.slack_tenant or settings.tenant
         self.escalation_channel = settings.slack_escalation_channel
         # Bolt runs listeners on a thread pool; a local Qdrant folder or the embedded model
         # must still see one call at a time.
         self._exclusive: AbstractContextManager[Any] = (
-            threading.Lock() if needs_exclusive_use(assistant) else nullcontext()
+            threading.Lock() if assistant.needs_exclusive_use else nullcontext()
         )
-        # Checking "not yet handed over" and handing over must be one step (double clicks).
-        self._handing_over = threading.Lock()
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._seen_lock = threading.Lock()
 
@@ -75,7 +68,6 @@ class SlackBot:
             settings,
             client=WebClient(token=token, base_url=settings.slack_api_url),
             escalations=EscalationStore(settings.slack_state_path),
-            feedback=assistant.interaction_log,
         )
 
     # --- messages ------------------------------------------------------------------------
@@ -156,16 +148,17 @@ class SlackBot:
         thread = value.thread
         if self.escalation_channel is None or not self._from_own_button(click, thread):
             return
-        thread_id = thread.graph_thread_id
-        with self._handing_over:
-            if not self.assistant.thread_values(thread_id):
-                self._whisper(thread, click.user.id, render.NO_THREAD)
-                return
-            if self.assistant.waiting_for_human(thread_id):
-                self._whisper(thread, click.user.id, render.ALREADY_WITH_A_HUMAN)
-                return
+        try:
+            # One call, atomic in the thread store: a double click, or two replicas of the bot
+            # given the same click, hand over once.
             with self._exclusive:
-                answer = self.assistant.hand_over(thread_id)
+                answer = self.assistant.hand_over(thread.graph_thread_id)
+        except ThreadNotFoundError:
+            self._whisper(thread, click.user.id, render.NO_THREAD)
+            return
+        except AlreadyWithHumanError:
+            self._whisper(thread, click.user.id, render.ALREADY_WITH_A_HUMAN)
+            return
         self._post_answer(thread, answer)
         self._open_escalation(thread, answer)
         if click.message is not None:
@@ -181,13 +174,13 @@ class SlackBot:
         thread = value.thread
         if not self._from_own_button(click, thread):
             return
-        values = self.assistant.thread_values(thread.graph_thread_id)
-        tenant = str(values.get("tenant") or self.tenant)
-        record = feedback_record(values.get("messages", []), value, rating=rating, tenant=tenant)
-        if record is None:
+        try:
+            self.assistant.rate(
+                thread.graph_thread_id, rating, turn=value.turn, outcome=value.outcome
+            )
+        except ThreadNotFoundError:
             self._whisper(thread, click.user.id, render.NO_THREAD)
             return
-        self.feedback.append(record)
         self._whisper(thread, click.user.id, render.THANKS)
 
     # --- posting -------------------------------------------------------------------------

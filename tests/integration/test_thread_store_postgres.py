@@ -10,6 +10,7 @@ import pytest
 from doubles import ListRetriever, ScriptedChatModel
 from postgres_server import find_bin_dir, running_postgres
 from pydantic import SecretStr
+from replicas import hand_overs_in, race_to_hand_over
 
 from assistant.errors import ThreadStoreUnavailableError
 from assistant.schemas import Outcome
@@ -36,7 +37,9 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-def replica(settings: Settings, url: str, tmp_path: Path, name: str) -> Assistant:
+def replica(
+    settings: Settings, url: str, tmp_path: Path, name: str, decision: str = "human"
+) -> Assistant:
     """One API replica: its own data folder, the shared thread store."""
     own = settings.model_copy(
         update={
@@ -50,7 +53,7 @@ def replica(settings: Settings, url: str, tmp_path: Path, name: str) -> Assistan
     return Assistant(
         own,
         store=ClosableRetriever([]),  # type: ignore[arg-type]
-        model=ScriptedChatModel(respond=lambda prompt: "human"),
+        model=ScriptedChatModel(respond=lambda prompt: decision),
         checkpointer=open_thread_store(own),
     )
 
@@ -72,6 +75,21 @@ def test_a_thread_handed_over_on_one_replica_resumes_on_another(
         messages = first.thread_values(thread)["messages"]
         assert [m.content for m in messages][-1] == "Hello, this is Sam."
         assert not (tmp_path / "a" / "threads.sqlite").exists()
+    finally:
+        first.close()
+        second.close()
+
+
+def test_two_replicas_racing_to_hand_over_one_thread_hand_it_over_once(
+    settings: Settings, postgres_url: str, tmp_path: Path
+) -> None:
+    first = replica(settings, postgres_url, tmp_path, "a", decision="search")
+    second = replica(settings, postgres_url, tmp_path, "b", decision="search")
+    try:
+        thread = first.ask("What are your opening hours?").thread_id or ""
+        assert race_to_hand_over((first, second), thread) == ["handed", "refused"]
+        assert hand_overs_in(second, thread) == 1
+        assert first.waiting_for_human(thread)
     finally:
         first.close()
         second.close()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import ValidationError
 
 from assistant.adapters.schemas import EscalationDecision
@@ -17,6 +18,7 @@ from assistant.interaction_log import (
     JsonlLog,
     load_redactor,
     open_interaction_log,
+    rating_record,
     read_log,
     redact_personal_data,
 )
@@ -142,7 +144,7 @@ def test_an_empty_redactor_setting_writes_text_as_it_is(settings: Settings) -> N
     [
         ("no_such_module_xyz:redact", "cannot import"),
         ("assistant.interaction_log:no_such_function", "has no"),
-        ("assistant.interaction_log:PRUNE_EVERY", "not callable"),
+        ("assistant.interaction_log.logger:PRUNE_EVERY", "not callable"),
     ],
 )
 def test_a_redactor_that_cannot_be_loaded_is_an_error_naming_the_setting(
@@ -338,3 +340,38 @@ def test_rows_written_before_turns_were_logged_still_read_as_ratings(
 def test_a_naive_time_is_read_as_utc() -> None:
     record = InteractionRecord(question="q", at=datetime(2025, 1, 1, 12, 0))
     assert record.at == datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def test_a_rating_names_the_question_and_answer_of_its_own_turn() -> None:
+    messages = [
+        HumanMessage("first?"),
+        AIMessage("one [1]."),
+        HumanMessage("second?"),
+        AIMessage("handing over"),
+        AIMessage("Sam here."),
+    ]
+    state = {"messages": messages, "tenant": "acme"}
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def rated(turn: int | None) -> tuple[str, str, int | None] | None:
+        record = rating_record(
+            state, thread_id="t", rating="up", turn=turn, comment=None, outcome=None, at=at
+        )
+        return None if record is None else (record.question, record.answer, record.turn)
+
+    assert rated(0) == ("first?", "one [1].", 0)
+    assert rated(2) == ("second?", "Sam here.", 2)
+    assert rated(None) == ("second?", "Sam here.", 2)  # the latest answer
+    assert rated(3) is None
+    assert (
+        rating_record(
+            {"messages": []},
+            thread_id="t",
+            rating="up",
+            turn=None,
+            comment=None,
+            outcome=None,
+            at=at,
+        )
+        is None
+    )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 
-from langchain_core.messages import AIMessage, HumanMessage
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
 
 from assistant.adapters.schemas import ChatTurn
 from assistant.api.schemas import THREAD_ID_PATTERN
 from assistant.schemas import Action, Answer, Citation, Outcome
 from assistant.slack import render
-from assistant.slack.feedback import rated_turn
 from assistant.slack.handoff import HandOff
 from assistant.slack.payloads import without_mention
 from assistant.slack.threads import ButtonValue, SlackThread
@@ -150,16 +148,3 @@ def test_the_bots_mention_is_taken_out_of_the_question() -> None:
     assert without_mention("hey <@UBOT|bot>, help <@UOTHER>", "UBOT") == "hey , help <@UOTHER>"
     assert without_mention("<@UBOT>   ", "UBOT") == ""
     assert without_mention("<@UBOT> hi", None) == "hi"
-
-
-def test_a_rating_names_the_question_and_answer_of_its_own_turn() -> None:
-    messages = [
-        HumanMessage("first?"),
-        AIMessage("one [1]."),
-        HumanMessage("second?"),
-        AIMessage("handing over"),
-        AIMessage("Sam here."),
-    ]
-    assert rated_turn(messages, 0) == ("first?", "one [1].")
-    assert rated_turn(messages, 2) == ("second?", "Sam here.")
-    assert rated_turn(messages, 3) is None

@@ -3,7 +3,7 @@ rating."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 import anyio.to_thread
@@ -17,11 +17,9 @@ from assistant.api.runtime import Runtime
 from assistant.api.schemas import (
     THREAD_ID_PATTERN,
     Escalated,
-    FeedbackRecord,
     FeedbackRequest,
     ResumeRequest,
 )
-from assistant.interaction_log import latest_turn
 from assistant.schemas import Answer
 from assistant.service import StepCallback, check_question
 
@@ -38,7 +36,7 @@ async def escalate(thread_id: ThreadPath, runtime: Runtime, tenant: Tenant) -> E
     """
     if not await runtime.check_thread(thread_id, tenant):
         raise ApiError(404, f"no thread {thread_id!r}")
-    answer = await runtime.hand_over(thread_id)
+    answer = await runtime.call(partial(runtime.assistant.hand_over, thread_id))
     decision = answer.escalation
     return Escalated(
         thread_id=thread_id,
@@ -77,22 +75,12 @@ async def resume(
 
 @router.post("/v1/feedback", status_code=204)
 async def feedback(body: FeedbackRequest, runtime: Runtime, tenant: Tenant) -> None:
-    """Rate the latest answer of a thread. Logged in the interaction log beside the turn it
-    rates (`interactions.jsonl` in the data folder), which `assistant adapters build-data
-    --from-log` reads."""
-    values = await runtime.check_thread(body.thread_id, tenant)
-    answer = values.get("answer")
-    if not isinstance(answer, Answer):
-        raise ApiError(404, f"no answered turn in thread {body.thread_id!r}")
-    record = FeedbackRecord(
-        question=str(values.get("question", "")),
-        answer=answer.text,
-        feedback=body.rating,
-        thread_id=body.thread_id,
-        turn=latest_turn(values.get("messages", [])),
-        tenant=tenant,
-        comment=body.comment,
-        outcome=answer.outcome,
-        at=datetime.now(UTC),
+    """Rate an answer of a thread (its latest unless `turn` says which). Logged in the
+    interaction log beside the turn it rates (`interactions.jsonl` in the data folder), which
+    `assistant adapters build-data --from-log` reads. 404 for a thread without that answer."""
+    if not await runtime.check_thread(body.thread_id, tenant):
+        raise ApiError(404, f"no thread {body.thread_id!r}")
+    rate = partial(
+        runtime.assistant.rate, body.thread_id, body.rating, turn=body.turn, comment=body.comment
     )
-    await anyio.to_thread.run_sync(runtime.assistant.interaction_log.append, record)
+    await anyio.to_thread.run_sync(rate)

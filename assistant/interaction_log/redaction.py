@@ -1,0 +1,89 @@
+"""Personal data out of the log's free text: the built-in redactor and the user's hook."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from typing import Any, cast
+
+from assistant.errors import InteractionLogError
+from assistant.interaction_log.record import InteractionRecord
+
+Redactor = Callable[[str], str]
+"""A redaction hook: free text in, the text to write out."""
+
+# EscalationDecision.summary's max_length: a redactor that lengthens a summary must not make
+# the row unreadable.
+_SUMMARY_MAX = 400
+
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+# 13 to 19 digits (every payment card length), grouped by single spaces or hyphens or not,
+# not starting with 0 so that an international "00" phone prefix is left to _PHONE.
+_CARD = re.compile(r"(?<![\w-])[1-9](?:[ -]?\d){12,18}(?![\w-])")
+# A run of digits with an optional "+" or "(" in front and spaces, dots, hyphens or
+# parentheses between groups; `_phone` keeps runs of fewer than 9 digits (dates, amounts).
+_PHONE = re.compile(r"(?<![\w+])[+(]?\d(?:[ .()-]{0,2}\d)+\)?(?!\w)")
+_PHONE_MIN_DIGITS = 9
+
+
+def _phone(match: re.Match[str]) -> str:
+    digits = sum(ch.isdigit() for ch in match.group())
+    return "[phone]" if digits >= _PHONE_MIN_DIGITS else match.group()
+
+
+def redact_personal_data(text: str) -> str:
+    """The built-in redactor: emails -> `[email]`, card-like runs of 13-19 digits -> `[card]`,
+    phone-like runs of 9 or more digits -> `[phone]`. It errs towards redacting (a long order
+    number reads as a phone number); nothing the training data needs is a number."""
+    text = _EMAIL.sub("[email]", text)
+    text = _CARD.sub("[card]", text)
+    return _PHONE.sub(_phone, text)
+
+
+def load_redactor(spec: str) -> Redactor | None:
+    """The callable `module:function` names; None for an empty spec (no redaction)."""
+    if not spec.strip():
+        return None
+    module_name, _, attribute = spec.strip().partition(":")
+    where = f"ASSISTANT_INTERACTION_LOG_REDACTOR={spec!r}"
+    if not module_name or not attribute:
+        raise InteractionLogError(f"{where}: name the hook as `module:function`.")
+    try:
+        target: object = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InteractionLogError(f"{where}: cannot import {module_name!r}: {exc}") from exc
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise InteractionLogError(f"{where}: {module_name!r} has no {attribute!r}.")
+        target = getattr(target, part)
+    if not callable(target):
+        raise InteractionLogError(f"{where}: {attribute!r} is not callable.")
+    return cast(Redactor, target)
+
+
+def redact_record(record: InteractionRecord, redact: Redactor) -> InteractionRecord:
+    """`record` with `redact` applied to every free-text field (question, answer, comment,
+    queries, unsupported sentences, the hand-off summary). Ids and labels are kept."""
+
+    def clean(text: str) -> str:
+        result = redact(text)
+        if not isinstance(result, str):
+            raise InteractionLogError(
+                f"the redaction hook returned {type(result).__name__}, not str"
+            )
+        return result
+
+    update: dict[str, Any] = {
+        # An empty question would make the row unreadable (question is required).
+        "question": clean(record.question) or "[redacted]",
+        "answer": clean(record.answer),
+        "queries": [clean(q) for q in record.queries],
+        "unsupported_sentences": [clean(s) for s in record.unsupported_sentences],
+    }
+    if record.comment is not None:
+        update["comment"] = clean(record.comment)
+    if record.escalation is not None:
+        summary = clean(record.escalation.summary)[:_SUMMARY_MAX]
+        update["escalation"] = record.escalation.model_copy(update={"summary": summary})
+    return record.model_copy(update=update)
