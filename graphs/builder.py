@@ -11,7 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
+from langgraph.types import Command, Overwrite
 
 from assistant.adapters.schemas import EscalationDecision
 from assistant.graphs import nodes
@@ -85,7 +85,7 @@ def hand_over_on_request(graph: SupportGraph, config: RunnableConfig, question: 
     )
     graph.update_state(
         config,
-        Command(update={"escalation": decision, "timings": []}, goto="hand_over"),
+        Command(update={"escalation": decision, "timings": Overwrite([])}, goto="hand_over"),
         as_node="escalate",
     )
     graph.invoke(None, config)
@@ -99,7 +99,7 @@ def _timed(
         start = time.perf_counter()
         result = fn(state)
         elapsed = NodeTiming(node=name, ms=round((time.perf_counter() - start) * 1000, 2))
-        timings = {"timings": [*state.get("timings", []), elapsed]}
+        timings = {"timings": [elapsed]}
         if isinstance(result, Command):
             update = result.update if isinstance(result.update, dict) else {}
             return Command(update={**update, **timings}, goto=result.goto)

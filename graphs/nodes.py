@@ -192,7 +192,7 @@ def rewrite(state: SupportState, *, deps: GraphDeps) -> Update:
     query = text.strip().splitlines()[0].strip(" \"'") if text.strip() else ""
     if not query or query in state["queries"]:
         query = f"{_last_user_turns(state)} {state['question']}".strip()
-    return {"queries": [*state["queries"], query[:MAX_QUERY_CHARS]]}
+    return {"queries": [query[:MAX_QUERY_CHARS]]}
 
 
 def generate(state: SupportState, *, deps: GraphDeps) -> Update:

@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Annotated, TypedDict
 
 from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
+from langgraph.types import Overwrite
 
 from assistant.adapters.schemas import EscalationDecision, TriageResult
 from assistant.schemas import Action, Answer, NodeTiming, RetrievedChunk
 
 
 class TurnInput(TypedDict):
-    """What a caller sends for one turn. The per-turn fields are reset here."""
+    """What a caller sends for one turn. The per-turn fields are reset here (`Overwrite`
+    passes the appending reducers of `queries` and `timings`)."""
 
     messages: list[AnyMessage]
     question: str
     tenant: str
-    queries: list[str]
+    queries: Overwrite
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
-    timings: list[NodeTiming]
+    timings: Overwrite
 
 
 class SupportState(TypedDict, total=False):
@@ -29,8 +32,9 @@ class SupportState(TypedDict, total=False):
     question: str
     tenant: str
     action: Action
-    # Every query this turn sent to the knowledge base; its length bounds the rewrites.
-    queries: list[str]
+    # Every query this turn sent to the knowledge base (nodes return the new one); its length
+    # bounds the rewrites.
+    queries: Annotated[list[str], operator.add]
     # Chunks of the latest search, and those of them that passed the relevance grade.
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
@@ -38,7 +42,8 @@ class SupportState(TypedDict, total=False):
     triage: TriageResult | None
     escalation: EscalationDecision | None
     answer: Answer
-    timings: list[NodeTiming]
+    # How long each node of this turn took; each node's run adds its own.
+    timings: Annotated[list[NodeTiming], operator.add]
 
 
 def new_turn(question: str, tenant: str) -> TurnInput:
@@ -47,8 +52,8 @@ def new_turn(question: str, tenant: str) -> TurnInput:
         messages=[HumanMessage(question)],
         question=question,
         tenant=tenant,
-        queries=[],
+        queries=Overwrite([]),
         chunks=[],
         relevant=[],
-        timings=[],
+        timings=Overwrite([]),
     )
