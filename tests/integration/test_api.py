@@ -25,7 +25,7 @@ from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
 from assistant.schemas import Answer, Outcome
 from assistant.service import Assistant
-from assistant.settings import Settings
+from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
 from assistant.store import KnowledgeStore
 from assistant.threads import open_checkpointer
 
@@ -501,7 +501,7 @@ def test_readyz_is_503_when_the_server_lacks_the_base_or_an_adapter_the_turn_use
 def real_client(
     settings: Settings, store: KnowledgeStore, chat_model: EmbeddedChatModel
 ) -> Iterator[TestClient]:
-    settings.adapters_dir = None  # the shipped triage and escalation adapters
+    settings.adapters_dir = SHIPPED_ADAPTERS_DIR  # the shipped triage and escalation adapters
     settings.answer_mode = "extractive"
     assistant = make_assistant(settings, store, chat_model)
     with TestClient(create_app(settings, assistant=assistant)) as client:

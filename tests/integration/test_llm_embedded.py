@@ -15,14 +15,13 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant.adapters.manifest import base_model_id, base_model_info
-from assistant.adapters.registry import get_adapter
+from assistant.adapters.registry import AdapterRegistry
 from assistant.errors import ModelUnavailableError
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.errors import UnknownModelError
 from assistant.llm.gateway import choose, complete, stream
-from assistant.llm.lora import SHIPPED_ADAPTERS_DIR
 from assistant.llm.packaged import resolve_model_folder
-from assistant.settings import Settings
+from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
 
 pytestmark = pytest.mark.slow
 
@@ -138,7 +137,7 @@ def test_the_shipped_adapters_pass_the_base_check_on_the_packaged_model(
     # once refused both shipped adapters after a transformers upgrade rewrote config.json.
     base = base_model_info(model_folder, base_model_id(model_folder))
     for name in ("triage", "escalation"):
-        assert get_adapter(SHIPPED_ADAPTERS_DIR, name, base).name == name
+        assert AdapterRegistry(SHIPPED_ADAPTERS_DIR).get(name, base).name == name
 
 
 def test_an_unknown_adapter_names_the_ones_available(model: EmbeddedChatModel) -> None:

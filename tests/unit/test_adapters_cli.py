@@ -34,9 +34,11 @@ def test_list_marks_an_adapter_for_another_base_and_leaves_it_out_of_vllm(
     assert result.exit_code == 0, result.output
     assert "was trained on base" in result.output
 
+    # The LoRA arguments `assistant.serving` starts vLLM with, from the same builder.
     args = CliRunner().invoke(app(), ["adapters", "list", "--vllm-args"], env=env)
+    triage = (adapters / "triage").resolve()
     assert args.output.strip() == (
-        f"--enable-lora --max-lora-rank 8 --lora-modules triage={(adapters / 'triage').resolve()}"
+        f"--enable-lora --max-lora-rank 8 --max-loras 2 --lora-modules triage={triage}"
     )
 
 

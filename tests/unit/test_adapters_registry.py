@@ -11,10 +11,9 @@ from doubles import ListRetriever
 
 from assistant.adapters.manifest import base_model_info, read_manifest
 from assistant.adapters.registry import (
+    AdapterRegistry,
     IncompatibleAdapterError,
     check_compatible,
-    get_adapter,
-    list_adapters,
     vllm_lora_args,
 )
 from assistant.errors import InputError
@@ -63,9 +62,11 @@ def test_an_adapter_for_another_base_is_refused(tmp_path: Path) -> None:
     make_adapter(adapters, "escalation", other)
     base = base_model_info(ours, "test/base")
 
-    assert get_adapter(adapters, "triage", base).name == "triage"
+    registry = AdapterRegistry(adapters)
+    assert registry.get("triage", base).name == "triage"
+    assert [a.name for a in registry.usable(base)] == ["triage"]
     with pytest.raises(IncompatibleAdapterError, match="trained on base test/base") as info:
-        get_adapter(adapters, "escalation", base)
+        registry.get("escalation", base)
     assert "the weights differ" in str(info.value)
     assert "Retrain it on this base" in str(info.value)
 
@@ -74,7 +75,7 @@ def test_an_unknown_adapter_names_the_ones_there_are(tmp_path: Path) -> None:
     base = make_base(tmp_path / "base", 1.0)
     make_adapter(tmp_path / "adapters", "triage", base)
     with pytest.raises(UnknownModelError, match="there are: triage"):
-        get_adapter(tmp_path / "adapters", "tone", base_model_info(base, "b"))
+        AdapterRegistry(tmp_path / "adapters").get("tone", base_model_info(base, "b"))
 
 
 def test_a_corrupt_adapter_is_listed_with_its_problem_and_refused(tmp_path: Path) -> None:
@@ -82,11 +83,11 @@ def test_a_corrupt_adapter_is_listed_with_its_problem_and_refused(tmp_path: Path
     folder = make_adapter(tmp_path / "adapters", "triage", base)
     weights = folder / "adapter_model.safetensors"
     weights.write_bytes(weights.read_bytes()[:40])
-    (info,) = list_adapters(tmp_path / "adapters")
+    (info,) = AdapterRegistry(tmp_path / "adapters").adapters()
     assert info.problem is not None and "corrupt" in info.problem
     with pytest.raises(IncompatibleAdapterError, match="cannot be used"):
         check_compatible(info, base_model_info(base, "b"))
-    assert vllm_lora_args([info]) == []
+    assert "--lora-modules" not in vllm_lora_args([info], max_loras=2)
 
 
 def test_vllm_gets_every_usable_adapter_and_a_rank_bound_it_accepts(tmp_path: Path) -> None:
@@ -95,11 +96,13 @@ def test_vllm_gets_every_usable_adapter_and_a_rank_bound_it_accepts(tmp_path: Pa
     make_adapter(adapters, "escalation", base, rank=12)
     make_adapter(adapters, "triage", base)
     (adapters / "__pycache__").mkdir()  # not an adapter: no adapter_config.json
-    args = vllm_lora_args(list_adapters(adapters))
+    args = vllm_lora_args(AdapterRegistry(adapters).adapters(), max_loras=2)
     assert args == [
         "--enable-lora",
         "--max-lora-rank",
         "16",
+        "--max-loras",
+        "2",
         "--lora-modules",
         f"escalation={(adapters / 'escalation').resolve()}",
         f"triage={(adapters / 'triage').resolve()}",

@@ -16,11 +16,11 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
+from assistant.adapters.registry import AdapterRegistry, vllm_lora_args
 from assistant.api.app import create_app
-from assistant.llm.lora import SHIPPED_ADAPTERS_DIR, available_adapters
 from assistant.llm.packaged import converted_folder
 from assistant.serving import ServeConfig, vllm_command
-from assistant.settings import Settings
+from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "compose" / "compose.yaml"
@@ -139,26 +139,19 @@ def test_the_api_port_and_probes_are_the_ones_it_serves() -> None:
 def expected_vllm_args() -> list[str]:
     """What `python -m assistant.serving --device gpu --host 0.0.0.0` runs for the image's
     model folder and the shipped adapters, without the `python -m module` prefix."""
-    shipped = available_adapters(SHIPPED_ADAPTERS_DIR)
+    shipped = AdapterRegistry(SHIPPED_ADAPTERS_DIR).servable()
     assert set(shipped) == {"triage", "escalation"}
     settings = Settings(_env_file=None, cache_dir=Path("/cache"))  # type: ignore[call-arg]
     config = ServeConfig(
         model_dir=converted_folder(settings),
-        adapters={name: Path("/adapters") / name for name in ("triage", "escalation")},
+        adapters=tuple(
+            shipped[n].model_copy(update={"folder": Path("/adapters") / n})
+            for n in ("triage", "escalation")
+        ),
         device="gpu",
         host="0.0.0.0",
     )
-    # The lora rank bound reads the adapters' configs; take it from the shipped folders.
-    argv = vllm_command(
-        ServeConfig(
-            model_dir=config.model_dir,
-            adapters={n: shipped[n] for n in ("triage", "escalation")},
-            device="gpu",
-            host="0.0.0.0",
-        )
-    )
-    argv[argv.index("--lora-modules") + 1 :] = [f"{n}={p}" for n, p in config.adapters.items()]
-    return argv[3:]
+    return vllm_command(config)[3:]
 
 
 @pytest.mark.parametrize("where", ["compose", "k8s"])
@@ -188,9 +181,7 @@ def test_the_model_prep_step_writes_where_vllm_reads() -> None:
 
 
 def test_every_rank_bound_the_docs_give_vllm_is_the_one_the_code_generates() -> None:
-    from assistant.adapters.registry import list_adapters, vllm_lora_args
-
-    args = vllm_lora_args(list_adapters(SHIPPED_ADAPTERS_DIR))
+    args = vllm_lora_args(AdapterRegistry(SHIPPED_ADAPTERS_DIR).adapters(), max_loras=2)
     generated = args[args.index("--max-lora-rank") + 1]
     pages = [*(DEPLOY.parent / "docs").glob("*.md"), DEPLOY / "README.md"]
     given = {

@@ -5,36 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.serving import (
-    ServeConfig,
-    existing_adapters,
-    lora_rank_bound,
-    vllm_command,
-    vllm_env,
-)
+from assistant.adapters.registry import AdapterInfo, lora_rank_bound
+from assistant.serving import ServeConfig, vllm_command, vllm_env
 
 
-def _adapter(folder: Path, rank: int = 8) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "adapter_config.json").write_text(json.dumps({"r": rank}))
-    return folder
+def _adapter(folder: Path, rank: int = 8) -> AdapterInfo:
+    return AdapterInfo(name=folder.name, folder=folder, rank=rank)
 
 
 def _value(argv: list[str], flag: str) -> str:
     return argv[argv.index(flag) + 1]
 
 
-def test_only_adapter_folders_that_hold_an_adapter_are_served(tmp_path: Path) -> None:
-    triage = _adapter(tmp_path / "triage")
-    (tmp_path / "escalation").mkdir()  # not trained yet: no adapter_config.json
-
-    found = existing_adapters({"triage": triage, "escalation": tmp_path / "escalation"})
-
-    assert found == {"triage": triage.resolve()}
-
-
 def test_the_command_serves_the_base_under_its_name_with_each_adapter(tmp_path: Path) -> None:
-    adapters = {"triage": _adapter(tmp_path / "t"), "escalation": _adapter(tmp_path / "e")}
+    adapters = (_adapter(tmp_path / "triage"), _adapter(tmp_path / "escalation"))
     config = ServeConfig(model_dir=tmp_path / "base", adapters=adapters, port=9000)
 
     argv = vllm_command(config)
@@ -46,7 +30,10 @@ def test_the_command_serves_the_base_under_its_name_with_each_adapter(tmp_path: 
     assert _value(argv, "--max-loras") == "2"
     assert "--enable-lora" in argv
     start = argv.index("--lora-modules") + 1
-    assert argv[start : start + 2] == [f"triage={tmp_path / 't'}", f"escalation={tmp_path / 'e'}"]
+    assert argv[start : start + 2] == [
+        f"triage={tmp_path / 'triage'}",
+        f"escalation={tmp_path / 'escalation'}",
+    ]
 
 
 def test_without_adapters_lora_stays_enabled_for_runtime_loading(tmp_path: Path) -> None:
@@ -69,9 +56,9 @@ def test_json_output_is_compact_unless_turned_off(tmp_path: Path) -> None:
 
 
 def test_the_rank_bound_is_the_smallest_value_vllm_accepts_that_fits(tmp_path: Path) -> None:
-    assert lora_rank_bound({}) == 8
-    assert lora_rank_bound({"a": _adapter(tmp_path / "a", rank=4)}) == 8
-    assert lora_rank_bound({"b": _adapter(tmp_path / "b", rank=12)}) == 16
+    assert lora_rank_bound([]) == 8
+    assert lora_rank_bound([_adapter(tmp_path / "a", rank=4)]) == 8
+    assert lora_rank_bound([_adapter(tmp_path / "b", rank=12)]) == 16
 
 
 def test_cpu_only_variables_are_set_only_on_cpu(tmp_path: Path) -> None:
