@@ -1,33 +1,25 @@
 """`assistant adapters eval`: the adapter, the prompted base and the cheap baseline, side by
-side on the same dev examples."""
+side on the same dev examples. A thin wrapper of the `triage` and `escalation` suites of
+`assistant eval` (`assistant.evaluation.classification`): the same classifiers, the same
+scores, the same seeded draw of the dev split; this adds the table and the manifest's keys."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from assistant.adapters.baseline import escalation_baseline, triage_baseline
-from assistant.adapters.evaluate import (
-    EscalationScores,
-    TriageScores,
-    dev_sample,
-    predict,
-    score_escalation,
-    score_triage,
-)
-from assistant.adapters.inference import ESCALATION_REGEX, TRIAGE_REGEX, parse_reply
-from assistant.adapters.schemas import ChatExample, EscalationDecision, Task, TriageResult
+from assistant.adapters.evaluate import EscalationScores, TriageScores
+from assistant.adapters.schemas import ChatExample, Task
 from assistant.settings import Settings
 
-if TYPE_CHECKING:
-    # sentence-transformers is slow to import; only the baseline rows need it.
-    from assistant.embedder import Embedder
+BASE = "base (prompted)"
+BASELINE = "embeddings+logreg"
+# The seed `assistant eval` draws its --limit sample with by default: both commands score the
+# same examples.
+SEED = 0
 
 
 class EvalRow(BaseModel):
@@ -76,95 +68,49 @@ def run_evaluation(
     The baseline is also scored on the whole dev split (it is cheap), as a check that the
     sample is representative.
     """
-    from assistant.llm.embedded import EmbeddedChatModel
+    from assistant.evaluation.classification import (
+        Classifier,
+        baseline_classifier,
+        evaluate_classification,
+        llm_classifier,
+    )
+    from assistant.evaluation.datasets import sample
 
-    sample = dev_sample(dev, limit)
-    model = EmbeddedChatModel.from_settings(settings)
-    rows = []
-    if with_adapter:
-        rows.append(_llm_row(model, adapter, adapter, task, sample, console))
-    if base:
-        rows.append(_llm_row(model, "base (prompted)", None, task, sample, console))
+    picked = sample(dev, limit, SEED)
+    classifiers: dict[str, Classifier] = {}
+    if with_adapter or base:
+        from assistant.llm.embedded import EmbeddedChatModel
+
+        model = EmbeddedChatModel.from_settings(settings)
+        if with_adapter:
+            classifiers[adapter] = llm_classifier(model, task, adapter)
+        if base:
+            classifiers[BASE] = llm_classifier(model, task, None)
+    whole_dev: dict[str, Classifier] = {}
     if baseline:
         from assistant.embedder import load_embedder
 
-        embedder = load_embedder(settings.embedder)
-        rows.append(_baseline_row(embedder, "embeddings+logreg", task, train, sample))
-        if limit is not None and len(dev) > len(sample):
-            rows.append(_baseline_row(embedder, "embeddings+logreg (all dev)", task, train, dev))
+        classifiers[BASELINE] = baseline_classifier(load_embedder(settings.embedder), task, train)
+        if len(dev) > len(picked):
+            whole_dev[f"{BASELINE} (all dev)"] = classifiers[BASELINE]
+    rows = []
+    with Progress(console=console, transient=True) as progress:
+        for examples, systems in ((picked, classifiers), (dev, whole_dev)):
+            if not systems:
+                continue
+            _, variants = evaluate_classification(
+                task,
+                examples,
+                systems,
+                writes_json=lambda name: not name.startswith(BASELINE),
+                progress=progress,
+            )
+            rows += [
+                EvalRow(
+                    system=v.row.variant,
+                    scores=v.row.details,
+                    seconds_per_example=v.row.seconds_per_example,
+                )
+                for v in variants
+            ]
     return rows
-
-
-def _llm_row(
-    model: BaseChatModel,
-    system: str,
-    adapter: str | None,
-    task: Task,
-    sample: Sequence[ChatExample],
-    console: Console,
-) -> EvalRow:
-    started = time.monotonic()
-    with Progress(
-        TextColumn(f"[bold]{system}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
-        bar = progress.add_task(system, total=len(sample))
-
-        def done() -> None:
-            progress.advance(bar)
-
-        scores: TriageScores | EscalationScores
-        if task == "triage":
-            gold_t = [parse_reply(e.reply, TriageResult) for e in sample]
-            pred_t, valid = predict(
-                model, sample, TriageResult, adapter=adapter, regex=TRIAGE_REGEX, on_done=done
-            )
-            scores = score_triage(gold_t, pred_t, valid)
-        else:
-            gold_e = [parse_reply(e.reply, EscalationDecision) for e in sample]
-            pred_e, valid = predict(
-                model,
-                sample,
-                EscalationDecision,
-                adapter=adapter,
-                regex=ESCALATION_REGEX,
-                on_done=done,
-            )
-            scores = score_escalation(gold_e, pred_e, valid)
-    seconds = (time.monotonic() - started) / max(1, len(sample))
-    return EvalRow(system=system, scores=scores, seconds_per_example=round(seconds, 3))
-
-
-def _baseline_row(
-    embedder: Embedder,
-    system: str,
-    task: Task,
-    train: Sequence[ChatExample],
-    sample: Sequence[ChatExample],
-) -> EvalRow:
-    started = time.monotonic()
-    texts = [_user_text(e) for e in sample]
-    scores: TriageScores | EscalationScores
-    if task == "triage":
-        pairs = [(_user_text(e), parse_reply(e.reply, TriageResult).category) for e in train]
-        predicted = triage_baseline(embedder, pairs, texts)
-        gold_t = [parse_reply(e.reply, TriageResult) for e in sample]
-        scores = score_triage(gold_t, [*predicted], [True] * len(sample))
-    else:
-        decisions = [parse_reply(e.reply, EscalationDecision).escalate for e in train]
-        pairs_e = list(zip([_user_text(e) for e in train], decisions, strict=True))
-        gold_e = [parse_reply(e.reply, EscalationDecision) for e in sample]
-        decided: list[EscalationDecision | bool | None] = [
-            *escalation_baseline(embedder, pairs_e, texts)
-        ]
-        scores = score_escalation(gold_e, decided, [True] * len(sample))
-    seconds = (time.monotonic() - started) / max(1, len(sample))
-    return EvalRow(system=system, scores=scores, seconds_per_example=round(seconds, 3))
-
-
-def _user_text(example: ChatExample) -> str:
-    """The user turn: the message for triage, message plus context for escalation."""
-    return next(t.content for t in example.messages if t.role == "user")

@@ -147,6 +147,34 @@ def test_triage_suite_reports_per_class_scores_and_confusion(env, shared_data, t
 
 
 @pytest.mark.slow
+def test_adapters_eval_scores_the_examples_eval_draws(env, shared_data, tmp_path):
+    # `adapters eval` wraps the triage suite: the same seeded draw of the same dev split.
+    args = ["--limit", "3", "--no-base", "--no-baseline", "--no-save", "--markdown"]
+    adapters = CliRunner().invoke(
+        app, ["adapters", "eval", "triage", *args, "--data-dir", str(shared_data)], env=env
+    )
+    assert adapters.exit_code == 0, adapters.output
+    [row] = [line for line in adapters.output.splitlines() if line.startswith("| triage |")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+
+    suite = run_eval(
+        env,
+        tmp_path / "out",
+        "triage",
+        "--data",
+        str(shared_data / BANKING),
+        "--compare",
+        "lora",
+        "--limit",
+        "3",
+    )
+    assert isinstance(suite, ClassificationResult)
+    [lora] = suite.variants
+    assert cells[1] == "3"
+    assert float(cells[2]) == pytest.approx(lora.row.accuracy, abs=1e-3)
+
+
+@pytest.mark.slow
 def test_escalation_suite_reads_banking_and_support_tasks(env, shared_data, tmp_path):
     result = run_eval(
         env,
