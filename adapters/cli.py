@@ -330,7 +330,7 @@ def list_command(
 ) -> None:
     """List the adapters, whether each fits the base model in use, and vLLM's arguments."""
     from assistant.adapters.registry import AdapterRegistry, check_compatible, vllm_lora_args
-    from assistant.serving import DEFAULT_MAX_LORAS
+    from assistant.vllm_launcher import DEFAULT_MAX_LORAS
 
     settings = load_settings()
     adapters = AdapterRegistry(settings.adapters_dir).adapters()

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.adapters.cli import adapters_app, triage_command
-from assistant.api.serve import serve_command
+from assistant.api.command import serve_command
 from assistant.batch.cli import triage_batch_command
 from assistant.cli_support import clear_errors, load_settings, print_error, quiet_third_party
 from assistant.errors import AssistantError

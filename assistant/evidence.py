@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answers import chunk_sentences
+from assistant.answer_candidates import chunk_sentences
 from assistant.embedder import Embedder
 from assistant.schemas import RetrievedChunk
 from assistant.sparse import SparseEncoder

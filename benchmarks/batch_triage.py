@@ -62,13 +62,13 @@ from assistant.evaluation.metrics import percentile
 from assistant.llm.gateway import _call_kwargs, build_chat_model
 from assistant.llm.packaged import resolve_model_folder
 from assistant.service import Assistant
-from assistant.serving import (
+from assistant.settings import Settings
+from assistant.vllm_launcher import (
     SERVED_MODEL_NAME,
     ServeConfig,
     free_port,
     running_vllm,
 )
-from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "banking77_train.jsonl"

@@ -27,13 +27,13 @@ import httpx
 
 from assistant.adapters.registry import AdapterRegistry
 from assistant.llm.packaged import resolve_model_folder
-from assistant.serving import (
+from assistant.settings import Settings
+from assistant.vllm_launcher import (
     SERVED_MODEL_NAME,
     ServeConfig,
     free_port,
     running_vllm,
 )
-from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPTERS = ("triage", "escalation")

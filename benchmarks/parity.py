@@ -39,13 +39,13 @@ from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.errors import ModelOutputError
 from assistant.llm.gateway import build_chat_model
 from assistant.llm.packaged import resolve_model_folder
-from assistant.serving import (
+from assistant.settings import Settings
+from assistant.vllm_launcher import (
     SERVED_MODEL_NAME,
     ServeConfig,
     free_port,
     running_vllm,
 )
-from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"

@@ -30,7 +30,7 @@ from assistant.adapters.inference import triage as triage_message
 from assistant.adapters.policy import EscalationReason
 from assistant.adapters.prompts import NO_CONTEXT
 from assistant.adapters.schemas import EscalationDecision, TriageResult
-from assistant.answers import answer_candidates
+from assistant.answer_candidates import answer_candidates
 from assistant.citations import marker_regex, resolve_citations
 from assistant.clarification import clarifying_question
 from assistant.embedder import Embedder

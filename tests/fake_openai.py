@@ -16,7 +16,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from assistant.serving import free_port
+from assistant.vllm_launcher import free_port
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
     on the first call (or ``EmbeddedChatModel.load()``). Build one per process and share it.
     """
     if settings.backend == "openai":
-        from assistant.llm.server import build_openai_chat_model
+        from assistant.llm.openai_compatible import build_openai_chat_model
 
         return build_openai_chat_model(settings)
     return EmbeddedChatModel.from_settings(settings)
@@ -158,7 +158,7 @@ def _call_kwargs(
 
 def _errors(model: BaseChatModel, adapter: str | None) -> AbstractContextManager[None]:
     if isinstance(model, BaseChatOpenAI):
-        from assistant.llm.server import server_errors
+        from assistant.llm.openai_compatible import server_errors
 
         return server_errors(model, adapter)
     return nullcontext()

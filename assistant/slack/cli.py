@@ -32,7 +32,7 @@ def slack_command(
     from assistant.service import Assistant
     from assistant.slack.app import build_app, require_slack_settings
     from assistant.slack.bot import SlackBot
-    from assistant.slack.server import http_app, run_socket_mode
+    from assistant.slack.transports import http_app, run_socket_mode
 
     settings = load_settings()
     # Missing tokens are reported before the model loads.

@@ -7,7 +7,7 @@
 #
 # The project's venv prepares the model folder (the packaged GGUF converted once into the user
 # cache, or ASSISTANT_MODEL_PATH) and then execs vLLM in its own venv; `--dry-run` prints the
-# command. Options: `.venv/bin/python -m assistant.serving --help`.
+# command. Options: `.venv/bin/python -m assistant.vllm_launcher --help`.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -17,5 +17,5 @@ VLLM_DEVICE="${VLLM_DEVICE:-cpu}"
 VLLM_PORT="${VLLM_PORT:-8000}"
 
 # Flags given on the command line come after these defaults, so they win.
-exec "$PROJECT_PYTHON" -m assistant.serving \
+exec "$PROJECT_PYTHON" -m assistant.vllm_launcher \
     --python "$VLLM_PYTHON" --device "$VLLM_DEVICE" --port "$VLLM_PORT" "$@"

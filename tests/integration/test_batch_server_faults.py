@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from assistant.adapters.data import triage_result
 from assistant.adapters.prompts import render_triage
 from assistant.cli import app
-from assistant.serving import free_port
+from assistant.vllm_launcher import free_port
 
 RETRIES = 2  # ASSISTANT_MAX_RETRIES: three attempts in all
 

@@ -25,10 +25,10 @@ from assistant.api.app import create_app
 from assistant.ingest import ingest_paths
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.service import Assistant
-from assistant.serving import free_port
 from assistant.settings import Settings
 from assistant.store import KnowledgeStore
 from assistant.threads import open_checkpointer
+from assistant.vllm_launcher import free_port
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM = Path("/usr/bin/chromium")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from assistant.answers import answer_candidates
+from assistant.answer_candidates import answer_candidates
 from assistant.citations import resolve_citations
 from assistant.embedder import Embedder
 from assistant.graphs.prompts import format_passages

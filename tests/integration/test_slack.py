@@ -45,7 +45,7 @@ from assistant.settings import Settings
 from assistant.slack import render
 from assistant.slack.app import build_app, require_slack_settings
 from assistant.slack.bot import SlackBot
-from assistant.slack.server import EVENTS_PATH, http_app
+from assistant.slack.transports import EVENTS_PATH, http_app
 from assistant.store import KnowledgeStore
 from assistant.threads import open_checkpointer
 

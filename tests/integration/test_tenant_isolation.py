@@ -43,7 +43,7 @@ from assistant.service import Assistant
 from assistant.settings import SearchMode, Settings
 from assistant.slack.app import build_app
 from assistant.slack.bot import SlackBot
-from assistant.slack.server import EVENTS_PATH, http_app
+from assistant.slack.transports import EVENTS_PATH, http_app
 from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
 from assistant.threads import open_checkpointer

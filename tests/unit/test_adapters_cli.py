@@ -34,7 +34,7 @@ def test_list_marks_an_adapter_for_another_base_and_leaves_it_out_of_vllm(
     assert result.exit_code == 0, result.output
     assert "was trained on base" in result.output
 
-    # The LoRA arguments `assistant.serving` starts vLLM with, from the same builder.
+    # The LoRA arguments `assistant.vllm_launcher` starts vLLM with, from the same builder.
     args = CliRunner().invoke(app(), ["adapters", "list", "--vllm-args"], env=env)
     triage = (adapters / "triage").resolve()
     assert args.output.strip() == (

@@ -1,4 +1,4 @@
-from assistant.answers import answer_candidates
+from assistant.answer_candidates import answer_candidates
 from assistant.schemas import RetrievedChunk
 
 

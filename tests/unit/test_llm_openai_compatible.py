@@ -16,7 +16,7 @@ from langchain_openai import ChatOpenAI
 from assistant.errors import ModelUnavailableError
 from assistant.llm.errors import UnknownModelError
 from assistant.llm.gateway import choose, complete, stream
-from assistant.llm.server import build_openai_chat_model
+from assistant.llm.openai_compatible import build_openai_chat_model
 from assistant.settings import Settings
 
 ASK = [HumanMessage("Route this ticket.")]

