@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from assistant.adapters.cli import adapters_app, triage_command
 from assistant.api.command import serve_command
@@ -17,12 +15,12 @@ from assistant.batch.cli import triage_batch_command
 from assistant.cli_support import clear_errors, load_settings, print_error, quiet_third_party
 from assistant.errors import AssistantError
 from assistant.evaluation.cli import eval_command
-from assistant.schemas import Answer, IngestReport, Outcome
-from assistant.settings import SearchMode
+from assistant.kinds import SearchMode
 from assistant.slack.cli import slack_command
 
 if TYPE_CHECKING:
     from assistant.ingest import IngestProgress
+    from assistant.schemas import Answer, IngestReport
 
 # Commands import the model, store and graph stacks in their bodies: `assistant --help` and a
 # mistyped option answer in a fraction of a second instead of after torch has loaded.
@@ -65,6 +63,8 @@ def ingest(
     tenant: Tenant = None,
 ) -> None:
     """Ingest Markdown, HTML, text and JSONL documents into the knowledge base."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from assistant.ingest import ingest_paths
     from assistant.service import open_store
 
@@ -121,6 +121,8 @@ def search(
         )
     finally:
         store.close()
+    from rich.table import Table
+
     table = Table("#", "score", "cosine", "doc", "section", "text")
     for n, c in enumerate(chunks, 1):
         cosine = "" if c.dense_score is None else f"{c.dense_score:.3f}"
@@ -218,6 +220,8 @@ def delete(doc_id: str, tenant: Tenant = None) -> None:
 
 
 def _print_answer(answer: Answer) -> None:
+    from assistant.schemas import Outcome
+
     out.print(escape(answer.text))
     if answer.citations:
         out.print("\n[bold]Sources[/bold]")
@@ -237,6 +241,8 @@ def _print_answer(answer: Answer) -> None:
 
 
 def _print_report(report: IngestReport) -> None:
+    from rich.table import Table
+
     table = Table("docs", "unchanged", "chunks added", "removed", "unchanged", "skipped", "errors")
     table.add_row(
         str(report.docs),

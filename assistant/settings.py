@@ -15,12 +15,13 @@ from platformdirs import user_cache_path, user_data_path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.kinds import SearchMode
+
 APP_NAME = "hybrid-assistant"
 # The adapters trained in this repository: `adapters/` at its top, installed as
 # `assistant/adapters`.
 SHIPPED_ADAPTERS_DIR = Path(__file__).parent / "adapters"
 
-SearchMode = Literal["hybrid", "dense", "sparse"]
 Backend = Literal["embedded", "openai"]
 
 
