@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+from document_files import write_docx, write_pdf, write_scanned_pdf
 
 from assistant.chunking import chunk_document
+from assistant.citations import resolve_citations
 from assistant.ingest import IngestProgress, ingest_paths
 from assistant.loaders import load_documents
 from assistant.schemas import Document, IngestReport
@@ -157,6 +159,30 @@ def test_progress_announces_the_embedding_total_before_embedding(
     assert events[0].stage == "scan" and events[-1] == embed[-1]
     assert embed[0] == IngestProgress(stage="embed", done=0, total=report.chunks_added)
     assert embed[-1].done == embed[-1].total == report.chunks_added == 5
+
+
+def test_pdf_and_docx_ingest_once_and_cite_the_pdf_page(
+    tmp_path: Path, store: KnowledgeStore
+) -> None:
+    root = tmp_path / "kb"
+    root.mkdir()
+    pdf = write_pdf(root / "guide.pdf")
+    write_docx(root / "guide.docx")
+    write_scanned_pdf(root / "scan.pdf")
+
+    first = ingest(root, store)
+    again = ingest(root, store)
+
+    assert (first.docs, first.errors[0].split(": ")[:2]) == (
+        2,
+        [str(root / "scan.pdf"), "no text layer (a scanned PDF?)"],
+    )
+    assert (again.docs_unchanged, again.chunks_added, again.chunks_removed) == (2, 0, 0)
+    hits = store.search("backups kept thirty days", tenant=TENANT, k=5, mode="hybrid")
+    from_pdf = next(c for c in hits if c.doc_id == "guide.pdf")
+    cited = resolve_citations("Backups are kept thirty days [1].", [from_pdf])
+    assert (from_pdf.page, from_pdf.section) == (2, "Admin guide > Backups")
+    assert (cited.citations[0].url, cited.citations[0].page) == (f"{pdf}, p. 2", 2)
 
 
 @pytest.mark.slow
