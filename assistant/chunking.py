@@ -79,6 +79,7 @@ def chunk_document(doc: Document, max_chars: int) -> list[Chunk]:
                 page=page,
                 position=len(chunks),
                 content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                metadata=doc.metadata,
             )
         )
     return chunks

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -59,16 +58,48 @@ Tenant = Annotated[str | None, typer.Option(help="Tenant (default: ASSISTANT_TEN
 @app.command()
 @clear_errors
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files, folders, or web addresses: a sitemap (…/sitemap.xml) or a start page "
+            "whose same-site links are followed.",
+            show_default=False,
+        ),
+    ] = None,
+    zendesk: Annotated[
+        str | None,
+        typer.Option(
+            help="Also import this Zendesk Help Center's public articles (its subdomain).",
+            metavar="SUBDOMAIN",
+        ),
+    ] = None,
+    max_pages: Annotated[
+        int | None,
+        typer.Option(min=1, help="Pages one crawl fetches at most (default: crawl_max_pages)."),
+    ] = None,
     tenant: Tenant = None,
 ) -> None:
-    """Ingest Markdown, HTML, text and JSONL documents into the knowledge base."""
+    """Ingest Markdown, HTML, text, PDF, Word and JSONL files, web pages and a Zendesk Help
+    Center into the knowledge base. Crawls honour robots.txt and wait between requests."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assistant.ingest import ingest_paths
+    from assistant.ingest import ingest_documents
     from assistant.service import open_store
+    from assistant.sources import read_sources
+    from assistant.zendesk import help_center_url
 
+    if not sources and not zendesk:
+        raise typer.BadParameter("give files, folders or web addresses, or --zendesk")
     settings = load_settings()
+    zendesk_url = help_center_url(zendesk, settings.zendesk_url) if zendesk else None
+    tenant = tenant or settings.tenant
+    documents = read_sources(
+        sources or [],
+        settings,
+        tenant=tenant,
+        max_pages=max_pages or settings.crawl_max_pages,
+        zendesk_url=zendesk_url,
+    )
     store = open_store(settings)
     try:
         with Progress(
@@ -85,10 +116,10 @@ def ingest(
                 label = "reading documents" if step.stage == "scan" else "embedding chunks"
                 progress.update(task, completed=step.done, total=step.total, description=label)
 
-            report = ingest_paths(
-                paths,
+            report = ingest_documents(
+                documents,
                 store,
-                tenant=tenant or settings.tenant,
+                tenant=tenant,
                 max_chars=settings.chunk_max_chars,
                 on_progress=on_progress,
             )

@@ -40,6 +40,9 @@ class Chunk(BaseModel):
     page: int | None = Field(None, ge=1, description="The page it is on, for paged documents.")
     position: int = Field(0, ge=0, description="Order of the chunk within its document.")
     content_hash: str = ""
+    metadata: dict[str, str] = Field(
+        default_factory=dict, description="The document's metadata (e.g. a Zendesk section)."
+    )
 
 
 class RetrievedChunk(Chunk):
