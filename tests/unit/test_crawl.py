@@ -86,6 +86,15 @@ def test_requests_to_a_site_are_spaced_by_the_delay(site: Site) -> None:
     assert min(b - a for a, b in pairwise(times)) >= 0.19
 
 
+def test_a_sitemap_index_is_followed_to_its_sitemaps(site: Site) -> None:
+    index = f"<sitemapindex><sitemap><loc>{site.base}/sitemap.xml</loc></sitemap></sitemapindex>"
+    site.files["/sitemap_index.xml"] = ("application/xml", index.encode())
+
+    docs, _ = fetch(f"{site.base}/sitemap_index.xml", max_pages=1)
+
+    assert [d.url for d in docs] == [f"{site.base}/articles/reset"]
+
+
 def test_a_broken_sitemap_or_missing_page_is_a_clear_error(site: Site) -> None:
     site.files["/sitemap.xml"] = ("application/xml", b"<urlset><url><loc>")
 
