@@ -3,6 +3,7 @@ become pipe tables, and pages stay apart (form feeds) so each chunk knows its pa
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,11 @@ from assistant.markdown_text import escape_line, pipe_table
 HEADING_SIZE_RATIO = 1.15
 # Longer lines in large type are emphasised prose, not headings.
 HEADING_MAX_CHARS = 120
+# A first or last line on this share of the pages (of at least RUNNING_MIN_PAGES) is a running
+# header or footer.
+RUNNING_SHARE = 0.8
+RUNNING_MIN_PAGES = 3
+_DIGITS = re.compile(r"\d+")
 # A vertical gap above a line larger than this share of its height starts a new paragraph.
 PARAGRAPH_GAP_RATIO = 0.6
 
@@ -58,6 +64,7 @@ def read_pdf(path: Path) -> PdfText:
         raise InputError(f"not a readable PDF ({exc or type(exc).__name__})") from None
     if not any(lines or tables for lines, tables in pages):
         raise InputError("no text layer (a scanned PDF?): run OCR on it first, e.g. with ocrmypdf")
+    pages = _without_running_lines(pages)
     body = _body_size([line for lines, _ in pages for line in lines])
     levels = _heading_levels([line for lines, _ in pages for line in lines], body)
     rendered = [_render(lines, tables, levels) for lines, tables in pages]
@@ -84,6 +91,33 @@ def _read_page(page: Any) -> tuple[list[_Line], list[_Table]]:
         if line["text"].strip() and line["chars"]
     ]
     return lines, [t for t in tables if t.markdown]
+
+
+def _without_running_lines(
+    pages: list[tuple[list[_Line], list[_Table]]],
+) -> list[tuple[list[_Line], list[_Table]]]:
+    """The pages without their running header and footer: a first or last line that recurs on
+    most pages (its numbers aside, as in "Page 3 of 9"). Left in, a header set in larger type
+    would read as a heading on every page, and "Page 3" would sit in every page's chunks."""
+    if len(pages) < RUNNING_MIN_PAGES:
+        return pages
+    counts = Counter(_running_key(line) for lines, _ in pages for line in _ends(lines))
+    running = {key for key, count in counts.items() if count >= RUNNING_SHARE * len(pages)}
+    cleaned = []
+    for lines, tables in pages:
+        ends = _ends(lines)
+        kept = [line for line in lines if line not in ends or _running_key(line) not in running]
+        cleaned.append((kept, tables))
+    return cleaned
+
+
+def _ends(lines: list[_Line]) -> list[_Line]:
+    """A page's first and last line (one line when it has only one)."""
+    return lines[:1] + lines[1:][-1:]
+
+
+def _running_key(line: _Line) -> str:
+    return _DIGITS.sub("#", line.text)
 
 
 def _body_size(lines: list[_Line]) -> float:

@@ -27,10 +27,28 @@ SECURITY = (
 )
 
 
-def write_pdf(path: Path, *, copies: int = 1) -> Path:
+RUNNING_HEADER = "ACME WORKSPACE ADMIN GUIDE"
+
+
+class _RunningPdf(FPDF):
+    """A PDF whose every page has a bold header in large type and a "Page n of N" footer."""
+
+    def header(self) -> None:
+        self.set_font("Helvetica", style="B", size=14)
+        self.cell(text=RUNNING_HEADER, new_x="LMARGIN", new_y="NEXT")
+        self.ln(4)
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("Helvetica", size=9)
+        self.cell(text=f"Page {self.page_no()} of {{nb}}")
+
+
+def write_pdf(path: Path, *, copies: int = 1, running: bool = False) -> Path:
     """A PDF with a text layer: a title, then per copy a "Plans" section with a ruled table on
-    one page and "Security" and "Backups" sections on the next."""
-    pdf = FPDF()
+    one page and "Security" and "Backups" sections on the next; `running` adds a header and a
+    footer to every page."""
+    pdf = _RunningPdf() if running else FPDF()
     pdf.set_auto_page_break(auto=True, margin=15)
     for n in range(copies):
         suffix = f" {n + 1}" if copies > 1 else ""

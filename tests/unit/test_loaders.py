@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from document_files import PLANS, write_docx, write_pdf, write_scanned_pdf
+from document_files import PLANS, RUNNING_HEADER, write_docx, write_pdf, write_scanned_pdf
 
 from assistant.chunking import chunk_document
 from assistant.loaders import LoadError, load_documents
@@ -143,6 +143,18 @@ def test_pdf_keeps_headings_pages_and_its_table_as_one_chunk(tmp_path: Path) -> 
         f"{path}, p. 2",
     )
     assert {c.page for c in chunks} == {1, 2}
+
+
+def test_a_running_header_and_footer_are_left_out_of_a_pdf(tmp_path: Path) -> None:
+    [doc], _ = load(write_pdf(tmp_path / "guide.pdf", copies=2, running=True))
+    chunks = chunk_document(doc, max_chars=400)
+
+    assert RUNNING_HEADER not in doc.text and "Page 2 of 4" not in doc.text
+    assert [c.section for c in chunks if "Backups run every night" in c.text] == [
+        "Admin guide > Backups 1",
+        "Admin guide > Backups 2",
+    ]
+    assert_table_is_one_chunk([c for c in chunks if c.page == 3])
 
 
 def test_a_page_that_moves_changes_the_chunk_id(tmp_path: Path) -> None:
