@@ -12,6 +12,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from assistant.adapters.schemas import EscalationDecision, TriageResult
 from assistant.errors import ThreadStoreUnavailableError
+from assistant.release import Released
 from assistant.schemas import Action, Answer, Citation, NodeTiming, Outcome, RetrievedChunk
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ STATE_TYPES: list[type] = [
     EscalationDecision,
     NodeTiming,
     Outcome,
+    Released,
     RetrievedChunk,
     TriageResult,
 ]
