@@ -190,18 +190,20 @@ def main() -> None:
     )
     print(
         "| mode | first token p50 (s) | first token p95 (s) | whole turn p50 (s) = old first "
-        "token | whole turn p95 (s) | first token / turn (median) | drafting starts p50 (s) |"
+        "token | whole turn p95 (s) | answered turns: first token before the end, p50 (s) | "
+        "drafting starts at (median share of turn) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for label, turns in results.items():
         ttft = [t.first_token_s for t in turns]
         whole = [t.whole_s for t in turns]
-        share = statistics.median(t.first_token_s / t.whole_s for t in turns)
-        drafting = [t.drafting_s for t in turns if t.drafting_s is not None]
-        starts = f"{percentile(drafting, 0.5):.1f}" if drafting else "–"
+        answered = [t.whole_s - t.first_token_s for t in turns if t.outcome == "answered"]
+        ahead = f"{percentile(answered, 0.5):.1f}" if answered else "–"
+        drafting = [t.drafting_s / t.whole_s for t in turns if t.drafting_s is not None]
+        starts = f"{statistics.median(drafting):.0%}" if drafting else "–"
         print(
             f"| {label} | {percentile(ttft, 0.5):.1f} | {percentile(ttft, 0.95):.1f} | "
-            f"{percentile(whole, 0.5):.1f} | {percentile(whole, 0.95):.1f} | {share:.0%} | "
+            f"{percentile(whole, 0.5):.1f} | {percentile(whole, 0.95):.1f} | {ahead} | "
             f"{starts} |"
         )
     print()
