@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -31,6 +32,7 @@ from assistant.interaction_log import (
 )
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
+from assistant.release import AnswerPiece
 from assistant.schemas import Answer, Outcome
 from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
@@ -40,8 +42,17 @@ from assistant.verification import CitationVerifier
 
 logger = logging.getLogger(__name__)
 
-StepCallback = Callable[[str], None]
-"""Called with a node's name each time that node of the graph finishes (progress reports)."""
+
+@dataclass(frozen=True)
+class TurnListener:
+    """Hears a turn while it runs (the API streams both)."""
+
+    on_step: Callable[[str], None]
+    """Called with a node's name each time that node of the graph finishes."""
+    on_text: Callable[[str], None]
+    """Called with each piece of the answer as soon as it is final. The pieces sent join to
+    the start of the answer's text; none are sent when the turn ends otherwise than with an
+    answer the generate node drafted (a decline, a hand-over, a direct answer)."""
 
 
 def open_store(settings: Settings) -> KnowledgeStore:
@@ -158,12 +169,12 @@ class Assistant:
         *,
         thread_id: str | None = None,
         tenant: str | None = None,
-        on_step: StepCallback | None = None,
+        listener: TurnListener | None = None,
     ) -> Answer:
         """Run one turn. A new thread is started when `thread_id` is None.
 
         A thread handed to a human waits for `resume`; asking on it first is refused.
-        `on_step` hears each node as it finishes (the API streams these as progress).
+        `listener` hears each node as it finishes and the answer's pieces as they are final.
         """
         text = check_question(question, self.settings.max_question_chars)
         thread = thread_id or uuid.uuid4().hex
@@ -173,17 +184,17 @@ class Assistant:
                 raise AlreadyWithHumanError(
                     f"thread {thread} waits for a human's reply (resume it first)"
                 )
-            state = self._run(new_turn(text, tenant or self.settings.tenant), config, on_step)
+            state = self._run(new_turn(text, tenant or self.settings.tenant), config, listener)
         return self._answer(state, thread)
 
-    def resume(self, thread_id: str, reply: str, *, on_step: StepCallback | None = None) -> Answer:
+    def resume(self, thread_id: str, reply: str, *, listener: TurnListener | None = None) -> Answer:
         """Continue a thread handed to a human with that human's reply."""
         text = check_question(reply, self.settings.max_question_chars)
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         with self.thread_locks.hold(thread_id):
             if not waits_for_human(self.graph, config):
                 raise InputError(f"thread {thread_id} is not waiting for a human's reply")
-            state = self._run(Command(resume=text), config, on_step)
+            state = self._run(Command(resume=text), config, listener)
         return self._answer(state, thread_id)
 
     def hand_over(self, thread_id: str) -> Answer:
@@ -263,16 +274,22 @@ class Assistant:
         return dict(self.graph.get_state(config).values)
 
     def _run(
-        self, graph_input: Any, config: RunnableConfig, on_step: StepCallback | None
+        self, graph_input: Any, config: RunnableConfig, listener: TurnListener | None
     ) -> dict[str, Any]:
-        if on_step is None:
+        if listener is None:
             return dict(self.graph.invoke(graph_input, config))
-        # "updates" yields {node: update} as each node ends; the state is read back after,
-        # since an interrupt (hand-over) ends the stream without a final value.
-        for update in self.graph.stream(graph_input, config, stream_mode="updates"):
-            for node in update:
-                if not node.startswith("__"):  # "__interrupt__" is not a node
-                    on_step(node)
+        # "updates" yields {node: update} as each node ends, "custom" what a node writes while
+        # it runs (the answer's pieces); the state is read back after, since an interrupt
+        # (hand-over) ends the stream without a final value.
+        for mode, chunk in self.graph.stream(
+            graph_input, config, stream_mode=["updates", "custom"]
+        ):
+            if mode == "custom" and isinstance(chunk, AnswerPiece):
+                listener.on_text(chunk.text)
+            elif mode == "updates":
+                for node in chunk:
+                    if not node.startswith("__"):  # "__interrupt__" is not a node
+                        listener.on_step(node)
         return self.thread_values(str(config["configurable"]["thread_id"]))
 
     def _answer(

@@ -17,6 +17,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from assistant.adapters.schemas import EscalationDecision, TriageResult
 from assistant.errors import ThreadStoreUnavailableError
+from assistant.release import Released
 from assistant.schemas import Action, Answer, Citation, NodeTiming, Outcome, RetrievedChunk
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ STATE_TYPES: list[type] = [
     EscalationDecision,
     NodeTiming,
     Outcome,
+    Released,
     RetrievedChunk,
     TriageResult,
 ]

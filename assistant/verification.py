@@ -12,7 +12,7 @@ with no marker cites nothing and is unsupported too.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -45,6 +45,20 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
 
 
+def complete_sentences(pieces: Iterable[str]) -> Iterator[str]:
+    """`split_sentences` of the text `pieces` join to, each sentence as soon as it is complete.
+
+    A sentence is complete once the text after it starts the next one: a boundary, once seen,
+    stays one whatever follows, so a streamed answer splits exactly as the whole answer would.
+    """
+    buffer = ""
+    for piece in pieces:
+        *complete, buffer = _SENTENCE_END.split(buffer + piece)
+        yield from (s.strip() for s in complete if s.strip())
+    if buffer.strip():
+        yield buffer.strip()
+
+
 class CitationVerifier:
     """Scores answer sentences against their cited chunks; `threshold` decides support."""
 
@@ -57,25 +71,24 @@ class CitationVerifier:
 
     def check(self, text: str, chunks: Sequence[RetrievedChunk]) -> list[SentenceCheck]:
         """Every sentence of `text`, scored against the chunks its markers (1-based) name."""
-        checks = []
-        for sentence in split_sentences(text):
-            cites = [int(n) for n in _MARKER_NUMBER.findall(sentence)]
-            cited = [chunks[n - 1] for n in dict.fromkeys(cites) if 1 <= n <= len(chunks)]
-            claim = MARKER.sub("", sentence).strip()
-            lexical = self._lexical(claim, cited)
-            semantic = self._semantic(claim, cited)
-            support = (lexical + max(semantic, 0.0)) / 2
-            checks.append(
-                SentenceCheck(
-                    text=sentence,
-                    cites=cites,
-                    lexical=round(lexical, 4),
-                    semantic=round(semantic, 4),
-                    support=round(support, 4),
-                    supported=bool(cited) and support >= self.threshold,
-                )
-            )
-        return checks
+        return [self.check_sentence(sentence, chunks) for sentence in split_sentences(text)]
+
+    def check_sentence(self, sentence: str, chunks: Sequence[RetrievedChunk]) -> SentenceCheck:
+        """One sentence (with its markers), scored against the chunks its markers name."""
+        cites = [int(n) for n in _MARKER_NUMBER.findall(sentence)]
+        cited = [chunks[n - 1] for n in dict.fromkeys(cites) if 1 <= n <= len(chunks)]
+        claim = MARKER.sub("", sentence).strip()
+        lexical = self._lexical(claim, cited)
+        semantic = self._semantic(claim, cited)
+        support = (lexical + max(semantic, 0.0)) / 2
+        return SentenceCheck(
+            text=sentence,
+            cites=cites,
+            lexical=round(lexical, 4),
+            semantic=round(semantic, 4),
+            support=round(support, 4),
+            supported=bool(cited) and support >= self.threshold,
+        )
 
     def _lexical(self, claim: str, cited: Sequence[RetrievedChunk]) -> float:
         words = set(self.sparse.tokenize(claim))

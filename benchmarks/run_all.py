@@ -39,6 +39,9 @@ BENCHMARKS = {
     ),
     # A turn of the embedded model takes up to a minute on a loaded 2-core machine.
     "graph_overhead": Benchmark("graph_overhead.py", ("--n", "10"), ("--n", "2", "--docs", "20")),
+    "time_to_first_token": Benchmark(
+        "time_to_first_token.py", ("--n", "5"), ("--n", "2", "--docs", "10")
+    ),
     "ask_memory": Benchmark("ask_memory.py"),
     "cli_startup": Benchmark("cli_startup.py", (), ("--runs", "3")),
     "ingest_formats": Benchmark("ingest_formats.py", (), ("--copies", "5", "--runs", "1")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
@@ -19,6 +19,7 @@ from langchain_core.messages import (
     ToolCall,
 )
 from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
 from langgraph.types import Command, interrupt
 
 from assistant.adapters.inference import (
@@ -41,7 +42,8 @@ from assistant.graphs.state import SupportState
 from assistant.judgement import CosineGate, Judge, open_judge
 from assistant.llm.calibration import CalibratedChooser
 from assistant.llm.errors import ModelOutputError
-from assistant.llm.gateway import choose, complete
+from assistant.llm.gateway import choose, complete, stream
+from assistant.release import Released, release
 from assistant.routing import FittedRouter, open_router
 from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
@@ -201,50 +203,32 @@ def generate(state: SupportState, *, deps: GraphDeps) -> Update:
     `extractive`: up to `answer_sentences` passage sentences of the kept chunks
     (`assistant.extraction`); with 1, the model chooses the sentence, marker included (a
     constrained choice). `generative`: the model writes, under a regex that demands a marker
-    per sentence.
+    per sentence. The draft is released as it comes (`assistant.release`): each sentence checked
+    against what it cites, unless the settings turn that off, and each final piece written to
+    the graph's custom stream, so a streaming caller shows it before the turn ends.
     """
-    chunks = state["relevant"]
-    extractive = deps.settings.answer_mode == "extractive"
-    if extractive and deps.reader is not None and deps.settings.answer_sentences > 1:
-        evidence = deps.reader.read(state["question"], _previous_question(state), chunks)
-        if draft := extractive_answer(evidence, deps.settings.answer_sentences):
-            return {"draft": draft}
-    passages = prompts.format_passages([(c.title or c.section, c.text) for c in chunks])
-    messages = _prompt(prompts.GENERATE.format(passages=passages, question=state["question"]))
-    candidates = answer_candidates(chunks)
-    if extractive and candidates:
-        return {"draft": choose(deps.model, messages, candidates)}
-    return {"draft": complete(deps.model, messages, regex=marker_regex(len(chunks)))}
+    released = release(
+        _draft(state, deps),
+        state["relevant"],
+        deps.verifier,
+        remove=deps.settings.verify_citations == "remove",
+        show=get_stream_writer(),
+    )
+    return {"released": released}
 
 
 def cite(state: SupportState, *, deps: GraphDeps) -> Update:
-    """Keep only markers of chunks this turn retrieved, then check each sentence against what
-    it cites (flag or remove the unsupported ones); an answer citing nothing is withheld."""
-    chunks = state["relevant"]
-    cited = resolve_citations(state.get("draft", ""), chunks)
-    unsupported: list[str] = []
-    if deps.verifier is not None and cited.citations:
-        checks = deps.verifier.check(cited.text, chunks)
-        unsupported = [c.text for c in checks if not c.supported]
-        if unsupported and deps.settings.verify_citations == "remove":
-            kept = " ".join(c.text for c in checks if c.supported)
-            cited = resolve_citations(kept, chunks).model_copy(update={"removed": cited.removed})
+    """Turn the released answer's markers into citations; an answer citing nothing (none
+    drafted, or every sentence that cited removed as unsupported) is withheld."""
+    released: Released = state["released"]
+    cited = resolve_citations(released.text, state["relevant"])
+    checked: dict[str, Any] = {
+        "removed_citations": released.removed_citations,
+        "unsupported_sentences": released.unsupported,
+    }
     if not cited.citations:
-        return _finish(
-            state,
-            prompts.DECLINE,
-            Outcome.DECLINED,
-            removed_citations=cited.removed,
-            unsupported_sentences=unsupported,
-        )
-    return _finish(
-        state,
-        cited.text,
-        Outcome.ANSWERED,
-        citations=cited.citations,
-        removed_citations=cited.removed,
-        unsupported_sentences=unsupported,
-    )
+        return _finish(state, prompts.DECLINE, Outcome.DECLINED, **checked)
+    return _finish(state, cited.text, Outcome.ANSWERED, citations=cited.citations, **checked)
 
 
 def answer_directly(state: SupportState, *, deps: GraphDeps) -> Update:
@@ -340,6 +324,24 @@ def route_after_grade(state: SupportState, *, deps: GraphDeps) -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def _draft(state: SupportState, deps: GraphDeps) -> Iterator[str]:
+    """The answer's draft in pieces: whole when chosen, as the model writes it otherwise."""
+    chunks = state["relevant"]
+    extractive = deps.settings.answer_mode == "extractive"
+    if extractive and deps.reader is not None and deps.settings.answer_sentences > 1:
+        evidence = deps.reader.read(state["question"], _previous_question(state), chunks)
+        if draft := extractive_answer(evidence, deps.settings.answer_sentences):
+            yield draft
+            return
+    passages = prompts.format_passages([(c.title or c.section, c.text) for c in chunks])
+    messages = _prompt(prompts.GENERATE.format(passages=passages, question=state["question"]))
+    candidates = answer_candidates(chunks)
+    if extractive and candidates:
+        yield choose(deps.model, messages, candidates)
+        return
+    yield from stream(deps.model, messages, regex=marker_regex(len(chunks)))
 
 
 def _prompt(text: str) -> list[BaseMessage]:

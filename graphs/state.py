@@ -10,6 +10,7 @@ from langgraph.graph.message import add_messages
 from langgraph.types import Overwrite
 
 from assistant.adapters.schemas import EscalationDecision, TriageResult
+from assistant.release import Released
 from assistant.schemas import Action, Answer, NodeTiming, RetrievedChunk
 
 
@@ -38,7 +39,8 @@ class SupportState(TypedDict, total=False):
     # Chunks of the latest search, and those of them that passed the relevance grade.
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
-    draft: str
+    # The answer as the generate node released it, for cite to turn into the turn's answer.
+    released: Released
     triage: TriageResult | None
     escalation: EscalationDecision | None
     answer: Answer

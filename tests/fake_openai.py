@@ -4,6 +4,8 @@ decided by a test (answer, fail with a status, or stall), so retries and timeout
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import threading
 import time
 from collections import Counter
@@ -14,7 +16,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from assistant.vllm_launcher import free_port
 
@@ -52,6 +54,10 @@ class FakeServer:
                 await asyncio.sleep(reply.delay_s)
             if reply.status != 200:
                 return JSONResponse({"error": {"message": "boom"}}, status_code=reply.status)
+            if body.get("stream"):
+                return StreamingResponse(
+                    stream_chunks(body["model"], reply.content), media_type="text/event-stream"
+                )
             return JSONResponse(
                 {
                     "id": "cmpl-1",
@@ -70,6 +76,26 @@ class FakeServer:
             )
 
         return app
+
+
+def stream_chunks(model: str, content: str) -> Iterator[str]:
+    """`content` as vLLM streams it: a chunk per word, the last with the finish reason."""
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
+        body = {
+            "id": "cmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return f"data: {json.dumps(body)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    for word in re.findall(r"\S+\s*|\s+", content):
+        yield chunk({"content": word})
+    yield chunk({}, finish="stop")
+    yield "data: [DONE]\n\n"
 
 
 @contextmanager

@@ -1,8 +1,9 @@
-"""Streaming a turn: node progress while the graph runs, then the answer in word pieces.
+"""Streaming a turn: node progress and the answer's pieces while the graph runs.
 
-The answer is produced by constrained decoding (a choice among passage sentences, or a regex),
-so it is complete when the graph ends; it is streamed in word pieces for chat UIs. What does
-stream live is the graph's progress: one `step` event per node as it finishes.
+One `step` event per node as it finishes, and the answer's text as the generate node releases
+it (`assistant.release`: each verified sentence, or the model's tokens with verification off).
+What was not sent live by the end of the turn (all of a decline, a hand-over or a direct
+answer) follows in word pieces, so the text events always join to the final answer's text.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from assistant.api.runtime import ApiRuntime
 from assistant.api.schemas import THREAD_HEADER, CitationsEvent, StepEvent, TokenEvent
 from assistant.errors import AssistantError
 from assistant.schemas import Answer
-from assistant.service import StepCallback
+from assistant.service import TurnListener
 
 log = logging.getLogger(__name__)
 
-TurnWork = Callable[[StepCallback | None], Answer]
-"""A turn to run (ask or resume), given the callback that hears each finished node, if any."""
+TurnWork = Callable[[TurnListener | None], Answer]
+"""A turn to run (ask or resume), given what hears its nodes and answer pieces, if anything."""
+TurnEvent = StepEvent | TokenEvent | Answer
 
 _PIECE = re.compile(r"\S+\s*|\s+")
 
@@ -37,23 +39,28 @@ def word_pieces(text: str) -> list[str]:
     return _PIECE.findall(text)
 
 
-async def turn_events(runtime: ApiRuntime, work: TurnWork) -> AsyncIterator[StepEvent | Answer]:
-    """Run `work` in a worker thread; yield a `StepEvent` per finished node, then the answer.
+async def turn_events(runtime: ApiRuntime, work: TurnWork) -> AsyncIterator[TurnEvent]:
+    """Run `work` in a worker thread; yield a `StepEvent` per finished node and a `TokenEvent`
+    per released piece of the answer as they come, then the answer.
 
     Raises what `work` raised. If the consumer stops early (client gone), the turn still
     runs to its end, so the thread's checkpoint is never left half-written.
     """
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[str | Answer | BaseException] = asyncio.Queue()
+    queue: asyncio.Queue[TurnEvent | BaseException] = asyncio.Queue()
 
-    def post(item: str | Answer | BaseException) -> None:
+    def post(item: TurnEvent | BaseException) -> None:
         # RuntimeError: the event loop is closed, so nobody is listening any more.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
     def job() -> None:
         try:
-            post(work(post))
+            listener = TurnListener(
+                on_step=lambda node: post(StepEvent(node=node)),
+                on_text=lambda text: post(TokenEvent(text=text)),
+            )
+            post(work(listener))
         except Exception as exc:  # handed to the consumer, which reports it as an event
             post(exc)
 
@@ -64,13 +71,20 @@ async def turn_events(runtime: ApiRuntime, work: TurnWork) -> AsyncIterator[Step
     runtime.spawn(runtime.call(job)).add_done_callback(on_done)
     while True:
         item = await queue.get()
-        if isinstance(item, str):
-            yield StepEvent(node=item)
-        elif isinstance(item, BaseException):
+        if isinstance(item, BaseException):
             raise item
-        else:
-            yield item
+        yield item
+        if isinstance(item, Answer):
             return
+
+
+def unsent_pieces(answer: Answer, sent: str) -> list[str]:
+    """What of `answer`'s text is left to send after `sent`, in word pieces."""
+    if not answer.text.startswith(sent):
+        # The release guarantees it; if that ever broke, the final event still has the answer.
+        log.error("the streamed text is not the start of the answer of thread %s", answer.thread_id)
+        return []
+    return word_pieces(answer.text[len(sent) :])
 
 
 def stream_headers(thread_id: str) -> dict[str, str]:
@@ -94,17 +108,23 @@ def _error_body(exc: Exception) -> ErrorBody:
     return ErrorBody(error=ErrorDetail(type="internal_error", message=message))
 
 
-async def chat_stream(events: AsyncIterator[StepEvent | Answer]) -> AsyncIterator[bytes]:
-    """`POST /v1/chat` as Server-Sent Events: `step`*, `token`*, `citations`, `final`.
+async def chat_stream(events: AsyncIterator[TurnEvent]) -> AsyncIterator[bytes]:
+    """`POST /v1/chat` as Server-Sent Events: `step` and `token` as they come, `citations`,
+    `final`. The tokens join to the final answer's text.
 
     A failure is sent as an `error` event and the stream ends normally: never a cut connection.
     """
+    sent = ""
     try:
         async for item in events:
             if isinstance(item, StepEvent):
                 yield sse("step", item)
                 continue
-            for piece in word_pieces(item.text):
+            if isinstance(item, TokenEvent):
+                sent += item.text
+                yield sse("token", item)
+                continue
+            for piece in unsent_pieces(item, sent):
                 yield sse("token", TokenEvent(text=piece))
             yield sse("citations", CitationsEvent(citations=item.citations))
             yield sse("final", item)
@@ -113,7 +133,7 @@ async def chat_stream(events: AsyncIterator[StepEvent | Answer]) -> AsyncIterato
 
 
 async def completion_stream(
-    events: AsyncIterator[StepEvent | Answer], *, completion_id: str, model: str, created: int
+    events: AsyncIterator[TurnEvent], *, completion_id: str, model: str, created: int
 ) -> AsyncIterator[bytes]:
     """`POST /v1/chat/completions` streamed as OpenAI chunks, ending with `data: [DONE]`.
 
@@ -134,12 +154,17 @@ async def completion_stream(
         return format_sse_event(data_str=body.model_dump_json(exclude_none=True))
 
     yield chunk(Delta(role="assistant", content=""))
+    sent = ""
     try:
         async for item in events:
             if isinstance(item, StepEvent):
                 yield format_sse_event(comment=f"step {item.node}")
                 continue
-            for piece in word_pieces(item.text):
+            if isinstance(item, TokenEvent):
+                sent += item.text
+                yield chunk(Delta(content=item.text))
+                continue
+            for piece in unsent_pieces(item, sent):
                 yield chunk(Delta(content=piece))
             yield chunk(Delta(), last=item)
     except Exception as exc:

@@ -119,17 +119,18 @@ class TransformersEngine:
         kwargs = self._generate_kwargs(sampling)
         kwargs["stopping_criteria"] = StoppingCriteriaList([_Cancelled(cancel)])
 
-        with self._lock, self.adapters.use(adapter) as model:
+        def work() -> None:
+            try:
+                # inference_mode is per thread, so it is entered here, not by the caller; the
+                # adapter is switched under it too, as in `generate`: adapters loaded there
+                # hold inference tensors, which switching outside it fails on.
+                with torch.inference_mode(), self.adapters.use(adapter) as model:
+                    _generate(model, input_ids=ids, streamer=streamer, **kwargs)
+            except BaseException as exc:
+                failures.append(exc)
+                streamer.end()  # unblock the reader below
 
-            def work() -> None:
-                try:
-                    # inference_mode is per thread, so it is entered here, not by the caller.
-                    with torch.inference_mode():
-                        _generate(model, input_ids=ids, streamer=streamer, **kwargs)
-                except BaseException as exc:
-                    failures.append(exc)
-                    streamer.end()  # unblock the reader below
-
+        with self._lock:
             worker = threading.Thread(target=work, name="embedded-generate", daemon=True)
             worker.start()
             try:

@@ -96,10 +96,16 @@ def choice_scores(
 
 
 def stream(
-    model: BaseChatModel, messages: Sequence[BaseMessage], *, adapter: str | None = None
+    model: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    *,
+    adapter: str | None = None,
+    regex: str | None = None,
 ) -> Iterator[str]:
-    """The model's reply to ``messages`` as text pieces, as they are generated."""
-    kwargs = _call_kwargs(model, adapter, None, {})
+    """The model's reply to ``messages`` as text pieces, as they are generated; ``adapter``
+    and ``regex`` as for ``complete`` (a model that cannot stream sends its reply whole)."""
+    structured = {"regex": regex} if regex is not None else None
+    kwargs = _call_kwargs(model, adapter, structured, {"regex": regex})
     with _errors(model, adapter):
         for chunk in model.stream(list(messages), **kwargs):
             if text := str(chunk.text):

@@ -7,6 +7,7 @@ the end stream real answers from the packaged model.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -213,7 +214,9 @@ def test_the_streamed_answer_has_tokens_citations_and_a_final_equal_to_the_json_
 
     final = Answer.model_validate(got[-1][1])
     tokens = [d["text"] for n, d in got if n == "token"]
-    assert len(tokens) > 1 and "".join(map(str, tokens)) == final.text
+    assert tokens and "".join(map(str, tokens)) == final.text
+    # The verified sentence went out while the generate node ran, not after the turn.
+    assert names.index("token") < got.index(("step", {"node": "generate"}))
     assert got[-2][1] == {"citations": [c.model_dump() for c in final.citations]}
     expected = Answer.model_validate(plain.json())
     ignore = {"thread_id", "timings"}
@@ -523,3 +526,29 @@ def test_a_real_streamed_answer_cites_the_uploaded_document(real_client: TestCli
     assert [c.doc_id for c in final.citations] == ["refunds.md"]
     assert "five business days" in final.text
     assert real_client.get("/readyz").status_code == 200
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("verify", ["off", "remove"])
+def test_a_real_generated_answer_streams_while_the_model_writes_it(
+    settings: Settings, store: KnowledgeStore, chat_model: EmbeddedChatModel, verify: str
+) -> None:
+    settings.answer_mode = "generative"
+    settings.verify_citations = verify  # type: ignore[assignment]
+    assistant = make_assistant(settings, store, chat_model)
+    with TestClient(create_app(settings, assistant=assistant)) as client:
+        upload(client, A, "refunds.md", REFUNDS)
+        headers = {**A, "Accept": "text/event-stream"}
+        got = events(client.post("/v1/chat", json={"message": QUESTION}, headers=headers).text)
+    final = Answer.model_validate(got[-1][1])
+    assert final.outcome is Outcome.ANSWERED, final
+    tokens = [str(d["text"]) for n, d in got if n == "token"]
+    assert "".join(tokens) == final.text
+    # Streamed while the generate node ran: every piece came before that node finished.
+    generated = got.index(("step", {"node": "generate"}))
+    assert all(n != "token" for n, _ in got[generated:])
+    # The first piece waits for the first marker (an answer citing nothing is declined);
+    # with the check on, every piece is a whole sentence, checked.
+    assert re.search(r"\[\d+\]", tokens[0])
+    if verify == "remove":
+        assert all(re.search(r"\[\d+\]\.?$", t) for t in tokens)

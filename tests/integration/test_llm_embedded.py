@@ -130,6 +130,18 @@ def test_an_adapter_changes_the_model_per_call_and_none_restores_the_base(
     assert scores(None) == pytest.approx(base, abs=1e-5)
 
 
+def test_a_stream_after_an_adapter_was_loaded_streams_the_base_and_the_adapter(
+    model: EmbeddedChatModel,
+) -> None:
+    # Adapters load under inference mode (a scored or generated call); the stream once
+    # switched them outside it and failed ("requires_grad ... on inference tensor").
+    model.invoke(YES_NO, choices=["yes", "no"], adapter="tiny")
+    assert "".join(stream(model, QUESTION)) == complete(model, QUESTION)
+    assert "".join(stream(model, QUESTION, adapter="tiny")) == complete(
+        model, QUESTION, adapter="tiny"
+    )
+
+
 def test_the_shipped_adapters_pass_the_base_check_on_the_packaged_model(
     model_folder: Path,
 ) -> None:

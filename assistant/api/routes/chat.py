@@ -14,7 +14,7 @@ from assistant.api.runtime import ApiRuntime, Runtime
 from assistant.api.schemas import THREAD_HEADER, ChatRequest
 from assistant.api.streaming import TurnWork, chat_stream, stream_headers, turn_events
 from assistant.schemas import Answer
-from assistant.service import StepCallback, check_question
+from assistant.service import TurnListener, check_question
 
 router = APIRouter(tags=["chat"])
 
@@ -52,8 +52,8 @@ async def chat(
     await runtime.check_thread(thread_id, tenant)
     assistant = runtime.assistant
 
-    def work(on_step: StepCallback | None) -> Answer:
-        return assistant.ask(question, thread_id=thread_id, tenant=tenant, on_step=on_step)
+    def work(listener: TurnListener | None) -> Answer:
+        return assistant.ask(question, thread_id=thread_id, tenant=tenant, listener=listener)
 
     return await answer_turn(
         runtime, work, stream=wants_stream(request), thread_id=thread_id, response=response

@@ -29,7 +29,7 @@ from assistant.api.runtime import Runtime
 from assistant.api.schemas import THREAD_HEADER, THREAD_ID_PATTERN
 from assistant.api.streaming import completion_stream, stream_headers, turn_events
 from assistant.schemas import Answer
-from assistant.service import StepCallback, check_question
+from assistant.service import TurnListener, check_question
 
 router = APIRouter(tags=["openai"])
 
@@ -62,8 +62,8 @@ async def chat_completions(
     await runtime.check_thread(thread_id, tenant)
     assistant = runtime.assistant
 
-    def work(on_step: StepCallback | None) -> Answer:
-        return assistant.ask(question, thread_id=thread_id, tenant=tenant, on_step=on_step)
+    def work(listener: TurnListener | None) -> Answer:
+        return assistant.ask(question, thread_id=thread_id, tenant=tenant, listener=listener)
 
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())

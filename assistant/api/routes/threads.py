@@ -21,7 +21,7 @@ from assistant.api.schemas import (
     ResumeRequest,
 )
 from assistant.schemas import Answer
-from assistant.service import StepCallback, check_question
+from assistant.service import TurnListener, check_question
 
 router = APIRouter(tags=["threads"])
 
@@ -65,8 +65,8 @@ async def resume(
         raise ApiError(404, f"no thread {thread_id!r}")
     assistant = runtime.assistant
 
-    def work(on_step: StepCallback | None) -> Answer:
-        return assistant.resume(thread_id, reply, on_step=on_step)
+    def work(listener: TurnListener | None) -> Answer:
+        return assistant.resume(thread_id, reply, listener=listener)
 
     return await answer_turn(
         runtime, work, stream=wants_stream(request), thread_id=thread_id, response=response
