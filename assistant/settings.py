@@ -193,6 +193,18 @@ class Settings(BaseSettings):
         64, ge=1, description="Most texts one `POST /v1/triage` request may carry."
     )
 
+    serve_rate_limit: str | None = Field(
+        None,
+        description='Requests each API key may make, in the `limits` notation ("60/minute", '
+        '"10/second;500/hour"); over it, 429 with `Retry-After`. Unset = no limit.',
+    )
+    serve_rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description='Per-key limits that replace `serve_rate_limit`, as JSON (`{"key-a": '
+        '"600/minute"}`); keys must be among `serve_api_keys`.',
+    )
+
     # --- Slack (`assistant slack`) --------------------------------------------------
     # The three secrets are also read under Slack's own names (SLACK_BOT_TOKEN, ...), as
     # Slack's tutorials and tooling set them.
@@ -230,6 +242,17 @@ class Settings(BaseSettings):
     )
     # 3000 is Bolt's conventional port; it keeps clear of the API's 8080 on the same host.
     slack_port: int = Field(3000, ge=1, le=65535, description="HTTP mode: port to listen on.")
+
+    # --- tracing --------------------------------------------------------------------
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP endpoint that receives OpenTelemetry traces of turns, graph "
+        "nodes, model calls, searches and API requests (`http://collector:4318/v1/traces`). "
+        "Unset = no tracing, at no cost.",
+    )
+    otel_service_name: str = Field(
+        APP_NAME, min_length=1, description="`service.name` of the exported traces."
+    )
 
     # --- state ----------------------------------------------------------------------
     data_dir: Path = Field(default_factory=_data_dir)
