@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from platformdirs import user_cache_path, user_data_path
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "hybrid-assistant"
@@ -26,6 +26,17 @@ Backend = Literal["embedded", "openai"]
 
 def _data_dir() -> Path:
     return user_data_path(APP_NAME)
+
+
+def _check_rate_limit(spec: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(spec)
+    except ValueError:
+        raise ValueError(
+            f"{spec!r} is not a rate limit: write e.g. '60/minute' or '10/second;500/hour'"
+        ) from None
 
 
 class Settings(BaseSettings):
@@ -289,6 +300,31 @@ class Settings(BaseSettings):
         description="`module:function` (str -> str) applied to all free text before it is "
         "logged. The default masks emails, phone numbers and card numbers; empty = no redaction.",
     )
+
+    @field_validator("serve_rate_limit")
+    @classmethod
+    def _parse_rate_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_rate_limit(value)
+        return value
+
+    @field_validator("serve_rate_limits")
+    @classmethod
+    def _parse_rate_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            _check_rate_limit(spec)
+        return value
+
+    @model_validator(mode="after")
+    def _rate_limited_keys_exist(self) -> Settings:
+        # Reported without the keys themselves: they are secrets.
+        unknown = len(set(self.serve_rate_limits) - set(self.serve_api_keys))
+        if unknown:
+            raise ValueError(
+                f"{unknown} key(s) of serve_rate_limits are not among serve_api_keys "
+                "(ASSISTANT_SERVE_RATE_LIMITS names keys of ASSISTANT_SERVE_API_KEYS)"
+            )
+        return self
 
     @property
     def checkpoint_path(self) -> Path:

@@ -128,6 +128,44 @@ def test_requests_without_a_valid_key_get_401_with_a_clear_error(
     assert error["type"] == "unauthorized" and message in error["message"]
 
 
+def test_a_key_over_its_rate_limit_gets_429_with_retry_after_and_its_own_limit_applies(
+    settings: Settings, store: KnowledgeStore, script: Script
+) -> None:
+    settings.serve_rate_limit = "2/minute"
+    settings.serve_rate_limits = {KEY_B: "3/minute"}
+    assistant = make_assistant(settings, store, ScriptedChatModel(respond=script))
+    with TestClient(create_app(settings, assistant=assistant)) as limited:
+        bad_key = limited.get("/v1/models", headers={"X-API-Key": "nope"})
+        assert bad_key.status_code == 401  # refused before it is counted against anyone
+        assert [limited.get("/v1/models", headers=A).status_code for _ in range(3)] == [
+            200,
+            200,
+            429,
+        ]
+        refused = limited.post("/v1/chat", json={"message": QUESTION}, headers=A)
+        assert [limited.get("/v1/models", headers=B).status_code for _ in range(4)] == [
+            200,
+            200,
+            200,
+            429,
+        ]
+        assert limited.get("/healthz").status_code == 200  # probes carry no key: never limited
+    assistant.checkpointer.conn.close()
+
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    error = refused.json()["error"]
+    assert error["type"] == "rate_limited"
+    assert "at most 2 per 1 minute for this API key" in error["message"]
+
+
+def test_a_rate_limit_that_does_not_parse_is_refused_at_start_up() -> None:
+    with pytest.raises(ValueError, match="'lots' is not a rate limit"):
+        Settings(_env_file=None, serve_rate_limit="lots")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="not among serve_api_keys"):
+        Settings(_env_file=None, serve_rate_limits={"stray": "1/second"})  # type: ignore[call-arg]
+
+
 def test_health_probes_need_no_key(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
