@@ -17,6 +17,7 @@ from assistant.batch.cli import triage_batch_command
 from assistant.cli_support import clear_errors, load_settings, print_error, quiet_third_party
 from assistant.errors import AssistantError
 from assistant.evaluation.cli import eval_command
+from assistant.mcp_command import mcp_command
 from assistant.schemas import Answer, IngestReport, Outcome
 from assistant.settings import SearchMode
 from assistant.slack.cli import slack_command
@@ -38,6 +39,7 @@ app.command("triage-batch")(triage_batch_command)
 app.command("serve")(serve_command)
 app.command("eval")(eval_command)
 app.command("slack")(slack_command)
+app.command("mcp")(mcp_command)
 out = Console()
 err = Console(stderr=True)
 

@@ -216,6 +216,11 @@ class Settings(BaseSettings):
         '"600/minute"}`); keys must be among `serve_api_keys`.',
     )
 
+    # --- MCP server (`assistant mcp`) -----------------------------------------------
+    mcp_port: int = Field(
+        8090, ge=1, le=65535, description="`assistant mcp --transport http`: port to listen on."
+    )
+
     # --- Slack (`assistant slack`) --------------------------------------------------
     # The three secrets are also read under Slack's own names (SLACK_BOT_TOKEN, ...), as
     # Slack's tutorials and tooling set them.
