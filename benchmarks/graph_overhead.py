@@ -345,11 +345,11 @@ def print_tracing(off: Sequence[Turn], on: Sequence[Turn], spans: int) -> None:
     print("|---|---:|---:|---:|---:|")
     print(
         f"| off (default) | {1000 * turn_off:,.1f} | {1000 * over_off:,.2f} | "
-        f"{1e6 * off_cost:.1f} µs (timed alone) | {share(off_cost, turn_off)} |"
+        f"{1e6 * off_cost:.1f} µs (timed alone) | {100 * off_cost / turn_off:.5f}% |"
     )
     print(
         f"| on | {1000 * turn_on:,.1f} | {1000 * over_on:,.2f} | "
-        f"{1000 * cost:,.2f} ms (overhead on - off) | {share(cost, turn_off)} |"
+        f"{1000 * cost:,.2f} ms (overhead on - off) | {100 * cost / turn_off:.3f}% |"
     )
     verdict = "PASS" if cost / turn_off <= TRACING_TARGET else "FAIL"
     print(f"\nTarget: tracing on <= {TRACING_TARGET:.0%} of a turn: {verdict}.")

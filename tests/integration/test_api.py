@@ -17,6 +17,7 @@ from doubles import ScriptedChatModel
 from fake_openai import FakeServer, Reply, running
 from fastapi.testclient import TestClient
 from langchain_core.language_models import BaseChatModel
+from openai.types.chat import ChatCompletionMessageParam
 
 from assistant.api.app import create_app
 from assistant.api.schemas import Escalated
@@ -308,6 +309,28 @@ def test_the_openai_client_gets_answers_with_citations_and_streams(client: TestC
     last = chunks[-1].model_extra or {}
     assert last["thread_id"] == "openai-thread-1"
     assert [c["doc_id"] for c in last["citations"]] == ["refunds.md"]
+
+
+def test_the_openai_clients_stream_helper_gives_citations_in_its_last_chunk_event_only(
+    client: TestClient,
+) -> None:
+    """What docs/api.md tells openai users: `chat.completions.stream()` rebuilds the final
+    completion from the choices, so the assistant's own fields are in the last chunk."""
+    upload(client, A, "refunds.md", REFUNDS)
+    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key=KEY_A, http_client=client)
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": QUESTION}]
+    with sdk.chat.completions.stream(model="hybrid-assistant", messages=messages) as stream:
+        chunks = [event.chunk for event in stream if event.type == "chunk"]
+        final = stream.get_final_completion()
+
+    assert final.choices[0].message.content == "Refunds take five business days [1]."
+    assert "citations" not in final.to_dict()  # lost in the helper's final completion
+    citations = (chunks[-1].model_extra or {})["citations"]
+    assert [c["doc_id"] for c in citations] == ["refunds.md"]
+
+    raw = sdk.chat.completions.with_raw_response.create(model="hybrid-assistant", messages=messages)
+    assert [c["doc_id"] for c in raw.http_response.json()["citations"]] == ["refunds.md"]
+    assert [c["doc_id"] for c in raw.parse().to_dict()["citations"]] == ["refunds.md"]
 
 
 def test_the_openai_client_sees_a_missing_key_as_an_authentication_error(
