@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from doubles import ScriptedChatModel
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
@@ -108,7 +110,40 @@ def test_bad_input_is_a_tool_error_with_a_clear_message(assistant: Assistant) ->
     assert "the question is empty" in result.content[0].text  # type: ignore[union-attr]
 
 
-def test_over_http_the_tenant_is_the_keys_and_a_bad_key_is_refused(assistant: Assistant) -> None:
+def call_over_http(
+    server: MCPServer, tool: str, arguments: dict[str, Any], headers: dict[str, str]
+) -> CallToolResult:
+    """The tool called over streamable HTTP: the SDK's client and its server app in process."""
+
+    async def go() -> CallToolResult:
+        app = server.streamable_http_app()
+        async with server.session_manager.run():
+            transport = httpx2.ASGITransport(app=app)
+            async with httpx2.AsyncClient(transport=transport, headers=headers) as http:
+                # The server checks the Host header against its address (DNS rebinding).
+                url = "http://127.0.0.1:8090/mcp"
+                async with Client(streamable_http_client(url, http_client=http)) as client:
+                    return await client.call_tool(tool, arguments)
+
+    return anyio.run(go)
+
+
+def test_over_streamable_http_each_key_searches_its_own_tenant(assistant: Assistant) -> None:
+    server = build_mcp_server(assistant)
+    arguments = {"query": "refund"}
+    globex = call_over_http(server, "search_knowledge_base", arguments, {"X-API-Key": "key-globex"})
+    assert not globex.is_error, globex.content
+    chunks = (globex.structured_content or {})["chunks"]
+    assert [c["tenant"] for c in chunks] == ["globex"]
+
+    refused = call_over_http(server, "ask", {"question": "Refunds?"}, {"X-API-Key": "nope"})
+    assert refused.is_error
+    assert "the API key is not valid" in refused.content[0].text  # type: ignore[union-attr]
+
+
+def test_the_tenant_of_a_call_comes_from_its_key_never_from_the_caller(
+    assistant: Assistant,
+) -> None:
     assert request_tenant(assistant, None) == "acme"  # stdio: the server's own
     assert request_tenant(assistant, {"authorization": "Bearer key-globex"}) == "globex"
     assert request_tenant(assistant, {"x-api-key": "key-acme"}) == "acme"
