@@ -9,18 +9,20 @@ from pathlib import Path
 import pytest
 from doubles import ScriptedChatModel
 from fastapi.testclient import TestClient
+from langchain_core.messages import HumanMessage
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from assistant.api.app import create_app
 from assistant.ingest import ingest_documents
+from assistant.llm.embedded import EmbeddedChatModel
 from assistant.schemas import Document, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.store import KnowledgeStore
 from assistant.threads import open_checkpointer
-from assistant.tracing import open_tracer_provider
+from assistant.tracing import ModelCallSpans, open_tracer_provider
 
 DECIDE_MARK = "What should the support assistant do"
 GENERATE_MARK = "Answer the customer's question"
@@ -144,3 +146,28 @@ def test_tracing_is_off_without_an_endpoint_and_exports_over_otlp_with_one(
     assert isinstance(provider, TracerProvider)
     assert provider.resource.attributes["service.name"] == "hybrid-assistant"
     provider.shutdown()
+
+
+@pytest.mark.slow
+def test_a_call_of_the_packaged_model_is_spanned_with_its_adapter_and_tokens(
+    chat_model: EmbeddedChatModel,
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    spans = ModelCallSpans(provider.get_tracer("test"))
+    assert "triage" in chat_model.usable_adapters()
+
+    chat_model.invoke(
+        [HumanMessage("My card was stolen")],
+        adapter="triage",
+        max_new_tokens=4,
+        config={"callbacks": [spans]},
+    )
+
+    (span,) = exporter.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert span.name == "model.call"
+    assert attributes["assistant.adapter"] == "triage"
+    assert int(attributes["gen_ai.usage.input_tokens"]) > 4  # type: ignore[call-overload]
+    assert 1 <= int(attributes["gen_ai.usage.output_tokens"]) <= 4  # type: ignore[call-overload]
