@@ -328,14 +328,33 @@ def off_path_seconds(repeats: int = 100_000) -> float:
     return (time.perf_counter() - started) / repeats
 
 
+def spans_seconds(per_turn: int, repeats: int = 2_000) -> float:
+    """A turn's spans timed alone: a `turn` span over `per_turn - 1` children with attributes,
+    through an SDK provider whose batch processor exports to memory."""
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
+    tracer = provider.get_tracer("benchmark")
+    started = time.perf_counter()
+    for _ in range(repeats):
+        with turn_span(tracer, "thread", "tenant"):
+            for _ in range(per_turn - 1):
+                with tracer.start_as_current_span("node.x") as span:
+                    span.set_attribute("assistant.search.k", 5)
+    seconds = (time.perf_counter() - started) / repeats
+    provider.shutdown()
+    return seconds
+
+
 def print_tracing(off: Sequence[Turn], on: Sequence[Turn], spans: int) -> None:
     n = len(off)
     turn_off = sum(t.seconds for t in off) / n
     turn_on = sum(t.seconds for t in on) / n
     over_off = sum(t.overhead_s for t in off) / n
     over_on = sum(t.overhead_s for t in on) / n
-    cost = over_on - over_off
+    # Per question, on minus off: the model and embedding times vary far more than this.
+    cost = statistics.median(a.overhead_s - b.overhead_s for a, b in zip(on, off, strict=True))
     off_cost = off_path_seconds()
+    alone = spans_seconds(round(spans / (n + 1)))
     print(
         f"\nTracing, the same {n} questions asked in turn by an assistant without tracing and "
         f"by one exporting to memory through a batch processor ({spans / (n + 1):.1f} spans "
@@ -349,9 +368,13 @@ def print_tracing(off: Sequence[Turn], on: Sequence[Turn], spans: int) -> None:
     )
     print(
         f"| on | {1000 * turn_on:,.1f} | {1000 * over_on:,.2f} | "
-        f"{1000 * cost:,.2f} ms (overhead on - off) | {100 * cost / turn_off:.3f}% |"
+        f"{1000 * cost:,.2f} ms (median of on - off) | {100 * cost / turn_off:.3f}% |"
     )
-    verdict = "PASS" if cost / turn_off <= TRACING_TARGET else "FAIL"
+    print(
+        f"| on, its spans timed alone | | | {1000 * alone:,.3f} ms | "
+        f"{100 * alone / turn_off:.4f}% |"
+    )
+    verdict = "PASS" if max(cost, alone) / turn_off <= TRACING_TARGET else "FAIL"
     print(f"\nTarget: tracing on <= {TRACING_TARGET:.0%} of a turn: {verdict}.")
 
 
