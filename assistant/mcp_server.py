@@ -60,7 +60,10 @@ def request_tenant(assistant: Assistant, headers: Mapping[str, str] | None) -> s
 def build_mcp_server(assistant: Assistant) -> MCPServer:
     """An MCP server whose tools call `assistant` as the HTTP API does: one call at a time
     where the assistant's parts require it (`Assistant.needs_exclusive_use`)."""
-    server: MCPServer = MCPServer("hybrid-assistant", instructions=INSTRUCTIONS)
+    # WARNING: the SDK logs every request at INFO, to stderr, which an MCP client shows.
+    server: MCPServer = MCPServer(
+        "hybrid-assistant", instructions=INSTRUCTIONS, log_level="WARNING"
+    )
     lock: AbstractContextManager[Any] = (
         threading.Lock() if assistant.needs_exclusive_use else nullcontext()
     )
