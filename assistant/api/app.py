@@ -91,7 +91,11 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     if tracer_provider is not None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+        # Probes come every few seconds from an orchestrator: traces of them are noise.
         FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=tracer_provider, exclude_spans=["receive", "send"]
+            app,
+            tracer_provider=tracer_provider,
+            excluded_urls="/healthz,/readyz",
+            exclude_spans=["receive", "send"],
         )
     return app
