@@ -14,15 +14,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from assistant.adapters.schemas import Task
 from assistant.cli_support import clear_errors, load_settings
 from assistant.errors import AssistantError
-from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.adapters.heads import LinearHead
     from assistant.adapters.manifest import BaseModelInfo
     from assistant.evaluation.datasets import Fold
+    from assistant.kinds import Task
+    from assistant.settings import Settings
 
 adapters_app = typer.Typer(
     help="LoRA adapters: train, list, evaluate.",

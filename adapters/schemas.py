@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assistant.adapters.policy import CATEGORIES, EscalationReason, Priority
+from assistant.kinds import Task
 
-Task = Literal["triage", "escalation"]
 Role = Literal["system", "user", "assistant"]
 
 

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Literal
 
@@ -24,6 +24,7 @@ from assistant.schemas import Chunk, Document
 # Fixed namespace: chunk ids must be identical on every machine and in every release.
 CHUNK_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://hybrid-assistant/chunk")
 SECTION_SEPARATOR = " > "
+PAGE_BREAK = "\f"
 
 BlockKind = Literal["text", "list", "atomic"]
 
@@ -36,6 +37,7 @@ class Block:
     text: str
     section: tuple[str, ...]
     parts: tuple[str, ...] = ()
+    page: int | None = None
 
 
 def chunk_document(doc: Document, max_chars: int) -> list[Chunk]:
@@ -43,33 +45,41 @@ def chunk_document(doc: Document, max_chars: int) -> list[Chunk]:
 
     The document's `format` picks the reader. Chunk ids derive from tenant, doc_id, section and
     text, so chunking the same document again gives the same ids. A table or code block longer
-    than `max_chars` becomes one chunk of its own rather than being cut.
+    than `max_chars` becomes one chunk of its own rather than being cut. A paged document's
+    chunks never span pages: each has its `page`, and its `source` names it ("a.pdf, p. 3").
     """
     if doc.format == "markdown":
         blocks = markdown_blocks(doc.text)
+    elif doc.format == "pages":
+        blocks = paged_markdown_blocks(doc.text)
     elif doc.format == "html":
         blocks = html_blocks(doc.text)
     else:
         blocks = text_blocks(doc.text)
     chunks: list[Chunk] = []
     seen: Counter[tuple[str, str]] = Counter()
-    for section_path, text in _pack(blocks, max_chars):
+    for section_path, page, text in _pack(blocks, max_chars):
         section = SECTION_SEPARATOR.join(section_path)
         # Identical text twice in one section would collide; the repeat count separates them.
         repeat = seen[(section, text)]
         seen[(section, text)] += 1
+        # The page is part of a paged chunk's id: text that moves to another page must be
+        # rewritten, or its stored page and citation would go stale.
+        key = text if page is None else f"{text}\x1fp{page}"
         chunks.append(
             Chunk(
-                chunk_id=chunk_id(doc.tenant, doc.doc_id, section, text, repeat),
+                chunk_id=chunk_id(doc.tenant, doc.doc_id, section, key, repeat),
                 doc_id=doc.doc_id,
                 tenant=doc.tenant,
                 text=text,
                 title=doc.title,
                 url=doc.url,
-                source=doc.source,
+                source=doc.source if page is None else f"{doc.source}, p. {page}",
                 section=section,
+                page=page,
                 position=len(chunks),
                 content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                metadata=doc.metadata,
             )
         )
     return chunks
@@ -100,12 +110,25 @@ class _HeadingPath:
         return tuple(title for _, title in self._stack)
 
 
-def markdown_blocks(text: str) -> list[Block]:
-    """Read Markdown with markdown-it: top-level tokens are the blocks, `map` gives their lines."""
+def paged_markdown_blocks(text: str) -> list[Block]:
+    """Markdown pages separated by form feeds; headings carry over from page to page."""
+    headings = _HeadingPath()
+    return [
+        replace(block, page=number)
+        for number, page in enumerate(text.split(PAGE_BREAK), start=1)
+        for block in markdown_blocks(page, headings)
+    ]
+
+
+def markdown_blocks(text: str, headings: _HeadingPath | None = None) -> list[Block]:
+    """Read Markdown with markdown-it: top-level tokens are the blocks, `map` gives their lines.
+
+    `headings` carries the heading path in from text read before this one.
+    """
     md = MarkdownIt("commonmark").enable("table")
     tokens = md.parse(text)
     lines = text.splitlines()
-    headings = _HeadingPath()
+    headings = headings or _HeadingPath()
     blocks: list[Block] = []
 
     def source(span: list[int] | None) -> str:
@@ -219,25 +242,25 @@ def text_blocks(text: str) -> list[Block]:
 # --- packing ----------------------------------------------------------------------------------
 
 
-def _pack(blocks: list[Block], max_chars: int) -> Iterator[tuple[tuple[str, ...], str]]:
-    """Merge each section's blocks greedily into chunks of at most `max_chars`."""
-    for section, group in groupby(blocks, key=lambda b: b.section):
+def _pack(blocks: list[Block], max_chars: int) -> Iterator[tuple[tuple[str, ...], int | None, str]]:
+    """Merge the blocks of each section (and page) greedily into chunks of at most `max_chars`."""
+    for (section, page), group in groupby(blocks, key=lambda b: (b.section, b.page)):
         current: list[str] = []
         size = 0
         for piece, atomic in _units(list(group), max_chars):
             if atomic and len(piece) > max_chars:
                 if current:
-                    yield section, "\n\n".join(current)
+                    yield section, page, "\n\n".join(current)
                     current, size = [], 0
-                yield section, piece
+                yield section, page, piece
                 continue
             if current and size + 2 + len(piece) > max_chars:
-                yield section, "\n\n".join(current)
+                yield section, page, "\n\n".join(current)
                 current, size = [], 0
             size += len(piece) + (2 if current else 0)
             current.append(piece)
         if current:
-            yield section, "\n\n".join(current)
+            yield section, page, "\n\n".join(current)
 
 
 def _units(blocks: list[Block], max_chars: int) -> Iterator[tuple[str, bool]]:

@@ -64,6 +64,7 @@ def resolve_citations(text: str, chunks: list[RetrievedChunk]) -> CitedText:
                 chunk_id=chunk.chunk_id,
                 title=chunk.title or chunk.section,
                 url=chunk.url or chunk.source,
+                page=chunk.page,
                 quote=_quote(chunk.text),
             ),
         )

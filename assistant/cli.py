@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from assistant.adapters.cli import adapters_app, triage_command
 from assistant.api.command import serve_command
@@ -17,13 +14,13 @@ from assistant.batch.cli import triage_batch_command
 from assistant.cli_support import clear_errors, load_settings, print_error, quiet_third_party
 from assistant.errors import AssistantError
 from assistant.evaluation.cli import eval_command
+from assistant.kinds import SearchMode
 from assistant.mcp_command import mcp_command
-from assistant.schemas import Answer, IngestReport, Outcome
-from assistant.settings import SearchMode
 from assistant.slack.cli import slack_command
 
 if TYPE_CHECKING:
     from assistant.ingest import IngestProgress
+    from assistant.schemas import Answer, IngestReport
 
 # Commands import the model, store and graph stacks in their bodies: `assistant --help` and a
 # mistyped option answer in a fraction of a second instead of after torch has loaded.
@@ -63,14 +60,48 @@ Tenant = Annotated[str | None, typer.Option(help="Tenant (default: ASSISTANT_TEN
 @app.command()
 @clear_errors
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files, folders, or web addresses: a sitemap (…/sitemap.xml) or a start page "
+            "whose same-site links are followed.",
+            show_default=False,
+        ),
+    ] = None,
+    zendesk: Annotated[
+        str | None,
+        typer.Option(
+            help="Also import this Zendesk Help Center's public articles (its subdomain).",
+            metavar="SUBDOMAIN",
+        ),
+    ] = None,
+    max_pages: Annotated[
+        int | None,
+        typer.Option(min=1, help="Pages one crawl fetches at most (default: crawl_max_pages)."),
+    ] = None,
     tenant: Tenant = None,
 ) -> None:
-    """Ingest Markdown, HTML, text and JSONL documents into the knowledge base."""
-    from assistant.ingest import ingest_paths
-    from assistant.service import open_store
+    """Ingest Markdown, HTML, text, PDF, Word and JSONL files, web pages and a Zendesk Help
+    Center into the knowledge base. Crawls honour robots.txt and wait between requests."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from assistant.ingest import ingest_documents
+    from assistant.service import open_store
+    from assistant.sources import read_sources
+    from assistant.zendesk import help_center_url
+
+    if not sources and not zendesk:
+        raise typer.BadParameter("give files, folders or web addresses, or --zendesk")
     settings = load_settings()
+    zendesk_url = help_center_url(zendesk, settings.zendesk_url) if zendesk else None
+    tenant = tenant or settings.tenant
+    documents = read_sources(
+        sources or [],
+        settings,
+        tenant=tenant,
+        max_pages=max_pages or settings.crawl_max_pages,
+        zendesk_url=zendesk_url,
+    )
     store = open_store(settings)
     try:
         with Progress(
@@ -87,10 +118,10 @@ def ingest(
                 label = "reading documents" if step.stage == "scan" else "embedding chunks"
                 progress.update(task, completed=step.done, total=step.total, description=label)
 
-            report = ingest_paths(
-                paths,
+            report = ingest_documents(
+                documents,
                 store,
-                tenant=tenant or settings.tenant,
+                tenant=tenant,
                 max_chars=settings.chunk_max_chars,
                 on_progress=on_progress,
             )
@@ -123,6 +154,8 @@ def search(
         )
     finally:
         store.close()
+    from rich.table import Table
+
     table = Table("#", "score", "cosine", "doc", "section", "text")
     for n, c in enumerate(chunks, 1):
         cosine = "" if c.dense_score is None else f"{c.dense_score:.3f}"
@@ -220,6 +253,8 @@ def delete(doc_id: str, tenant: Tenant = None) -> None:
 
 
 def _print_answer(answer: Answer) -> None:
+    from assistant.schemas import Outcome
+
     out.print(escape(answer.text))
     if answer.citations:
         out.print("\n[bold]Sources[/bold]")
@@ -239,6 +274,8 @@ def _print_answer(answer: Answer) -> None:
 
 
 def _print_report(report: IngestReport) -> None:
+    from rich.table import Table
+
     table = Table("docs", "unchanged", "chunks added", "removed", "unchanged", "skipped", "errors")
     table.add_row(
         str(report.docs),

@@ -7,15 +7,16 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from assistant.errors import AssistantError, InputError
-from assistant.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,6 +42,10 @@ def clear_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def load_settings() -> Settings:
     """The settings, or an `InputError` naming each invalid one (not a pydantic traceback)."""
+    from pydantic import ValidationError
+
+    from assistant.settings import Settings
+
     try:
         return Settings()
     except ValidationError as error:

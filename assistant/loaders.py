@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from pydantic import BaseModel
 
+from assistant.errors import InputError
 from assistant.schemas import DocFormat, Document
 
 FORMATS: dict[str, DocFormat] = {
@@ -22,7 +23,10 @@ FORMATS: dict[str, DocFormat] = {
     ".txt": "text",
 }
 JSONL_SUFFIX = ".jsonl"
-SUPPORTED_SUFFIXES = (*FORMATS, JSONL_SUFFIX)
+# Binary formats, read by their own readers into Markdown.
+PDF_SUFFIX = ".pdf"
+DOCX_SUFFIX = ".docx"
+SUPPORTED_SUFFIXES = (*FORMATS, JSONL_SUFFIX, PDF_SUFFIX, DOCX_SUFFIX)
 # JSONL fields that map onto `Document`; any other field goes into its metadata.
 _RECORD_FIELDS = ("doc_id", "title", "text", "url", "metadata")
 
@@ -42,8 +46,9 @@ class LoadError(BaseModel):
 def load_documents(path: Path, tenant: str) -> Iterator[Document | LoadError]:
     """Yield the documents in `path` (a file or a folder, walked recursively, in sorted order).
 
-    Files: `.md/.markdown`, `.html/.htm`, `.txt` (doc_id = path relative to `path`'s folder,
-    title = first heading or file stem) and `.jsonl` (one record per line with `doc_id` and
+    Files: `.md/.markdown`, `.html/.htm`, `.txt`, `.pdf` (its text layer, page by page) and
+    `.docx` (doc_id = path relative to `path`'s folder, title = the file's title, its first
+    heading or its stem) and `.jsonl` (one record per line with `doc_id` and
     `text`; optional `title`, `url`, `metadata`; other fields go to metadata). Hidden files and
     folders are skipped. Documents with empty text are yielded too: the caller counts them.
     """
@@ -73,6 +78,9 @@ def load_file(path: Path, *, doc_id: str, tenant: str) -> Iterator[Document | Lo
             reason=f"unsupported file type {suffix or '(none)'} (supported: {supported})",
         )
         return
+    if suffix in (PDF_SUFFIX, DOCX_SUFFIX):
+        yield _load_binary(path, doc_id=doc_id, tenant=tenant)
+        return
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -90,6 +98,32 @@ def load_file(path: Path, *, doc_id: str, tenant: str) -> Iterator[Document | Lo
     yield Document(
         doc_id=doc_id,
         title=_first_heading(text, fmt) or path.stem,
+        text=text,
+        source=str(path),
+        tenant=tenant,
+        format=fmt,
+    )
+
+
+def _load_binary(path: Path, *, doc_id: str, tenant: str) -> Document | LoadError:
+    # The readers import their parsers (pdfminer, lxml) only when such a file comes.
+    from assistant.docx_reader import read_docx
+    from assistant.pdf_reader import read_pdf
+
+    try:
+        if path.suffix.lower() == PDF_SUFFIX:
+            pdf = read_pdf(path)
+            title, text, fmt = pdf.title, pdf.markdown, "pages"
+        else:
+            word = read_docx(path)
+            title, text, fmt = word.title, word.markdown, "markdown"
+    except InputError as exc:
+        return LoadError(source=str(path), reason=str(exc))
+    except OSError as exc:
+        return LoadError(source=str(path), reason=f"cannot read: {exc.strerror or exc}")
+    return Document(
+        doc_id=doc_id,
+        title=title or path.stem,
         text=text,
         source=str(path),
         tenant=tenant,

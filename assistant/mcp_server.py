@@ -24,9 +24,9 @@ from assistant.api.auth import tenant_for_key
 from assistant.api.errors import ApiError
 from assistant.api.schemas import THREAD_ID_PATTERN
 from assistant.errors import AssistantError
+from assistant.kinds import SearchMode
 from assistant.schemas import Answer, RetrievedChunk
 from assistant.service import Assistant, check_question
-from assistant.settings import SearchMode
 
 R = TypeVar("R")
 

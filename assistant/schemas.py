@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from assistant.adapters.schemas import EscalationDecision, TriageResult
 
-DocFormat = Literal["text", "markdown", "html"]
+# "pages": Markdown pages separated by form feeds (a PDF), so each chunk knows its page.
+DocFormat = Literal["text", "markdown", "html", "pages"]
 
 
 class Document(BaseModel):
@@ -36,8 +37,12 @@ class Chunk(BaseModel):
     url: str = ""
     source: str = ""
     section: str = Field("", description="Heading path, e.g. 'Setup > vLLM'.")
+    page: int | None = Field(None, ge=1, description="The page it is on, for paged documents.")
     position: int = Field(0, ge=0, description="Order of the chunk within its document.")
     content_hash: str = ""
+    metadata: dict[str, str] = Field(
+        default_factory=dict, description="The document's metadata (e.g. a Zendesk section)."
+    )
 
 
 class RetrievedChunk(Chunk):
@@ -80,7 +85,11 @@ class Citation(BaseModel):
     doc_id: str
     chunk_id: str
     title: str = ""
-    url: str = Field("", description="The document's URL, or its source path when it has none.")
+    url: str = Field(
+        "",
+        description="The document's URL, or its source path (`file.pdf, p. 3`) when it has none.",
+    )
+    page: int | None = Field(None, ge=1, description="The cited page of a paged document.")
     quote: str = Field("", description="The start of the cited chunk.")
 
 

@@ -15,12 +15,13 @@ from platformdirs import user_cache_path, user_data_path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.kinds import SearchMode
+
 APP_NAME = "hybrid-assistant"
 # The adapters trained in this repository: `adapters/` at its top, installed as
 # `assistant/adapters`.
 SHIPPED_ADAPTERS_DIR = Path(__file__).parent / "adapters"
 
-SearchMode = Literal["hybrid", "dense", "sparse"]
 Backend = Literal["embedded", "openai"]
 
 
@@ -116,6 +117,27 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100)
     tenant: str = Field("default", min_length=1, description="Tenant applied to every query.")
     chunk_max_chars: int = Field(1200, ge=200)
+
+    # --- ingesting from the web (`assistant ingest URL`, `--zendesk`) ---------------
+    crawl_user_agent: str = Field(
+        "hybrid-assistant-crawler/1.0",
+        min_length=1,
+        description="User agent of the crawler's requests, and the one robots.txt rules match.",
+    )
+    crawl_delay_s: float = Field(
+        1.0,
+        ge=0.0,
+        description="Seconds between two requests to a site (a robots.txt Crawl-delay that "
+        "asks for more wins).",
+    )
+    crawl_max_pages: int = Field(
+        500, ge=1, description="Pages one crawl fetches at most (a sitemap's or a start URL's)."
+    )
+    crawl_timeout_s: float = Field(30.0, gt=0, description="Timeout of one HTTP request.")
+    zendesk_url: str = Field(
+        "https://{subdomain}.zendesk.com",
+        description="Base URL of a Zendesk Help Center; `{subdomain}` is `--zendesk`'s value.",
+    )
 
     # --- the agent ------------------------------------------------------------------
     decision_margin: float = Field(

@@ -20,8 +20,9 @@ from langchain_core.outputs import ChatGeneration, LLMResult
 from langgraph.errors import GraphInterrupt
 from opentelemetry.trace import Span, StatusCode, Tracer, TracerProvider
 
+from assistant.kinds import SearchMode
 from assistant.schemas import RetrievedChunk
-from assistant.settings import SearchMode, Settings
+from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.tools.search import Retriever

@@ -41,6 +41,7 @@ BENCHMARKS = {
     "graph_overhead": Benchmark("graph_overhead.py", ("--n", "10"), ("--n", "2", "--docs", "20")),
     "ask_memory": Benchmark("ask_memory.py"),
     "cli_startup": Benchmark("cli_startup.py", (), ("--runs", "3")),
+    "ingest_formats": Benchmark("ingest_formats.py", (), ("--copies", "5", "--runs", "1")),
 }
 
 

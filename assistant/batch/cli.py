@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from assistant.batch.readers import file_format
-from assistant.batch.records import FieldMap
 from assistant.cli_support import clear_errors, load_settings
-from assistant.settings import Settings
 
 if TYPE_CHECKING:  # the runner imports the model stack: only the command itself needs it
+    from assistant.batch.records import FieldMap
     from assistant.batch.runner import TicketProcessor
     from assistant.batch.summary import BatchSummary
+    from assistant.settings import Settings
 
 
 def triage_batch_command(
@@ -59,6 +58,8 @@ def triage_batch_command(
     ] = False,
 ) -> None:
     """Triage every ticket of IN into OUT; rerun with the same OUT to resume after a stop."""
+    from assistant.batch.records import FieldMap
+
     fields = FieldMap(id=id_field, text=text_field, subject=subject_field)
     clear_errors(_triage_batch)(source, output, fields, answer, tenant, concurrency, retry_errors)
 
@@ -72,6 +73,7 @@ def _triage_batch(
     concurrency: int | None,
     retry_errors: bool,
 ) -> None:
+    from assistant.batch.readers import file_format
     from assistant.batch.runner import concurrency_for, triage_file
 
     settings = load_settings()

@@ -10,10 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assistant.cli_support import clear_errors, load_settings
-from assistant.evaluation.results import Suite
+from assistant.kinds import Suite
 
 DEFAULT_OUT_ROOT = Path("out") / "eval"
 
@@ -64,6 +63,8 @@ def eval_command(
 ) -> None:
     """Evaluate retrieval, answers, triage or escalation; write result.json, report.md, PNGs."""
     # The runners import the model and store stacks: loaded here, not for `assistant --help`.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from assistant.evaluation.datasets import Fold
     from assistant.evaluation.report import render_markdown, write_outputs
     from assistant.evaluation.runner import EvalOptions, run_evaluation

@@ -8,9 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from assistant.adapters.evaluate import EscalationScores, TriageScores
-from assistant.settings import SearchMode
+from assistant.kinds import SearchMode, Suite
 
-Suite = Literal["retrieval", "answers", "triage", "escalation"]
 Answerability = Literal["ANSWERABLE", "PARTIAL", "UNANSWERABLE", "UNDERSPECIFIED"]
 FailureKind = Literal["retrieval", "grounding", "behaviour", "format"]
 Diagnosis = Literal["ok", "retrieval", "grounding", "behaviour", "format"]

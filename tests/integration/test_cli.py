@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from web_site import serve_help_center
 
 from assistant.cli import app
 from assistant.settings import Settings
@@ -75,6 +76,23 @@ def test_a_malformed_jsonl_line_is_reported_with_its_number_and_the_rest_ingeste
     assert "kb.jsonl:2" in output
     _, found = invoke(env, "search", "refunds", "-k", "5")
     assert "b" in found.split() and "a" in found.split()
+
+
+def test_ingest_crawls_a_sitemap_and_imports_a_zendesk_help_center(env):
+    with serve_help_center() as site:
+        web = {**env, "ASSISTANT_CRAWL_DELAY_S": "0", "ASSISTANT_ZENDESK_URL": site.base}
+        code, output = invoke(web, "ingest", f"{site.base}/sitemap.xml", "--zendesk", "acme")
+    assert code == 0, output
+    # Two pages of the sitemap and two published articles; the private page is refused.
+    report_row = next(line for line in output.splitlines() if line.startswith("│"))
+    assert report_row.split("│")[1].strip() == "4"
+    assert f"{site.base}/private/notes: robots.txt disallows it" in output
+
+
+def test_ingest_refuses_a_zendesk_value_that_is_no_subdomain(env):
+    code, output = invoke(env, "ingest", "--zendesk", "acme.zendesk.com/hc")
+    assert code == 1
+    assert "--zendesk takes a Help Center subdomain" in output
 
 
 def test_deleting_an_unknown_document_says_so(env):

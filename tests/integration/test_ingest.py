@@ -4,11 +4,16 @@ import json
 from pathlib import Path
 
 import pytest
+from document_files import write_docx, write_pdf, write_scanned_pdf
+from web_site import page, serve_help_center
 
 from assistant.chunking import chunk_document
-from assistant.ingest import IngestProgress, ingest_paths
+from assistant.citations import resolve_citations
+from assistant.ingest import IngestProgress, ingest_documents, ingest_paths
 from assistant.loaders import load_documents
 from assistant.schemas import Document, IngestReport
+from assistant.settings import Settings
+from assistant.sources import read_sources
 from assistant.store import KnowledgeStore
 
 from .conftest import TENANT, corpus_records
@@ -157,6 +162,67 @@ def test_progress_announces_the_embedding_total_before_embedding(
     assert events[0].stage == "scan" and events[-1] == embed[-1]
     assert embed[0] == IngestProgress(stage="embed", done=0, total=report.chunks_added)
     assert embed[-1].done == embed[-1].total == report.chunks_added == 5
+
+
+def test_pdf_and_docx_ingest_once_and_cite_the_pdf_page(
+    tmp_path: Path, store: KnowledgeStore
+) -> None:
+    root = tmp_path / "kb"
+    root.mkdir()
+    pdf = write_pdf(root / "guide.pdf")
+    write_docx(root / "guide.docx")
+    write_scanned_pdf(root / "scan.pdf")
+
+    first = ingest(root, store)
+    again = ingest(root, store)
+
+    assert (first.docs, first.errors[0].split(": ")[:2]) == (
+        2,
+        [str(root / "scan.pdf"), "no text layer (a scanned PDF?)"],
+    )
+    assert (again.docs_unchanged, again.chunks_added, again.chunks_removed) == (2, 0, 0)
+    hits = store.search("backups kept thirty days", tenant=TENANT, k=5, mode="hybrid")
+    from_pdf = next(c for c in hits if c.doc_id == "guide.pdf")
+    cited = resolve_citations("Backups are kept thirty days [1].", [from_pdf])
+    assert (from_pdf.page, from_pdf.section) == (2, "Admin guide > Backups")
+    assert (cited.citations[0].url, cited.citations[0].page) == (f"{pdf}, p. 2", 2)
+
+
+def test_a_recrawl_changes_only_the_pages_that_changed(store: KnowledgeStore) -> None:
+    settings = Settings(_env_file=None, crawl_delay_s=0)  # type: ignore[call-arg]
+
+    def crawl_site(start: str) -> IngestReport:
+        documents = read_sources([start], settings, tenant=TENANT, max_pages=10)
+        return ingest_documents(documents, store, tenant=TENANT, max_chars=MAX_CHARS)
+
+    with serve_help_center() as site:
+        reset, plans = f"{site.base}/articles/reset", f"{site.base}/articles/plans"
+        first = crawl_site(f"{site.base}/sitemap.xml")
+        again = crawl_site(f"{site.base}/sitemap.xml")
+        before = {url: stored_ids(store, url) for url in (reset, plans)}
+        site.files["/articles/plans"] = page("<h1>Plans</h1><p>" + "Plans changed. " * 20, "P")
+        edited = crawl_site(f"{site.base}/sitemap.xml")
+
+    assert (first.docs, len(first.errors), first.chunks_added > 0) == (2, 1, True)
+    assert (again.docs_unchanged, again.chunks_added, again.chunks_removed) == (2, 0, 0)
+    assert (edited.docs_unchanged, edited.chunks_added) == (1, 1)
+    assert edited.chunks_removed == len(before[plans])
+    assert stored_ids(store, reset) == before[reset]
+    [chunk] = store.get_chunks(list(stored_ids(store, plans)), TENANT)
+    assert (chunk.url, chunk.text.count("Plans changed.")) == (plans, 20)
+
+
+def test_zendesk_articles_are_stored_with_their_url_and_section(store: KnowledgeStore) -> None:
+    settings = Settings(_env_file=None, crawl_delay_s=0)  # type: ignore[call-arg]
+    with serve_help_center() as site:
+        documents = read_sources([], settings, tenant=TENANT, max_pages=10, zendesk_url=site.base)
+        report = ingest_documents(documents, store, tenant=TENANT, max_chars=MAX_CHARS)
+
+    assert (report.docs, report.errors) == (2, [])
+    [hit] = store.search("where are invoices", tenant=TENANT, k=1, mode="hybrid")
+    cited = resolve_citations("On the Billing page [1].", [hit])
+    assert hit.metadata["section"] == "Billing"
+    assert cited.citations[0].url == f"{site.base}/hc/en-us/articles/103-Invoices"
 
 
 @pytest.mark.slow

@@ -204,7 +204,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeStore]:
 def folders(draw: st.DrawFn) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for n in range(draw(st.integers(1, 4))):
-        suffix = draw(st.sampled_from([".md", ".html", ".txt", ".jsonl", ".pdf"]))
+        suffix = draw(st.sampled_from([".md", ".html", ".txt", ".jsonl", ".pdf", ".docx", ".pptx"]))
         if suffix == ".jsonl":
             text = draw(jsonl_texts())
         else:
@@ -229,8 +229,11 @@ def test_a_folder_of_any_files_is_ingested_with_each_problem_reported_against_it
     for name, data in files.items():
         path = str(folder / name)
         reported = [e for e in report.errors if e.startswith(path)]
-        if name.endswith(".pdf"):
+        if name.endswith(".pptx"):
             assert reported and "unsupported file type" in reported[0]
+        elif name.endswith((".pdf", ".docx")):
+            # Text or noise is no PDF or Word file; the reader says so, it never raises.
+            assert reported and "not a readable" in reported[0]
         elif not _utf8(data):
             assert reported and "not UTF-8" in reported[0]
 

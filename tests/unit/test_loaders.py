@@ -3,8 +3,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from document_files import PLANS, RUNNING_HEADER, write_docx, write_pdf, write_scanned_pdf
+
+from assistant.chunking import chunk_document
 from assistant.loaders import LoadError, load_documents
-from assistant.schemas import Document
+from assistant.schemas import Chunk, Document
 
 
 def load(path: Path) -> tuple[list[Document], list[LoadError]]:
@@ -102,3 +105,104 @@ def test_non_utf8_file_is_an_error_value(tmp_path: Path) -> None:
     _, [error] = load(tmp_path / "latin.txt")
 
     assert "not UTF-8" in error.reason
+
+
+# --- PDF and Word -----------------------------------------------------------------------------
+
+
+def table_chunks(chunks: list[Chunk]) -> list[Chunk]:
+    """The chunks holding any row of the plans table."""
+    return [c for c in chunks if any(row[0] in c.text for row in PLANS[1:])]
+
+
+def assert_table_is_one_chunk(chunks: list[Chunk]) -> Chunk:
+    [table] = table_chunks(chunks)
+    for row in PLANS:
+        assert all(value in table.text for value in row), f"row {row} is not in the table chunk"
+    return table
+
+
+def test_pdf_keeps_headings_pages_and_its_table_as_one_chunk(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path / "guide.pdf")
+
+    [doc], errors = load(path)
+    chunks = chunk_document(doc, max_chars=200)  # the table alone is longer
+
+    assert errors == []
+    assert (doc.doc_id, doc.title, doc.format) == ("guide.pdf", "Admin guide", "pages")
+    table = assert_table_is_one_chunk(chunks)
+    assert (table.section, table.page, table.source) == (
+        "Admin guide > Plans",
+        1,
+        f"{path}, p. 1",
+    )
+    backups = next(c for c in chunks if "Backups run every night" in c.text)
+    assert (backups.section, backups.page, backups.source) == (
+        "Admin guide > Backups",
+        2,
+        f"{path}, p. 2",
+    )
+    assert {c.page for c in chunks} == {1, 2}
+
+
+def test_a_running_header_and_footer_are_left_out_of_a_pdf(tmp_path: Path) -> None:
+    [doc], _ = load(write_pdf(tmp_path / "guide.pdf", copies=2, running=True))
+    chunks = chunk_document(doc, max_chars=400)
+
+    assert RUNNING_HEADER not in doc.text and "Page 2 of 4" not in doc.text
+    assert [c.section for c in chunks if "Backups run every night" in c.text] == [
+        "Admin guide > Backups 1",
+        "Admin guide > Backups 2",
+    ]
+    assert_table_is_one_chunk([c for c in chunks if c.page == 3])
+
+
+def test_a_page_that_moves_changes_the_chunk_id(tmp_path: Path) -> None:
+    [doc], _ = load(write_pdf(tmp_path / "guide.pdf"))
+    moved = doc.model_copy(update={"text": "\f" + doc.text})
+
+    before = {c.text: c for c in chunk_document(doc, max_chars=200)}
+    after = {c.text: c for c in chunk_document(moved, max_chars=200)}
+
+    assert before.keys() == after.keys()
+    assert all(after[t].page == before[t].page + 1 for t in before)  # type: ignore[operator]
+    assert not {c.chunk_id for c in before.values()} & {c.chunk_id for c in after.values()}
+
+
+def test_scanned_pdf_without_text_layer_is_a_clear_error_not_an_empty_document(
+    tmp_path: Path,
+) -> None:
+    write_scanned_pdf(tmp_path / "scan.pdf")
+    (tmp_path / "notes.md").write_text("# Notes\n\nStill here.\n", encoding="utf-8")
+
+    docs, errors = load(tmp_path)
+
+    assert [d.doc_id for d in docs] == ["notes.md"]
+    assert [e.source for e in errors] == [str(tmp_path / "scan.pdf")]
+    assert "no text layer" in errors[0].reason and "OCR" in errors[0].reason
+
+
+def test_broken_pdf_and_docx_are_reported_per_file(tmp_path: Path) -> None:
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\nnot really a pdf")
+    (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04 not a zip")
+
+    docs, errors = load(tmp_path)
+
+    assert docs == []
+    assert sorted(e.reason.split(" (")[0] for e in errors) == [
+        "not a readable PDF",
+        "not a readable Word document",
+    ]
+
+
+def test_docx_keeps_heading_styles_and_its_table_as_one_chunk(tmp_path: Path) -> None:
+    [doc], errors = load(write_docx(tmp_path / "guide.docx"))
+    chunks = chunk_document(doc, max_chars=200)
+
+    assert errors == []
+    assert (doc.title, doc.format) == ("Admin guide", "markdown")
+    table = assert_table_is_one_chunk(chunks)
+    assert (table.section, table.page) == ("Admin guide > Plans", None)
+    backups = next(c for c in chunks if "Backups run every night" in c.text)
+    assert backups.section == "Admin guide > Security > Backups"
+    assert any(c.text.startswith("- Require two-factor") or "\n- Require" in c.text for c in chunks)
