@@ -15,6 +15,7 @@ from assistant.cli_support import clear_errors, load_settings, print_error, quie
 from assistant.errors import AssistantError
 from assistant.evaluation.cli import eval_command
 from assistant.kinds import SearchMode
+from assistant.mcp_command import mcp_command
 from assistant.slack.cli import slack_command
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ app.command("triage-batch")(triage_batch_command)
 app.command("serve")(serve_command)
 app.command("eval")(eval_command)
 app.command("slack")(slack_command)
+app.command("mcp")(mcp_command)
 out = Console()
 err = Console(stderr=True)
 

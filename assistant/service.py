@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
+from opentelemetry import trace
+from opentelemetry.trace import Tracer, TracerProvider
 
 from assistant.adapters.registry import AdapterRegistry
 from assistant.embedder import load_embedder
@@ -38,6 +41,13 @@ from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
 from assistant.threads import ThreadLocks, open_thread_locks, open_thread_store
+from assistant.tracing import (
+    INSTRUMENTATION,
+    TENANT,
+    ModelCallSpans,
+    open_tracer_provider,
+    turn_span,
+)
 from assistant.verification import CitationVerifier
 
 logger = logging.getLogger(__name__)
@@ -100,10 +110,12 @@ def graph_deps(
     store: KnowledgeStore,
     model: BaseChatModel,
     adapters: Collection[str] | None = None,
+    tracer: Tracer | None = None,
 ) -> GraphDeps:
     """What the support graph needs, as the settings ask: the `adapters` (default:
     `graph_adapters`), the router and judge of the heads folder (default: the adapters
-    folder), and the citation verifier, over this knowledge base and model."""
+    folder), and the citation verifier, over this knowledge base and model; `tracer` spans
+    its nodes and searches."""
     verifier = (
         CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
         if settings.verify_citations != "off"
@@ -117,6 +129,7 @@ def graph_deps(
         verifier=verifier,
         embedder=store.embedder,
         heads_dir=settings.heads_dir or settings.adapters_dir,
+        tracer=tracer,
     )
 
 
@@ -125,6 +138,7 @@ class Assistant:
 
     A turn, a resume and a hand-over each hold their thread's lock (`ThreadLocks`) from the
     check to the write, so replicas sharing a thread store change a thread one at a time.
+    With a `tracer_provider`, each is a `turn` span over its nodes, model calls and searches.
     """
 
     def __init__(
@@ -136,6 +150,7 @@ class Assistant:
         checkpointer: BaseCheckpointSaver[Any],
         interaction_log: InteractionLogger | None = None,
         thread_locks: ThreadLocks | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -146,16 +161,36 @@ class Assistant:
         # ratings too, so that one log holds both; by default the one the settings name.
         self.interaction_log = interaction_log or open_interaction_log(settings)
         self.adapters = graph_adapters(settings, model)
-        self.graph = build_graph(graph_deps(settings, store, model, self.adapters), checkpointer)
+        self.tracer_provider = tracer_provider
+        self.tracer = tracer_provider.get_tracer(INSTRUMENTATION) if tracer_provider else None
+        # Only when tracing: a callback in every run costs LangChain a callback manager per call.
+        self._callbacks: list[BaseCallbackHandler] = (
+            [ModelCallSpans(self.tracer)] if self.tracer else []
+        )
+        deps = graph_deps(settings, store, model, self.adapters, tracer=self.tracer)
+        self.graph = build_graph(deps, checkpointer)
+        self._owns_tracing = False
 
     @classmethod
-    def open(cls, settings: Settings) -> Self:
+    def open(cls, settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Self:
+        """The assistant the settings describe. Without a `tracer_provider`, the settings'
+        (`ASSISTANT_OTLP_ENDPOINT`) is made, and shut down (flushed) when this one closes."""
         store = open_store(settings)
         checkpointer = None
+        owned = tracer_provider is None
+        provider = open_tracer_provider(settings) if owned else tracer_provider
         try:
             model = build_chat_model(settings)
             checkpointer = open_thread_store(settings)
-            return cls(settings, store=store, model=model, checkpointer=checkpointer)
+            opened = cls(
+                settings,
+                store=store,
+                model=model,
+                checkpointer=checkpointer,
+                tracer_provider=provider,
+            )
+            opened._owns_tracing = owned
+            return opened
         except BaseException:
             # A bad setting found late (e.g. the interaction log's redactor) leaves nothing open.
             if checkpointer is not None:
@@ -178,24 +213,27 @@ class Assistant:
         """
         text = check_question(question, self.settings.max_question_chars)
         thread = thread_id or uuid.uuid4().hex
-        config: RunnableConfig = {"configurable": {"thread_id": thread}}
-        with self.thread_locks.hold(thread):
-            if waits_for_human(self.graph, config):
-                raise AlreadyWithHumanError(
-                    f"thread {thread} waits for a human's reply (resume it first)"
-                )
-            state = self._run(new_turn(text, tenant or self.settings.tenant), config, listener)
-        return self._answer(state, thread)
+        config = self._config(thread)
+        tenant = tenant or self.settings.tenant
+        with turn_span(self.tracer, thread, tenant):
+            with self.thread_locks.hold(thread):
+                if waits_for_human(self.graph, config):
+                    raise AlreadyWithHumanError(
+                        f"thread {thread} waits for a human's reply (resume it first)"
+                    )
+                state = self._run(new_turn(text, tenant), config, listener)
+            return self._answer(state, thread)
 
     def resume(self, thread_id: str, reply: str, *, listener: TurnListener | None = None) -> Answer:
         """Continue a thread handed to a human with that human's reply."""
         text = check_question(reply, self.settings.max_question_chars)
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-        with self.thread_locks.hold(thread_id):
-            if not waits_for_human(self.graph, config):
-                raise InputError(f"thread {thread_id} is not waiting for a human's reply")
-            state = self._run(Command(resume=text), config, listener)
-        return self._answer(state, thread_id)
+        config = self._config(thread_id)
+        with turn_span(self.tracer, thread_id, None):
+            with self.thread_locks.hold(thread_id):
+                if not waits_for_human(self.graph, config):
+                    raise InputError(f"thread {thread_id} is not waiting for a human's reply")
+                state = self._run(Command(resume=text), config, listener)
+            return self._answer(state, thread_id)
 
     def hand_over(self, thread_id: str) -> Answer:
         """Hand a thread whose turn has ended to a human, at the customer's request.
@@ -204,16 +242,17 @@ class Assistant:
         Raises `ThreadNotFoundError` for an unknown thread and `AlreadyWithHumanError` when it
         is with a human already (another replica's click of the same button included).
         """
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-        with self.thread_locks.hold(thread_id):
-            values = self.thread_values(thread_id)
-            if not values:
-                raise ThreadNotFoundError(f"no thread {thread_id!r}")
-            if self.waiting_for_human(thread_id):
-                raise AlreadyWithHumanError(f"thread {thread_id} is already with a human")
-            hand_over_on_request(self.graph, config, str(values.get("question")))
-            state = self.thread_values(thread_id)
-        return self._answer(state, thread_id, escalated_by="customer")
+        config = self._config(thread_id)
+        with turn_span(self.tracer, thread_id, None):
+            with self.thread_locks.hold(thread_id):
+                values = self.thread_values(thread_id)
+                if not values:
+                    raise ThreadNotFoundError(f"no thread {thread_id!r}")
+                if self.waiting_for_human(thread_id):
+                    raise AlreadyWithHumanError(f"thread {thread_id} is already with a human")
+                hand_over_on_request(self.graph, config, str(values.get("question")))
+                state = self.thread_values(thread_id)
+            return self._answer(state, thread_id, escalated_by="customer")
 
     def rate(
         self,
@@ -266,12 +305,19 @@ class Assistant:
             checkpointer=self.checkpointer,
             interaction_log=self.interaction_log,
             thread_locks=self.thread_locks,
+            tracer_provider=self.tracer_provider,
         )
 
     def thread_values(self, thread_id: str) -> dict[str, Any]:
         """The saved state of a thread (`SupportState` keys); empty when there is no such thread."""
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         return dict(self.graph.get_state(config).values)
+
+    def _config(self, thread_id: str) -> RunnableConfig:
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        if self._callbacks:
+            config["callbacks"] = self._callbacks
+        return config
 
     def _run(
         self, graph_input: Any, config: RunnableConfig, listener: TurnListener | None
@@ -298,6 +344,10 @@ class Assistant:
         """The turn's answer, logged: every turn (ask, resume, hand-over) ends here."""
         answer: Answer = state["answer"]
         answer = answer.model_copy(update={"thread_id": thread, "timings": state["timings"]})
+        if self.tracer is not None:
+            span = trace.get_current_span()
+            span.set_attribute(TENANT, str(state.get("tenant", "")))
+            span.set_attribute("assistant.outcome", answer.outcome.value)
         try:
             self.interaction_log.append(
                 turn_record(
@@ -315,6 +365,9 @@ class Assistant:
         self.checkpointer.conn.close()  # type: ignore[attr-defined]
         self.store.close()
         self.interaction_log.close()
+        if self._owns_tracing and self.tracer_provider is not None:
+            # The SDK's provider flushes its batch of spans on shutdown (the API has none).
+            getattr(self.tracer_provider, "shutdown", lambda: None)()
 
     def __enter__(self) -> Self:
         return self

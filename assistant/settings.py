@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from platformdirs import user_cache_path, user_data_path
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.kinds import SearchMode
@@ -27,6 +27,17 @@ Backend = Literal["embedded", "openai"]
 
 def _data_dir() -> Path:
     return user_data_path(APP_NAME)
+
+
+def _check_rate_limit(spec: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(spec)
+    except ValueError:
+        raise ValueError(
+            f"{spec!r} is not a rate limit: write e.g. '60/minute' or '10/second;500/hour'"
+        ) from None
 
 
 class Settings(BaseSettings):
@@ -215,6 +226,23 @@ class Settings(BaseSettings):
         64, ge=1, description="Most texts one `POST /v1/triage` request may carry."
     )
 
+    serve_rate_limit: str | None = Field(
+        None,
+        description='Requests each API key may make, in the `limits` notation ("60/minute", '
+        '"10/second;500/hour"); over it, 429 with `Retry-After`. Unset = no limit.',
+    )
+    serve_rate_limits: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description='Per-key limits that replace `serve_rate_limit`, as JSON (`{"key-a": '
+        '"600/minute"}`); keys must be among `serve_api_keys`.',
+    )
+
+    # --- MCP server (`assistant mcp`) -----------------------------------------------
+    mcp_port: int = Field(
+        8090, ge=1, le=65535, description="`assistant mcp --transport http`: port to listen on."
+    )
+
     # --- Slack (`assistant slack`) --------------------------------------------------
     # The three secrets are also read under Slack's own names (SLACK_BOT_TOKEN, ...), as
     # Slack's tutorials and tooling set them.
@@ -253,6 +281,17 @@ class Settings(BaseSettings):
     # 3000 is Bolt's conventional port; it keeps clear of the API's 8080 on the same host.
     slack_port: int = Field(3000, ge=1, le=65535, description="HTTP mode: port to listen on.")
 
+    # --- tracing --------------------------------------------------------------------
+    otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP endpoint that receives OpenTelemetry traces of turns, graph "
+        "nodes, model calls, searches and API requests (`http://collector:4318/v1/traces`). "
+        "Unset = no tracing, at no cost.",
+    )
+    otel_service_name: str = Field(
+        APP_NAME, min_length=1, description="`service.name` of the exported traces."
+    )
+
     # --- state ----------------------------------------------------------------------
     data_dir: Path = Field(default_factory=_data_dir)
     threads_url: SecretStr | None = Field(
@@ -288,6 +327,31 @@ class Settings(BaseSettings):
         description="`module:function` (str -> str) applied to all free text before it is "
         "logged. The default masks emails, phone numbers and card numbers; empty = no redaction.",
     )
+
+    @field_validator("serve_rate_limit")
+    @classmethod
+    def _parse_rate_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_rate_limit(value)
+        return value
+
+    @field_validator("serve_rate_limits")
+    @classmethod
+    def _parse_rate_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            _check_rate_limit(spec)
+        return value
+
+    @model_validator(mode="after")
+    def _rate_limited_keys_exist(self) -> Settings:
+        # Reported without the keys themselves: they are secrets.
+        unknown = len(set(self.serve_rate_limits) - set(self.serve_api_keys))
+        if unknown:
+            raise ValueError(
+                f"{unknown} key(s) of serve_rate_limits are not among serve_api_keys "
+                "(ASSISTANT_SERVE_RATE_LIMITS names keys of ASSISTANT_SERVE_API_KEYS)"
+            )
+        return self
 
     @property
     def checkpoint_path(self) -> Path:

@@ -12,7 +12,14 @@ LangChain callback from each call's start to its end (the bare `_generate`: prom
 passes, constraints); every embedding (the query, the citation check's sentences), by a timed
 `Embedder`; and Qdrant, by a timed `KnowledgeStore.search_vectors`. Overhead = turn - those
 three: the graph, its checkpoints, the interaction log, LangChain's wrapping and the nodes' own
-Python. Target: <= 5% of the turn. Settings come from the environment (ASSISTANT_TORCH_THREADS,
+Python. Target: <= 5% of the turn.
+
+Tracing: each question is asked twice, in turn, by the assistant with tracing off (the
+default, no tracer) and by one with an SDK `TracerProvider` whose batch processor exports to
+memory (span creation and attributes on the turn's thread, as with OTLP; the export itself
+runs on the processor's thread). Target: on <= 1% of a turn; off = unmeasurable (the off
+path's only added work, a `turn_span(None)` and a few None checks, is timed in isolation).
+Settings come from the environment (ASSISTANT_TORCH_THREADS,
 ASSISTANT_CACHE_DIR, ASSISTANT_VERIFY_CITATIONS, ...), except that the backend is the embedded
 model, Qdrant local mode and SQLite threads in the temporary folder.
 """
@@ -38,6 +45,9 @@ import numpy as np
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from qdrant_client import models
 from sentence_transformers import SentenceTransformer
 
@@ -51,8 +61,10 @@ from assistant.settings import SearchMode, Settings
 from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
 from assistant.threads import open_thread_store
+from assistant.tracing import turn_span
 
 TARGET = 0.05
+TRACING_TARGET = 0.01
 WARM_UP = "How do I reset my password?"
 
 
@@ -236,13 +248,32 @@ def main() -> None:
         assistant = Assistant(
             settings, store=store, model=model, checkpointer=open_thread_store(settings)
         )
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        traced = Assistant(
+            settings,
+            store=store,
+            model=model,
+            checkpointer=assistant.checkpointer,
+            interaction_log=assistant.interaction_log,
+            tracer_provider=provider,
+        )
         with assistant:
             run_turn(assistant, watches, WARM_UP)
-            turns = []
+            run_turn(traced, watches, WARM_UP)
+            turns, traced_turns = [], []
             for number, question in enumerate(questions, start=1):
-                turns.append(run_turn(assistant, watches, question.question))
+                # Alternate which goes first, so neither gains from a warmer cache.
+                pair = (assistant, traced) if number % 2 else (traced, assistant)
+                timed = {id(a): run_turn(a, watches, question.question) for a in pair}
+                turns.append(timed[id(assistant)])
+                traced_turns.append(timed[id(traced)])
                 print(f"\rturns: {number}/{len(questions)}", end="", file=sys.stderr, flush=True)
             print(file=sys.stderr)
+            provider.force_flush()
+            spans = len(exporter.get_finished_spans())
+            provider.shutdown()
 
     n = len(turns)
     total = sum(t.seconds for t in turns)
@@ -283,7 +314,68 @@ def main() -> None:
         f"\nTarget: graph overhead <= {TARGET:.0%} of turn time: {verdict} "
         f"({share(overhead, total)})."
     )
+    print_tracing(turns, traced_turns, spans)
     print(f"\nCommand: `{shlex.join([Path(sys.executable).name, *sys.argv])}`")
+
+
+def off_path_seconds(repeats: int = 100_000) -> float:
+    """What tracing off adds to a turn, timed alone: the turn's `turn_span(None)` and the
+    None checks of `Assistant._config` and `_answer`."""
+    started = time.perf_counter()
+    for _ in range(repeats):
+        with turn_span(None, "thread", "tenant"):
+            pass
+    return (time.perf_counter() - started) / repeats
+
+
+def spans_seconds(per_turn: int, repeats: int = 2_000) -> float:
+    """A turn's spans timed alone: a `turn` span over `per_turn - 1` children with attributes,
+    through an SDK provider whose batch processor exports to memory."""
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter()))
+    tracer = provider.get_tracer("benchmark")
+    started = time.perf_counter()
+    for _ in range(repeats):
+        with turn_span(tracer, "thread", "tenant"):
+            for _ in range(per_turn - 1):
+                with tracer.start_as_current_span("node.x") as span:
+                    span.set_attribute("assistant.search.k", 5)
+    seconds = (time.perf_counter() - started) / repeats
+    provider.shutdown()
+    return seconds
+
+
+def print_tracing(off: Sequence[Turn], on: Sequence[Turn], spans: int) -> None:
+    n = len(off)
+    turn_off = sum(t.seconds for t in off) / n
+    turn_on = sum(t.seconds for t in on) / n
+    over_off = sum(t.overhead_s for t in off) / n
+    over_on = sum(t.overhead_s for t in on) / n
+    # Per question, on minus off: the model and embedding times vary far more than this.
+    cost = statistics.median(a.overhead_s - b.overhead_s for a, b in zip(on, off, strict=True))
+    off_cost = off_path_seconds()
+    alone = spans_seconds(round(spans / (n + 1)))
+    print(
+        f"\nTracing, the same {n} questions asked in turn by an assistant without tracing and "
+        f"by one exporting to memory through a batch processor ({spans / (n + 1):.1f} spans "
+        "per turn)\n"
+    )
+    print("| tracing | turn (ms) | graph overhead (ms) | tracing's cost per turn | share of turn |")
+    print("|---|---:|---:|---:|---:|")
+    print(
+        f"| off (default) | {1000 * turn_off:,.1f} | {1000 * over_off:,.2f} | "
+        f"{1e6 * off_cost:.1f} µs (timed alone) | {100 * off_cost / turn_off:.5f}% |"
+    )
+    print(
+        f"| on | {1000 * turn_on:,.1f} | {1000 * over_on:,.2f} | "
+        f"{1000 * cost:,.2f} ms (median of on - off) | {100 * cost / turn_off:.3f}% |"
+    )
+    print(
+        f"| on, its spans timed alone | | | {1000 * alone:,.3f} ms | "
+        f"{100 * alone / turn_off:.4f}% |"
+    )
+    verdict = "PASS" if max(cost, alone) / turn_off <= TRACING_TARGET else "FAIL"
+    print(f"\nTarget: tracing on <= {TRACING_TARGET:.0%} of a turn: {verdict}.")
 
 
 if __name__ == "__main__":

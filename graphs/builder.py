@@ -18,6 +18,7 @@ from assistant.graphs import nodes
 from assistant.graphs.nodes import SUMMARY_CHARS, GraphDeps, Update
 from assistant.graphs.state import SupportState, TurnInput
 from assistant.schemas import NodeTiming
+from assistant.tracing import traced_node
 
 NodeFn = Callable[..., Update | Command[str]]
 
@@ -32,7 +33,10 @@ def build_graph(
     graph = StateGraph(SupportState, input_schema=TurnInput)
 
     def add(name: str, fn: NodeFn, destinations: tuple[str, ...] | None = None) -> None:
-        graph.add_node(name, _timed(name, partial(fn, deps=deps)), destinations=destinations)
+        node = _timed(name, partial(fn, deps=deps))
+        if deps.tracer is not None:
+            node = traced_node(name, node, deps.tracer)
+        graph.add_node(name, node, destinations=destinations)
 
     add("triage", nodes.triage)
     add("decide", nodes.decide)

@@ -21,6 +21,7 @@ from langchain_core.messages import (
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.types import Command, interrupt
+from opentelemetry.trace import Tracer
 
 from assistant.adapters.inference import (
     ESCALATION_ADAPTER,
@@ -48,6 +49,7 @@ from assistant.routing import FittedRouter, open_router
 from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
 from assistant.tools.search import TOOL_NAME, Retriever, make_search_tool
+from assistant.tracing import TracedRetriever
 from assistant.verification import CitationVerifier
 
 Update = dict[str, Any]
@@ -81,6 +83,8 @@ class GraphDeps:
     router: FittedRouter | None = None
     judge: Judge | None = None
     reader: EvidenceReader | None = None
+    # Spans of nodes and searches; None = tracing off (nothing wrapped).
+    tracer: Tracer | None = None
 
     @classmethod
     def over(
@@ -93,12 +97,16 @@ class GraphDeps:
         verifier: CitationVerifier | None = None,
         embedder: Embedder | None = None,
         heads_dir: Path | None = None,
+        tracer: Tracer | None = None,
     ) -> GraphDeps:
         """Deps that search `retriever` with the settings' top-k and mode, and use the named
         `adapters` (`triage`, `escalation`) that are available; `verifier` checks answer
         sentences against their citations unless the settings turn that off. With the
         knowledge base's `embedder`, the router and judge fitted in `heads_dir` (as the
-        settings ask) and extractive answers of several sentences."""
+        settings ask) and extractive answers of several sentences. A `tracer` spans the
+        nodes and searches."""
+        if tracer is not None:
+            retriever = TracedRetriever(retriever, tracer)
         tool = make_search_tool(retriever, k=settings.top_k, mode=settings.search_mode)
         reader = EvidenceReader(embedder) if embedder is not None else None
         heads = heads_dir or Path()
@@ -114,6 +122,7 @@ class GraphDeps:
             router=open_router(settings.router, heads / "router", embedder),
             judge=open_judge(settings.judge, heads / "judge", reader, settings.min_relevance),
             reader=reader,
+            tracer=tracer,
         )
 
     @cached_property

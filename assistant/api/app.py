@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio
@@ -18,6 +19,7 @@ from assistant.api.routes import chat, completions, documents, health, page, thr
 from assistant.api.runtime import ApiRuntime
 from assistant.service import Assistant
 from assistant.settings import Settings
+from assistant.tracing import open_tracer_provider
 
 DESCRIPTION = """
 A support assistant over your knowledge base: answers with checked citations, triage, and
@@ -34,8 +36,13 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     closed at shutdown. `settings` give the API's own limits and keys.
 
     Serve it from one process (one uvicorn worker): the assistant holds the local Qdrant
-    folder and the embedded model, and shares them across requests.
+    folder and the embedded model, and shares them across requests. With tracing on (the
+    assistant's `tracer_provider`, else `ASSISTANT_OTLP_ENDPOINT`), every request is a span
+    above its turn's.
     """
+    tracer_provider = (
+        assistant.tracer_provider if assistant is not None else open_tracer_provider(settings)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -43,7 +50,9 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
         opened = (
             assistant
             if assistant is not None
-            else await anyio.to_thread.run_sync(Assistant.open, settings)
+            else await anyio.to_thread.run_sync(
+                partial(Assistant.open, settings, tracer_provider=tracer_provider)
+            )
         )
         runtime = ApiRuntime(opened, settings, exclusive=opened.needs_exclusive_use)
         try:
@@ -56,6 +65,8 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
         finally:
             if assistant is None:  # opened here, so closed here; a given one is the caller's
                 opened.close()
+                if tracer_provider is not None:
+                    getattr(tracer_provider, "shutdown", lambda: None)()
 
     app = FastAPI(
         title="hybrid-assistant",
@@ -77,4 +88,14 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     app.include_router(triage.router)
     app.include_router(documents.router)
     app.include_router(page.router)
+    if tracer_provider is not None:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        # Probes come every few seconds from an orchestrator: traces of them are noise.
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=tracer_provider,
+            excluded_urls="/healthz,/readyz",
+            exclude_spans=["receive", "send"],
+        )
     return app

@@ -6,7 +6,7 @@ import hmac
 import logging
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from assistant.api.errors import ApiError
@@ -54,13 +54,20 @@ def tenant_for_key(settings: Settings, key: str | None) -> str:
 
 
 async def request_tenant(
+    request: Request,
     runtime: Runtime,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     header_key: Annotated[str | None, Depends(key_header_scheme)],
 ) -> str:
-    """FastAPI dependency: the tenant of the request's API key."""
+    """FastAPI dependency: the tenant of the request's API key, once the key is within its
+    rate limit (429 otherwise). An open API (no keys) limits each client address instead."""
     key = bearer.credentials if bearer is not None else header_key
-    return tenant_for_key(runtime.settings, key)
+    tenant = tenant_for_key(runtime.settings, key)
+    if runtime.settings.serve_api_keys:
+        runtime.rate_limits.check(str(key))
+    else:
+        runtime.rate_limits.check(request.client.host if request.client else "unknown")
+    return tenant
 
 
 Tenant = Annotated[str, Depends(request_tenant)]

@@ -34,6 +34,7 @@ _TYPES = {
     413: "request_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     500: "internal_error",
     502: "model_output_error",
     503: "unavailable",

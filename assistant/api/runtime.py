@@ -14,6 +14,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 
 from assistant.api.errors import ApiError
+from assistant.api.rate_limits import RateLimits
 from assistant.service import Assistant
 from assistant.settings import Settings
 
@@ -29,6 +30,7 @@ class ApiRuntime:
     exclusive: bool = True
     model_ready: asyncio.Event = field(default_factory=asyncio.Event)
     model_error: str | None = None
+    rate_limits: RateLimits = field(init=False)
     # A threading lock, taken inside the worker thread: it is held for exactly as long as the
     # work runs, even when the client that asked has gone away.
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,6 +54,9 @@ class ApiRuntime:
         """Wait for the turns still running in the background (before closing the assistant)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+
+    def __post_init__(self) -> None:
+        self.rate_limits = RateLimits(self.settings)
 
     def _locked(self, fn: Callable[[], R]) -> R:
         guard: AbstractContextManager[Any] = self._lock if self.exclusive else nullcontext()

@@ -18,6 +18,7 @@ from doubles import ScriptedChatModel
 from fake_openai import FakeServer, Reply, running
 from fastapi.testclient import TestClient
 from langchain_core.language_models import BaseChatModel
+from openai.types.chat import ChatCompletionMessageParam
 
 from assistant.api.app import create_app
 from assistant.api.schemas import Escalated
@@ -127,6 +128,44 @@ def test_requests_without_a_valid_key_get_401_with_a_clear_error(
     assert response.headers["www-authenticate"] == "Bearer"
     error = response.json()["error"]
     assert error["type"] == "unauthorized" and message in error["message"]
+
+
+def test_a_key_over_its_rate_limit_gets_429_with_retry_after_and_its_own_limit_applies(
+    settings: Settings, store: KnowledgeStore, script: Script
+) -> None:
+    settings.serve_rate_limit = "2/minute"
+    settings.serve_rate_limits = {KEY_B: "3/minute"}
+    assistant = make_assistant(settings, store, ScriptedChatModel(respond=script))
+    with TestClient(create_app(settings, assistant=assistant)) as limited:
+        bad_key = limited.get("/v1/models", headers={"X-API-Key": "nope"})
+        assert bad_key.status_code == 401  # refused before it is counted against anyone
+        assert [limited.get("/v1/models", headers=A).status_code for _ in range(3)] == [
+            200,
+            200,
+            429,
+        ]
+        refused = limited.post("/v1/chat", json={"message": QUESTION}, headers=A)
+        assert [limited.get("/v1/models", headers=B).status_code for _ in range(4)] == [
+            200,
+            200,
+            200,
+            429,
+        ]
+        assert limited.get("/healthz").status_code == 200  # probes carry no key: never limited
+    assistant.checkpointer.conn.close()
+
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    error = refused.json()["error"]
+    assert error["type"] == "rate_limited"
+    assert "at most 2 per 1 minute for this API key" in error["message"]
+
+
+def test_a_rate_limit_that_does_not_parse_is_refused_at_start_up() -> None:
+    with pytest.raises(ValueError, match="'lots' is not a rate limit"):
+        Settings(_env_file=None, serve_rate_limit="lots")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="not among serve_api_keys"):
+        Settings(_env_file=None, serve_rate_limits={"stray": "1/second"})  # type: ignore[call-arg]
 
 
 def test_health_probes_need_no_key(client: TestClient) -> None:
@@ -273,6 +312,28 @@ def test_the_openai_client_gets_answers_with_citations_and_streams(client: TestC
     last = chunks[-1].model_extra or {}
     assert last["thread_id"] == "openai-thread-1"
     assert [c["doc_id"] for c in last["citations"]] == ["refunds.md"]
+
+
+def test_the_openai_clients_stream_helper_gives_citations_in_its_last_chunk_event_only(
+    client: TestClient,
+) -> None:
+    """What docs/api.md tells openai users: `chat.completions.stream()` rebuilds the final
+    completion from the choices, so the assistant's own fields are in the last chunk."""
+    upload(client, A, "refunds.md", REFUNDS)
+    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key=KEY_A, http_client=client)
+    messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": QUESTION}]
+    with sdk.chat.completions.stream(model="hybrid-assistant", messages=messages) as stream:
+        chunks = [event.chunk for event in stream if event.type == "chunk"]
+        final = stream.get_final_completion()
+
+    assert final.choices[0].message.content == "Refunds take five business days [1]."
+    assert "citations" not in final.to_dict()  # lost in the helper's final completion
+    citations = (chunks[-1].model_extra or {})["citations"]
+    assert [c["doc_id"] for c in citations] == ["refunds.md"]
+
+    raw = sdk.chat.completions.with_raw_response.create(model="hybrid-assistant", messages=messages)
+    assert [c["doc_id"] for c in raw.http_response.json()["citations"]] == ["refunds.md"]
+    assert [c["doc_id"] for c in raw.parse().to_dict()["citations"]] == ["refunds.md"]
 
 
 def test_the_openai_client_sees_a_missing_key_as_an_authentication_error(

@@ -10,11 +10,13 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
+from doubles import ScriptedChatModel, script
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
@@ -93,6 +95,14 @@ def served(
 
     checkpointer = open_checkpointer(settings.checkpoint_path)
     assistant = Assistant(settings, store=store, model=chat_model, checkpointer=checkpointer)
+    with serving(settings, assistant) as url:
+        yield Served(url=url, assistant=assistant)
+    checkpointer.conn.close()
+
+
+@contextmanager
+def serving(settings: Settings, assistant: Assistant) -> Iterator[str]:
+    """The API over `assistant` under uvicorn on a free loopback port; yields its URL."""
     port = free_port()
     config = uvicorn.Config(
         create_app(settings, assistant=assistant), host="127.0.0.1", port=port, log_level="warning"
@@ -105,11 +115,10 @@ def served(
         assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
         time.sleep(0.05)
     try:
-        yield Served(url=f"http://127.0.0.1:{port}", assistant=assistant)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=60)
-        checkpointer.conn.close()
 
 
 @pytest.fixture
@@ -194,3 +203,27 @@ def test_a_visitor_asks_sees_the_streamed_cited_answer_and_hands_over_to_a_human
 
     browser.refresh()  # the key is kept in the browser's local storage
     assert browser.find_element(By.ID, "api-key").get_attribute("value") == KEY
+
+
+def test_a_visitor_over_the_keys_rate_limit_is_told_to_wait_and_for_how_long(
+    settings: Settings, store: KnowledgeStore, browser: WebDriver, tmp_path: Path
+) -> None:
+    settings.serve_api_keys = {KEY: TENANT}
+    settings.serve_rate_limit = "1/minute"
+    settings.adapters_dir = tmp_path / "no-adapters"  # the scripted model has no adapters
+    model = ScriptedChatModel(respond=script("search"))
+    checkpointer = open_checkpointer(settings.checkpoint_path)
+    assistant = Assistant(settings, store=store, model=model, checkpointer=checkpointer)
+    with serving(settings, assistant) as url:
+        browser.get(url + "/")
+        browser.find_element(By.ID, "api-key").send_keys(KEY)
+        send(browser, QUESTION)
+        WebDriverWait(browser, 60).until(last_turn_settled)
+        send(browser, QUESTION)
+        WebDriverWait(browser, 60).until(
+            lambda b: len(b.find_elements(By.CSS_SELECTOR, ".turn.assistant .error")) == 1
+        )
+        error = browser.find_element(By.CSS_SELECTOR, ".turn.assistant .error").text
+    checkpointer.conn.close()
+    assert error.startswith("Too many requests for this API key: wait ")
+    assert error.endswith(" s, then send again.")

@@ -1,0 +1,153 @@
+"""The MCP server as an MCP client sees it: the SDK's own `Client`, connected in process, over
+a real store, graph and checkpointer (the scripted model writes answers and triage)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from doubles import ScriptedChatModel
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+
+from assistant.ingest import ingest_documents
+from assistant.mcp_server import build_mcp_server, request_tenant
+from assistant.schemas import Document
+from assistant.service import Assistant
+from assistant.settings import Settings
+from assistant.store import KnowledgeStore
+from assistant.threads import open_checkpointer
+
+DECIDE_MARK = "What should the support assistant do"
+GENERATE_MARK = "Answer the customer's question"
+TRIAGE_REPLY = '{"category": "lost_or_stolen_card", "priority": "urgent", "needs_human": true}'
+REFUNDS = "Refunds are paid back to the original card within five business days."
+
+
+def respond(prompt: str) -> str:
+    if DECIDE_MARK in prompt:
+        return "search"
+    if GENERATE_MARK in prompt:
+        return "Refunds take five business days [1]."
+    if "stolen" in prompt:
+        return TRIAGE_REPLY
+    return "Could you tell me more?"
+
+
+@pytest.fixture
+def assistant(settings: Settings, store: KnowledgeStore, tmp_path: Path) -> Iterator[Assistant]:
+    settings.tenant = "acme"  # the server's tenant over stdio (and in process)
+    settings.adapters_dir = tmp_path / "no-adapters"
+    settings.answer_mode = "generative"
+    settings.serve_api_keys = {"key-acme": "acme", "key-globex": "globex"}
+    for tenant, text in (("acme", REFUNDS), ("globex", "Globex refunds take a month.")):
+        doc = Document(doc_id="refunds.md", title="Refunds", text=text, tenant=tenant)
+        ingest_documents([doc], store, tenant=tenant, max_chars=settings.chunk_max_chars)
+    opened = Assistant(
+        settings,
+        store=store,
+        model=ScriptedChatModel(respond=respond),
+        checkpointer=open_checkpointer(settings.checkpoint_path),
+    )
+    yield opened
+    opened.checkpointer.conn.close()
+
+
+def call(server: MCPServer, tool: str, arguments: dict[str, Any]) -> CallToolResult:
+    async def go() -> CallToolResult:
+        async with Client(server) as client:
+            return await client.call_tool(tool, arguments)
+
+    return anyio.run(go)
+
+
+def test_the_server_lists_its_three_tools(assistant: Assistant) -> None:
+    async def names() -> set[str]:
+        async with Client(build_mcp_server(assistant)) as client:
+            return {tool.name for tool in (await client.list_tools()).tools}
+
+    assert anyio.run(names) == {"search_knowledge_base", "ask", "triage"}
+
+
+def test_search_returns_passages_of_the_servers_tenant_only(assistant: Assistant) -> None:
+    result = call(build_mcp_server(assistant), "search_knowledge_base", {"query": "refund", "k": 3})
+    assert not result.is_error, result.content
+    chunks = (result.structured_content or {})["chunks"]
+    assert [(c["tenant"], c["text"]) for c in chunks] == [("acme", REFUNDS)]
+
+
+def test_ask_answers_with_citations_and_a_thread_to_continue(assistant: Assistant) -> None:
+    server = build_mcp_server(assistant)
+    result = call(server, "ask", {"question": "How long does a refund take?"})
+    assert not result.is_error, result.content
+    answer = result.structured_content or {}
+    assert answer["text"] == "Refunds take five business days [1]."
+    assert [c["doc_id"] for c in answer["citations"]] == ["refunds.md"]
+    thread = assistant.thread_values(answer["thread_id"])
+    assert thread["tenant"] == "acme"
+
+
+def test_triage_reads_a_ticket(assistant: Assistant) -> None:
+    result = call(build_mcp_server(assistant), "triage", {"text": "My card was stolen!"})
+    assert not result.is_error, result.content
+    assert result.structured_content == {
+        "category": "lost_or_stolen_card",
+        "priority": "urgent",
+        "needs_human": True,
+    }
+
+
+def test_bad_input_is_a_tool_error_with_a_clear_message(assistant: Assistant) -> None:
+    result = call(build_mcp_server(assistant), "ask", {"question": "   "})
+    assert result.is_error
+    assert "the question is empty" in result.content[0].text  # type: ignore[union-attr]
+
+
+def call_over_http(
+    server: MCPServer, tool: str, arguments: dict[str, Any], headers: dict[str, str]
+) -> CallToolResult:
+    """The tool called over streamable HTTP: the SDK's client and its server app in process."""
+
+    async def go() -> CallToolResult:
+        app = server.streamable_http_app()
+        async with server.session_manager.run():
+            transport = httpx2.ASGITransport(app=app)
+            async with httpx2.AsyncClient(transport=transport, headers=headers) as http:
+                # The server checks the Host header against its address (DNS rebinding).
+                url = "http://127.0.0.1:8090/mcp"
+                async with Client(streamable_http_client(url, http_client=http)) as client:
+                    return await client.call_tool(tool, arguments)
+
+    return anyio.run(go)
+
+
+def test_over_streamable_http_each_key_searches_its_own_tenant(assistant: Assistant) -> None:
+    server = build_mcp_server(assistant)
+    arguments = {"query": "refund"}
+    globex = call_over_http(server, "search_knowledge_base", arguments, {"X-API-Key": "key-globex"})
+    assert not globex.is_error, globex.content
+    chunks = (globex.structured_content or {})["chunks"]
+    assert [c["tenant"] for c in chunks] == ["globex"]
+
+    refused = call_over_http(server, "ask", {"question": "Refunds?"}, {"X-API-Key": "nope"})
+    assert refused.is_error
+    assert "the API key is not valid" in refused.content[0].text  # type: ignore[union-attr]
+
+
+def test_the_tenant_of_a_call_comes_from_its_key_never_from_the_caller(
+    assistant: Assistant,
+) -> None:
+    assert request_tenant(assistant, None) == "acme"  # stdio: the server's own
+    assert request_tenant(assistant, {"authorization": "Bearer key-globex"}) == "globex"
+    assert request_tenant(assistant, {"x-api-key": "key-acme"}) == "acme"
+    with pytest.raises(ToolError, match="not valid"):
+        request_tenant(assistant, {"x-api-key": "nope"})
+    with pytest.raises(ToolError, match="missing API key"):
+        request_tenant(assistant, {})
