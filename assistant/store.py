@@ -185,8 +185,8 @@ class KnowledgeStore:
     def chunk_hashes_by_doc(self, doc_ids: Sequence[str], tenant: str) -> dict[str, dict[str, str]]:
         """The stored chunks of several documents: doc_id -> {chunk_id: content_hash}.
 
-        One scroll for many documents: local mode scans every point per query, so a bulk
-        ingest asks once per batch of documents rather than once per document.
+        One scroll for many documents: a bulk ingest asks once per batch of documents rather
+        than once per document (local mode scans every point per query).
         """
         grouped: dict[str, dict[str, str]] = {}
         if not doc_ids or not self._ready():

@@ -33,8 +33,8 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     """The API over `assistant`, or over one `Assistant.open(settings)` made at start-up and
     closed at shutdown. `settings` give the API's own limits and keys.
 
-    Serve it from one process (one uvicorn worker): the assistant holds the local Qdrant
-    folder and the embedded model, and shares them across requests.
+    Serve it from one process (one uvicorn worker): the assistant holds the embedded
+    store's folder and the embedded model, and shares them across requests.
     """
 
     @asynccontextmanager

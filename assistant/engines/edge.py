@@ -73,8 +73,9 @@ class EdgeEngine:
                     "serve`, `slack` or `ingest`?), or run a Qdrant server and set QDRANT_URL."
                 ) from exc
             raise StoreUnavailableError(
-                f"cannot {action} the Qdrant Edge index at {self.path}: {exc}. If its files "
-                "are damaged, rebuild it: move the folder away and run `assistant ingest` again."
+                f"cannot {action} the Qdrant Edge index at {self.path}: {exc}. The folder is "
+                "left as it is: free disk space and retry, restore it from a backup, or move it "
+                "away and ingest the documents again."
             ) from exc
 
     @property

@@ -185,3 +185,29 @@ def test_a_second_process_on_the_same_store_gets_an_error_naming_the_folder_and_
         assert [p.payload for p in store.scroll(None, limit=10)[0]] == [{"a": 1}]
     finally:
         store.close()
+
+
+def test_a_damaged_edge_segment_is_a_clear_error_naming_the_folder_that_changes_no_file(
+    settings: Settings,
+) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            HOLDER.replace("time.sleep(60)", ""),
+            str(settings.qdrant_path),
+            "edge",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    shard = settings.qdrant_path / settings.collection
+    [segment] = (shard / "segments").iterdir()
+    (segment / "segment.json").write_text("{not json", encoding="utf-8")
+    files = {p: p.read_bytes() for p in shard.rglob("*") if p.is_file()}
+
+    with pytest.raises(StoreUnavailableError, match="cannot open the Qdrant Edge index") as failed:
+        open_engine(settings)
+
+    assert str(shard) in str(failed.value) and "segment.json" in str(failed.value)
+    assert {p: p.read_bytes() for p in shard.rglob("*") if p.is_file()} == files
