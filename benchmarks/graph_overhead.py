@@ -14,7 +14,7 @@ passes, constraints); every embedding (the query, the citation check's sentences
 three: the graph, its checkpoints, the interaction log, LangChain's wrapping and the nodes' own
 Python. Target: <= 5% of the turn. Settings come from the environment (ASSISTANT_TORCH_THREADS,
 ASSISTANT_CACHE_DIR, ASSISTANT_VERIFY_CITATIONS, ...), except that the backend is the embedded
-model, Qdrant local mode and SQLite threads in the temporary folder.
+model, Qdrant Edge and SQLite threads in the temporary folder.
 """
 
 from __future__ import annotations
@@ -257,7 +257,7 @@ def main() -> None:
     outcomes = Counter(t.outcome for t in turns)
     print(
         f"Graph overhead per turn, `Assistant.ask` on the embedded default (packaged model "
-        f"in-process, Qdrant local mode, SQLite threads), {n} dev questions over "
+        f"in-process, Qdrant Edge, SQLite threads), {n} dev questions over "
         f"{report.chunks_added:,} chunks of {report.docs} passages; baseline = the model calls "
         "of the same turns\n"
     )
