@@ -9,6 +9,7 @@ threshold, so results are right before any index exists.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,10 @@ from assistant.settings import Settings
 # Qdrant's own default, as a server and local mode use: an RRF score is 1 / (k + 0-based rank).
 RRF_K = 2
 UPSERT_BATCH = 1024
+# Edge writes through memory maps and grows its files 32 MiB at a time: on a full disk the
+# process dies of SIGBUS, with no error to catch. Refusing a write below this much free space
+# keeps the error clear (what was written stays: the write-ahead log replays on open).
+MIN_FREE_BYTES = 128 * 1024 * 1024
 # What Qdrant local mode leaves at the top of its folder.
 LOCAL_MODE_MARKERS = ("meta.json", "collection")
 CONFIG_FILE = "edge_config.json"
@@ -123,9 +128,20 @@ class EdgeEngine:
             return None
         return int(dense["size"])
 
+    def _check_free_space(self) -> None:
+        free = shutil.disk_usage(self.path).free
+        if free < MIN_FREE_BYTES:
+            raise StoreUnavailableError(
+                f"the disk of the Qdrant Edge index at {self.path} is nearly full ({free >> 20} "
+                f"MiB free, {MIN_FREE_BYTES >> 20} MiB needed to write); the write stopped "
+                "there and what is stored is kept. Free some space and run it again (an ingest "
+                "resumes where it stopped)."
+            )
+
     def upsert(self, points: Sequence[models.PointStruct]) -> None:
         with self._errors("write to"):
             for start in range(0, len(points), UPSERT_BATCH):
+                self._check_free_space()
                 batch = [_point(p) for p in points[start : start + UPSERT_BATCH]]
                 self.shard.update(edge.UpdateOperation.upsert_points(batch))
 

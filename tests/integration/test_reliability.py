@@ -11,12 +11,15 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from qdrant_client import models
 
 from assistant.engines import open_engine
 from assistant.engines.base import Offset
@@ -211,3 +214,43 @@ def test_a_damaged_edge_segment_is_a_clear_error_naming_the_folder_that_changes_
 
     assert str(shard) in str(failed.value) and "segment.json" in str(failed.value)
     assert {p: p.read_bytes() for p in shard.rglob("*") if p.is_file()} == files
+
+
+def test_a_write_to_a_nearly_full_disk_is_refused_naming_the_folder_and_keeps_what_is_stored(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A really full disk kills the process (SIGBUS in Edge's memory maps): the engine must
+    # refuse before that, so the disk's free space is what this test fakes.
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            HOLDER.replace("time.sleep(60)", ""),
+            str(settings.qdrant_path),
+            "edge",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    store = open_engine(settings)
+    stored = store.scroll(None, limit=10, vectors=True)[0]
+    monkeypatch.setattr(
+        "assistant.engines.edge.shutil.disk_usage", lambda _: SimpleNamespace(free=0)
+    )
+    try:
+        with pytest.raises(StoreUnavailableError, match="nearly full") as refused:
+            store.upsert(
+                [
+                    models.PointStruct(id=str(uuid.uuid4()), vector=p.vector, payload=p.payload)
+                    for p in stored
+                ]
+            )
+        assert str(settings.qdrant_path) in str(refused.value)
+    finally:
+        store.close()
+    monkeypatch.undo()
+    reopened = open_engine(settings)
+    try:
+        assert [p.payload for p in reopened.scroll(None, limit=10)[0]] == [{"a": 1}]
+    finally:
+        reopened.close()
