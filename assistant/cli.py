@@ -125,6 +125,9 @@ def ingest(
                 max_chars=settings.chunk_max_chars,
                 on_progress=on_progress,
             )
+            if report.chunks_added:
+                progress.update(task, description="building the search index")
+                store.build_index()
     finally:
         store.close()
     _print_report(report)
@@ -250,6 +253,36 @@ def delete(doc_id: str, tenant: Tenant = None) -> None:
         err.print(f"[yellow]no document {escape(doc_id)!r} in the knowledge base[/yellow]")
         raise typer.Exit(1)
     out.print(f"deleted {escape(doc_id)}: {removed} chunks")
+
+
+@app.command()
+@clear_errors
+def reindex() -> None:
+    """Rebuild an index folder written by Qdrant local mode as a Qdrant Edge index.
+
+    Copies every stored chunk with its vectors (nothing is embedded again); the old folder is
+    kept beside the new one, renamed, until you delete it.
+    """
+    from rich.progress import Progress, TextColumn
+
+    from assistant.reindex import reindex_local_mode
+
+    settings = load_settings()
+    with Progress(
+        TextColumn("[bold]reindex"), TextColumn("{task.description}"), console=err
+    ) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_progress(collection: str, done: int) -> None:
+            progress.update(task, description=f"{collection}: {done:,} chunks copied")
+
+        report = reindex_local_mode(settings, on_progress=on_progress)
+    for collection, points in report.points.items():
+        out.print(f"{escape(collection)}: {points:,} chunks")
+    out.print(
+        f"{escape(str(report.folder))} is now a Qdrant Edge index; local mode's folder is kept "
+        f"at {escape(str(report.backup))} (delete it when you no longer need it)"
+    )
 
 
 def _print_answer(answer: Answer) -> None:

@@ -132,8 +132,9 @@ def ingest_documents(
     progress(IngestProgress(stage="embed", done=0, total=total))
     windows = [plan.new[i : i + EMBED_WINDOW] for i in range(0, total, EMBED_WINDOW)]
     # Embedding (torch, GIL released) runs one window ahead in a worker while this thread
-    # writes the previous one: local mode commits each point to SQLite, which would otherwise
-    # add its disk latency to the embedding time. Only this thread touches the client.
+    # writes the previous one, so writes add nothing to the embedding time (local mode commits
+    # each point to SQLite; Edge appends to its write-ahead log). Only this thread touches
+    # the store.
     with ThreadPoolExecutor(max_workers=1) as pool:
         upcoming = [pool.submit(store.make_points, w) for w in windows[:1]]
         for n, window in enumerate(windows):

@@ -284,7 +284,8 @@ class Assistant:
     def needs_exclusive_use(self) -> bool:
         """Whether calls into this assistant must run one at a time.
 
-        Qdrant's local mode is not thread-safe, and the embedded model keeps the active LoRA
+        The embedded store runs one call at a time anyway (Qdrant Edge holds the GIL through a
+        call; local mode is not thread-safe), and the embedded model keeps the active LoRA
         adapter as model state. A model server (vLLM) with a Qdrant server takes concurrent
         requests; both checkpointers (SQLite, PostgreSQL) serialise themselves with a lock.
         """

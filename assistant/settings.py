@@ -23,6 +23,7 @@ APP_NAME = "hybrid-assistant"
 SHIPPED_ADAPTERS_DIR = Path(__file__).parent / "adapters"
 
 Backend = Literal["embedded", "openai"]
+StoreEngineName = Literal["edge", "local"]
 
 
 def _data_dir() -> Path:
@@ -100,6 +101,12 @@ class Settings(BaseSettings):
         10, ge=1, description="Qdrant server request timeout; also bounds the start-up check."
     )
     qdrant_path: Path = Field(default_factory=lambda: _data_dir() / "qdrant")
+    store_engine: StoreEngineName = Field(
+        "edge",
+        description="The embedded engine when QDRANT_URL is unset: `edge` (Qdrant Edge in "
+        "process) or `local` (qdrant-client's local mode: scans every point per query; for "
+        "platforms without a Qdrant Edge wheel).",
+    )
     qdrant_shards: int | None = Field(
         None, ge=1, description="Server in distributed mode: shards of a new collection."
     )

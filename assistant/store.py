@@ -1,70 +1,28 @@
-"""The knowledge base: one Qdrant collection with a dense and a sparse named vector per chunk.
+"""The knowledge base: one collection with a dense and a sparse named vector per chunk.
 
 Every read is filtered by tenant, inside each prefetch too, so one tenant's chunks can never
-reach another tenant's results.
+reach another tenant's results. Where the points live is the engine's business
+(`assistant.engines`: Qdrant Edge in process, a Qdrant server, or local mode).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
 import numpy as np
-from qdrant_client import QdrantClient, models
+from qdrant_client import models
 
 from assistant.embedder import Embedder
+from assistant.engines import open_engine
+from assistant.engines.base import DENSE, SPARSE, Offset, StoreEngine
 from assistant.errors import InputError, StoreUnavailableError
 from assistant.schemas import Chunk, RetrievedChunk
 from assistant.settings import SearchMode, Settings
 from assistant.sparse import SparseEncoder
 
-DENSE = "dense"
-SPARSE = "sparse"
-UPSERT_BATCH = 256
 SCROLL_PAGE = 512
-
-
-def open_qdrant(settings: Settings) -> QdrantClient:
-    """Connect to the Qdrant server at `settings.qdrant_url`, or open local mode on disk.
-
-    Raises `StoreUnavailableError` when the server does not answer (checked at once, not at the
-    first query) or when the local folder is held by another process.
-    """
-    if settings.qdrant_url:
-        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        client = QdrantClient(
-            url=settings.qdrant_url,
-            api_key=api_key,
-            timeout=settings.qdrant_timeout_s,
-            # Our own check below fails fast with a clear error instead of a version warning.
-            check_compatibility=False,
-        )
-        try:
-            client.get_collections()
-        except Exception as exc:  # connection refused, timeout, 401: all mean "not usable"
-            client.close()
-            raise StoreUnavailableError(
-                f"cannot reach Qdrant at {settings.qdrant_url}: {exc}. Check that the server "
-                "is up and QDRANT_URL / QDRANT_API_KEY are right, or unset QDRANT_URL to use "
-                "the local store."
-            ) from exc
-        return client
-    path = settings.qdrant_path
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        return QdrantClient(path=str(path))
-    except RuntimeError as exc:
-        if "already accessed" in str(exc):
-            raise StoreUnavailableError(
-                f"the local Qdrant store at {path} is in use by another process; local mode "
-                "allows one process at a time. Stop the other process, or run a Qdrant server "
-                "and set QDRANT_URL."
-            ) from exc
-        raise StoreUnavailableError(f"cannot open the local Qdrant store at {path}: {exc}") from exc
-    except (OSError, ValueError, sqlite3.Error) as exc:
-        raise StoreUnavailableError(f"cannot open the local Qdrant store at {path}: {exc}") from exc
 
 
 def index_text(chunk: Chunk) -> str:
@@ -83,49 +41,39 @@ def tenant_filter(tenant: str, *conditions: models.Condition) -> models.Filter:
 
 
 class KnowledgeStore:
-    """Chunks with dense + sparse vectors in one Qdrant collection; hybrid search with RRF."""
+    """Chunks with dense + sparse vectors in one collection; hybrid search with RRF."""
 
     def __init__(
         self,
-        client: QdrantClient,
+        engine: StoreEngine,
         *,
-        collection: str,
         embedder: Embedder,
         sparse: SparseEncoder,
         batch_size: int = 32,
-        payload_indexes: bool = True,
-        shards: int | None = None,
-        replication_factor: int | None = None,
     ) -> None:
-        self.client = client
-        self.collection = collection
+        self.engine = engine
         self.embedder = embedder
         self.sparse = sparse
         self.batch_size = batch_size
-        # Local mode has no payload indexes (it warns when asked); a server needs them.
-        self.payload_indexes = payload_indexes
-        # Distributed mode only; None leaves the server's defaults (1 shard, 1 copy).
-        self.shards = shards
-        self.replication_factor = replication_factor
         self._exists = False
 
     @classmethod
     def open(cls, settings: Settings, *, embedder: Embedder, sparse: SparseEncoder) -> Self:
-        """Open the store the settings name (see `open_qdrant`); call `ensure_collection` next."""
+        """Open the store the settings name (see `open_engine`); call `ensure_collection` next."""
         return cls(
-            open_qdrant(settings),
-            collection=settings.collection,
+            open_engine(settings),
             embedder=embedder,
             sparse=sparse,
             batch_size=settings.embed_batch_size,
-            payload_indexes=settings.qdrant_url is not None,
-            shards=settings.qdrant_shards,
-            replication_factor=settings.qdrant_replication_factor,
         )
 
+    @property
+    def collection(self) -> str:
+        return self.engine.collection
+
     def close(self) -> None:
-        """Release the client (and the lock on a local folder)."""
-        self.client.close()
+        """Release the engine (and the lock on a folder)."""
+        self.engine.close()
 
     def __enter__(self) -> Self:
         return self
@@ -144,54 +92,38 @@ class KnowledgeStore:
         """Create the collection if missing; check an existing one fits this embedder."""
         if self._exists:
             return
-        if self.client.collection_exists(self.collection):
+        if self.engine.exists():
             self._check_schema()
         else:
-            self.client.create_collection(
-                self.collection,
-                vectors_config={
-                    DENSE: models.VectorParams(
-                        size=self.embedder.dim, distance=models.Distance.COSINE
-                    )
-                },
-                sparse_vectors_config={
-                    SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
-                },
-                shard_number=self.shards,
-                replication_factor=self.replication_factor,
-            )
-            if self.payload_indexes:
-                self.client.create_payload_index(
-                    self.collection,
-                    "tenant",
-                    models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
-                )
-                self.client.create_payload_index(
-                    self.collection, "doc_id", models.PayloadSchemaType.KEYWORD
-                )
+            self.engine.create(self.embedder.dim)
         self._exists = True
 
     def _check_schema(self) -> None:
-        params = self.client.get_collection(self.collection).config.params
-        dense = params.vectors.get(DENSE) if isinstance(params.vectors, dict) else None
-        sparse = params.sparse_vectors or {}
-        if dense is None or SPARSE not in sparse:
+        size = self.engine.dense_size()
+        if size is None:
             raise StoreUnavailableError(
-                f"collection {self.collection!r} exists but lacks the named vectors "
-                f"{DENSE!r} and {SPARSE!r}; choose another collection name"
+                f"collection {self.collection!r} at {self.engine.where} exists but lacks the "
+                f"named vectors {DENSE!r} and {SPARSE!r}; choose another collection name"
             )
-        if dense.size != self.embedder.dim:
+        if size != self.embedder.dim:
             raise StoreUnavailableError(
-                f"collection {self.collection!r} holds {dense.size}-dim vectors but the embedder "
-                f"{self.embedder.name} makes {self.embedder.dim}-dim ones; use the embedder it "
-                "was built with, or another collection name"
+                f"collection {self.collection!r} at {self.engine.where} holds {size}-dim vectors "
+                f"but the embedder {self.embedder.name} makes {self.embedder.dim}-dim ones; use "
+                "the embedder it was built with, or another collection name"
             )
 
     def _ready(self) -> bool:
         """Whether the collection exists; reads of a missing one return nothing."""
         if not self._exists:
-            self._exists = self.client.collection_exists(self.collection)
+            self._exists = self.engine.exists()
         return self._exists
+
+    def build_index(self) -> bool:
+        """Build the engine's search index for what was written (HNSW on Qdrant Edge; nothing
+        elsewhere). Blocks, holding the GIL on Edge: call it where no query waits, e.g. at the
+        end of a bulk ingest. Searches are right without it, only slower on large
+        collections. True if it did any work."""
+        return self._ready() and self.engine.build_index()
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -217,25 +149,20 @@ class KnowledgeStore:
         if not points:
             return
         self.ensure_collection()
-        for start in range(0, len(points), UPSERT_BATCH):
-            self.client.upsert(self.collection, points[start : start + UPSERT_BATCH], wait=True)
+        self.engine.upsert(points)
 
     def set_positions(self, positions: dict[str, int]) -> None:
         """Update the stored `position` of kept chunks after an edit moved them."""
         if not positions or not self._ready():
             return
-        operations: list[models.UpdateOperation] = [
-            models.SetPayloadOperation(
-                set_payload=models.SetPayload(payload={"position": position}, points=[chunk_id])
-            )
-            for chunk_id, position in positions.items()
-        ]
-        self.client.batch_update_points(self.collection, operations, wait=True)
+        self.engine.set_payloads(
+            {chunk_id: {"position": position} for chunk_id, position in positions.items()}
+        )
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
         """Delete chunks by id (ids that are not stored are ignored)."""
         if ids and self._ready():
-            self.client.delete(self.collection, models.PointIdsList(points=list(ids)), wait=True)
+            self.engine.delete(ids)
 
     def delete_document(self, doc_id: str, tenant: str) -> int:
         """Delete every chunk of one document of one tenant; returns how many there were."""
@@ -244,9 +171,9 @@ class KnowledgeStore:
         selector = tenant_filter(
             tenant, models.FieldCondition(key="doc_id", match=models.MatchValue(value=doc_id))
         )
-        found = self.client.count(self.collection, count_filter=selector, exact=True).count
+        found = self.engine.count(selector)
         if found:
-            self.client.delete(self.collection, models.FilterSelector(filter=selector), wait=True)
+            self.engine.delete_where(selector)
         return found
 
     # --- reads --------------------------------------------------------------------------------
@@ -258,8 +185,8 @@ class KnowledgeStore:
     def chunk_hashes_by_doc(self, doc_ids: Sequence[str], tenant: str) -> dict[str, dict[str, str]]:
         """The stored chunks of several documents: doc_id -> {chunk_id: content_hash}.
 
-        One scroll for many documents: local mode scans every point per query, so a bulk
-        ingest asks once per batch of documents rather than once per document.
+        One scroll for many documents: a bulk ingest asks once per batch of documents rather
+        than once per document (local mode scans every point per query).
         """
         grouped: dict[str, dict[str, str]] = {}
         if not doc_ids or not self._ready():
@@ -267,15 +194,10 @@ class KnowledgeStore:
         flt = tenant_filter(
             tenant, models.FieldCondition(key="doc_id", match=models.MatchAny(any=list(doc_ids)))
         )
-        offset: models.ExtendedPointId | None = None
+        offset: Offset = None
         while True:
-            points, offset = self.client.scroll(
-                self.collection,
-                scroll_filter=flt,
-                limit=SCROLL_PAGE,
-                offset=offset,
-                with_payload=["doc_id", "content_hash"],
-                with_vectors=False,
+            points, offset = self.engine.scroll(
+                flt, limit=SCROLL_PAGE, offset=offset, fields=["doc_id", "content_hash"]
             )
             for point in points:
                 payload = point.payload or {}
@@ -288,7 +210,7 @@ class KnowledgeStore:
         """The chunks with these ids that belong to `tenant`, in the order asked."""
         if not ids or not self._ready():
             return []
-        points = self.client.retrieve(self.collection, list(ids), with_payload=True)
+        points = self.engine.retrieve(ids)
         found = {
             str(p.id): Chunk.model_validate({**(p.payload or {}), "chunk_id": str(p.id)})
             for p in points
@@ -300,7 +222,7 @@ class KnowledgeStore:
         if not self._ready():
             return 0
         flt = tenant_filter(tenant) if tenant is not None else None
-        return self.client.count(self.collection, count_filter=flt, exact=True).count
+        return self.engine.count(flt)
 
     # --- search -------------------------------------------------------------------------------
 
@@ -334,21 +256,12 @@ class KnowledgeStore:
         flt = tenant_filter(tenant)
         dense_query = dense.tolist()
         if mode == "dense":
-            response = self.client.query_points(
-                self.collection, query=dense_query, using=DENSE, query_filter=flt, limit=k
-            )
-            return [_to_chunk(p, dense_score=p.score) for p in response.points]
+            points = self.engine.query(dense_query, using=DENSE, flt=flt, limit=k)
+            return [_to_chunk(p, dense_score=p.score) for p in points]
         if mode == "sparse":
             if not sparse.indices:  # only stopwords: BM25 has nothing to match
                 return []
-            response = self.client.query_points(
-                self.collection,
-                query=sparse,
-                using=SPARSE,
-                query_filter=flt,
-                limit=k,
-                with_vectors=[DENSE],
-            )
+            points = self.engine.query(sparse, using=SPARSE, flt=flt, limit=k, with_dense=True)
         else:
             depth = max(4 * k, 20)  # RRF needs candidates beyond k from each list
             prefetch = [models.Prefetch(query=dense_query, using=DENSE, filter=flt, limit=depth)]
@@ -356,15 +269,15 @@ class KnowledgeStore:
                 prefetch.append(
                     models.Prefetch(query=sparse, using=SPARSE, filter=flt, limit=depth)
                 )
-            response = self.client.query_points(
-                self.collection,
+            points = self.engine.query(
+                models.FusionQuery(fusion=models.Fusion.RRF),
+                using=None,
                 prefetch=prefetch,
-                query=models.FusionQuery(fusion=models.Fusion.RRF),
-                query_filter=flt,
+                flt=flt,
                 limit=k,
-                with_vectors=[DENSE],
+                with_dense=True,
             )
-        return [_to_chunk(p, dense_score=_cosine(dense, p)) for p in response.points]
+        return [_to_chunk(p, dense_score=_cosine(dense, p)) for p in points]
 
 
 def _cosine(query: np.ndarray, point: models.ScoredPoint) -> float | None:

@@ -7,7 +7,7 @@ Every measured command is the real thing run as a child process; its peak reside
 is the kernel's `ru_maxrss` for that child (`os.wait4`). `assistant ingest` first builds the
 index from --corpus in a temporary data folder (ASSISTANT_DATA_DIR, ASSISTANT_QDRANT_PATH),
 then `assistant ask` answers over it. The environment's other settings apply, except that the
-backend is the embedded model and the index Qdrant local mode. Target: `assistant ask` <= 2 GiB.
+backend is the embedded model and the index Qdrant Edge. Target: `assistant ask` <= 2 GiB.
 """
 
 from __future__ import annotations
@@ -111,8 +111,8 @@ def main() -> None:
         ]
     base = peaks[0].mib
     print(
-        "Peak RSS of one process, embedded default (packaged model in-process, Qdrant local "
-        "mode); baseline = a bare `import torch, transformers` in the same run\n"
+        "Peak RSS of one process, embedded default (packaged model in-process, Qdrant Edge); "
+        "baseline = a bare `import torch, transformers` in the same run\n"
     )
     print("| process | peak RSS (MiB) | vs baseline | wall (s) |")
     print("|---|---:|---:|---:|")

@@ -21,7 +21,7 @@ runs on the processor's thread). Target: on <= 1% of a turn; off = unmeasurable 
 path's only added work, a `turn_span(None)` and a few None checks, is timed in isolation).
 Settings come from the environment (ASSISTANT_TORCH_THREADS,
 ASSISTANT_CACHE_DIR, ASSISTANT_VERIFY_CITATIONS, ...), except that the backend is the embedded
-model, Qdrant local mode and SQLite threads in the temporary folder.
+model, Qdrant Edge and SQLite threads in the temporary folder.
 """
 
 from __future__ import annotations
@@ -288,7 +288,7 @@ def main() -> None:
     outcomes = Counter(t.outcome for t in turns)
     print(
         f"Graph overhead per turn, `Assistant.ask` on the embedded default (packaged model "
-        f"in-process, Qdrant local mode, SQLite threads), {n} dev questions over "
+        f"in-process, Qdrant Edge, SQLite threads), {n} dev questions over "
         f"{report.chunks_added:,} chunks of {report.docs} passages; baseline = the model calls "
         "of the same turns\n"
     )

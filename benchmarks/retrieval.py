@@ -135,7 +135,7 @@ def main() -> None:
         f"({n / raw_s:.1f} chunks/s; interleaved in {args.rounds} slices); "
         f"ingest throughput = {raw_s / ingest_s:.2f}x raw "
         f"(target >= 0.90x). Query latency excludes embedding (precomputed vectors, "
-        f"{CHUNKS_PER_QUERY} chunks per query, Qdrant local mode)."
+        f"{CHUNKS_PER_QUERY} chunks per query, embedded engine: {settings.store_engine})."
     )
     print(f"\nCommand: {shlex.join([Path(sys.executable).name, *sys.argv])}")
 

@@ -1,35 +1,39 @@
-"""Retrieval latency vs corpus size: p50/p95 of `KnowledgeStore.search_vectors` on Qdrant local
-mode (the embedded default), dense, sparse and hybrid, each size against the smallest one
-measured in the same run.
+"""Retrieval latency vs corpus size on both embedded engines, Qdrant Edge (the default) and
+qdrant-client's local mode: p50/p95 of `KnowledgeStore.search_vectors`, dense, sparse and
+hybrid, with write rate, index build time and memory, against the targets of issue 15.
 
-    python benchmarks/retrieval_latency.py [--sizes 1000,10000,100000] [--queries 30]
+    python benchmarks/retrieval_latency.py [--sizes 1000,10000,100000] [--engines edge,local]
 
 The chunks are the first --base chunks of the support corpus, embedded once; larger sizes
 repeat them, each copy with its own document id and chunk id and its dense vector nudged by
-noise (--noise, relative norm), so 100k chunks cost a few hundred embeddings. One collection
-grows from size to size. Queries are dev questions embedded beforehand, so the times exclude
-embedding, as in `retrieval.py`. Each size runs --queries questions, or as many as fit in
---seconds (at least --min-queries): at 100k chunks one hybrid query takes seconds.
+noise (--noise, relative norm), so 100k chunks cost a few hundred embeddings. Queries are dev
+questions embedded beforehand, so the times exclude embedding, as in `retrieval.py`. Each size
+runs --queries questions, or as many as fit in --seconds (at least --min-queries).
 
-Local mode scans every point per query and evaluates the tenant filter in Python point by
-point (most of the time, in a profile), so latency grows at least linearly with the corpus; the
-last line estimates where hybrid p50 crosses each of --budgets-ms. On disk local mode also
-writes each point in its own SQLite transaction (~60 points/s on a 2-core VM: ~30 minutes for
-100k), so the sizes are built in an in-memory local collection: the same search code, as
-local mode on disk also holds every point in memory and searches there. A store on disk with
-the smallest size checks that (its rows `on disk`) and times its writes.
+Edge: one shard on disk grows from size to size. Each size is measured twice: `exact`, as
+written (segments are searched by brute force), then `hnsw`, after `build_index` (Edge's
+`optimize()`, which indexes the segments past its indexing threshold; the build time is that
+call's, for the points added since the previous size).
+
+Local mode scans every point in Python per query, so it runs up to --local-max chunks only, in
+an in-memory collection (local mode on disk holds every point in memory too and searches
+there; on disk it writes each point in its own SQLite transaction, ~100 points/s, which its
+`write pts/s` column measures on --local-disk points).
+
+Ingest: `ingest_documents` of the first --ingest-docs documents into an empty store on disk on
+each engine (index build included), against one raw `SentenceTransformer.encode` of the same
+chunk texts: ingest should be bound by the embedder (target >= 0.9x).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import shlex
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +41,13 @@ from qdrant_client import QdrantClient, models
 
 from assistant.chunking import chunk_document, chunk_id
 from assistant.embedder import Embedder, load_embedder
+from assistant.engines.client import ClientEngine
 from assistant.evaluation.datasets import load_support_qa
 from assistant.evaluation.metrics import percentile
+from assistant.ingest import ingest_documents
 from assistant.loaders import load_documents
 from assistant.schemas import Chunk, Document
-from assistant.settings import SearchMode, Settings
+from assistant.settings import SearchMode, Settings, StoreEngineName
 from assistant.sparse import SparseEncoder
 from assistant.store import DENSE, SPARSE, KnowledgeStore, index_text
 
@@ -49,8 +55,9 @@ MODES: tuple[SearchMode, ...] = ("dense", "sparse", "hybrid")
 TENANT = "bench"
 # Points made per slice: bounds the Python lists alive at once (a 384-float list is ~12 KB).
 SLICE = 2048
-# Local mode on disk writes ~70 points/s: the disk check stays small.
-DISK_CHECK_MAX = 2000
+# Issue 15's targets: hybrid p50 (ms) by corpus size, and ingest vs raw encode.
+HYBRID_P50_TARGET_MS = {10_000: 5.0, 100_000: 20.0}
+INGEST_VS_ENCODE_TARGET = 0.9
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,19 @@ class Base:
     sparse: list[models.SparseVector]
 
 
+@dataclass
+class Size:
+    """One engine at one corpus size."""
+
+    engine: str
+    chunks: int
+    write_pts_s: float
+    rss_mib: float
+    latency: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    """index state (`exact`, `hnsw`) -> mode -> milliseconds per query."""
+    build_s: float | None = None
+
+
 def parse_args() -> argparse.Namespace:
     defaults = Settings(_env_file=None)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -81,32 +101,38 @@ def parse_args() -> argparse.Namespace:
         "--sizes",
         type=lambda text: sorted({int(size) for size in text.split(",")}),
         default=[1000, 10000, 100000],
-        help="comma-separated chunk counts; the smallest is the baseline",
+        help="comma-separated chunk counts",
+    )
+    parser.add_argument("--engines", type=lambda text: text.split(","), default=["edge", "local"])
+    parser.add_argument("--local-max", type=int, default=10000, help="largest local-mode size")
+    parser.add_argument("--local-disk", type=int, default=1000, help="local-mode points on disk")
+    parser.add_argument(
+        "--ingest-docs", type=int, default=150, help="documents of the ingest check"
     )
     parser.add_argument("--queries", type=int, default=30, help="most dev questions per size")
     parser.add_argument("--min-queries", type=int, default=5, help="fewest dev questions per size")
     parser.add_argument(
-        "--seconds", type=float, default=120.0, help="time per size beyond --min-queries"
+        "--seconds", type=float, default=60.0, help="time per size beyond --min-queries"
     )
     parser.add_argument("--base", type=int, default=500, help="real chunks embedded (0: all)")
     parser.add_argument("--k", type=int, default=defaults.top_k, help="chunks per search")
     parser.add_argument("--noise", type=float, default=0.3, help="relative norm of the nudge")
-    parser.add_argument(
-        "--budgets-ms",
-        type=lambda text: [float(ms) for ms in text.split(",")],
-        default=[100.0, 500.0, 1000.0],
-        help="hybrid p50 values whose corpus size the last line estimates",
-    )
     parser.add_argument("--embedder", default=defaults.embedder)
     parser.add_argument("--max-chars", type=int, default=defaults.chunk_max_chars)
     parser.add_argument("--batch-size", type=int, default=defaults.embed_batch_size)
     return parser.parse_args()
 
 
-def load_base(
-    corpus: Path, embedder: Embedder, sparse: SparseEncoder, args: argparse.Namespace
-) -> Base:
-    docs = [d for d in load_documents(corpus, TENANT) if isinstance(d, Document)]
+def rss_mib() -> float:
+    """This process's resident memory now (mapped index files count once touched)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def load_base(docs: list[Document], embedder: Embedder, args: argparse.Namespace) -> Base:
+    sparse = SparseEncoder()
     chunks = [c for d in docs for c in chunk_document(d, args.max_chars)]
     chunks = chunks[: args.base or None]
     # Vectors exactly as `KnowledgeStore.make_points` makes them at ingest.
@@ -144,11 +170,17 @@ def make_points(
 
 def grow(
     store: KnowledgeStore, base: Base, start: int, stop: int, args: argparse.Namespace
-) -> None:
-    """Add points `start..stop-1`; the seed depends on `start` so every run builds the same."""
+) -> float:
+    """Add points `start..stop-1`; returns the seconds spent writing them (making them is not
+    timed). The seed depends on `start` so every run builds the same."""
     rng = np.random.default_rng(start)
+    writing = 0.0
     for first in range(start, stop, SLICE):
-        store.write_points(make_points(base, first, min(first + SLICE, stop), args.noise, rng))
+        points = make_points(base, first, min(first + SLICE, stop), args.noise, rng)
+        started = time.perf_counter()
+        store.write_points(points)
+        writing += time.perf_counter() - started
+    return writing
 
 
 def time_queries(
@@ -157,7 +189,7 @@ def time_queries(
     """Milliseconds per search and mode; the modes take turns going first, so drifting load
     from other processes hits each alike."""
     first = queries[0]
-    for mode in MODES:  # warm-up: the first query of a mode builds local mode's caches
+    for mode in MODES:  # warm-up: the first query of a mode builds caches
         store.search_vectors(first.dense, first.sparse, tenant=TENANT, k=args.k, mode=mode)
     latency: dict[str, list[float]] = {m: [] for m in MODES}
     deadline = time.perf_counter() + args.seconds
@@ -171,24 +203,150 @@ def time_queries(
     return latency
 
 
-def crossing(sizes: Sequence[int], p50: Sequence[float], budget_ms: float) -> str:
-    """Where `p50` first reaches `budget_ms`, interpolated linearly between measured sizes."""
-    if p50[0] >= budget_ms:
-        return f"{budget_ms:,.0f} ms already at {sizes[0]:,}"
-    for (low, low_ms), (high, high_ms) in itertools.pairwise(zip(sizes, p50, strict=True)):
-        if low_ms < budget_ms <= high_ms:
-            size = low + (budget_ms - low_ms) * (high - low) / (high_ms - low_ms)
-            return f"{budget_ms:,.0f} ms at about {float(f'{size:.2g}'):,.0f}"
-    return f"{budget_ms:,.0f} ms not within {sizes[-1]:,}"
-
-
-def switch_advice(sizes: Sequence[int], p50: Sequence[float], budgets: Sequence[float]) -> str:
-    passes = ", ".join(crossing(sizes, p50, budget) for budget in budgets)
-    return (
-        f"Hybrid p50 passes {passes} chunks on this machine. Past the size where your budget "
-        "is crossed, or as soon as two processes need the index, run a Qdrant server "
-        "(`QDRANT_URL`): its HNSW and inverted indexes do not scan every point per query."
+def settings_in(folder: Path, engine: StoreEngineName) -> Settings:
+    return Settings(
+        _env_file=None,
+        qdrant_url=None,
+        qdrant_path=folder / "qdrant",
+        data_dir=folder,
+        store_engine=engine,
     )
+
+
+def run_edge(
+    base: Base, queries: list[Query], embedder: Embedder, args: argparse.Namespace, tmp: Path
+) -> list[Size]:
+    sizes: list[Size] = []
+    with KnowledgeStore.open(
+        settings_in(tmp / "edge", "edge"), embedder=embedder, sparse=SparseEncoder()
+    ) as store:
+        store.ensure_collection()
+        have = 0
+        for n in args.sizes:
+            writing = grow(store, base, have, n, args)
+            size = Size("edge", n, (n - have) / writing, 0.0)
+            have = n
+            assert store.count(TENANT) == n, (store.count(TENANT), n)
+            size.latency["exact"] = time_queries(store, queries, args)
+            started = time.perf_counter()
+            store.build_index()
+            size.build_s = time.perf_counter() - started
+            size.latency["hnsw"] = time_queries(store, queries, args)
+            size.rss_mib = rss_mib()
+            sizes.append(size)
+            print(f"edge: {n:,} chunks measured", file=sys.stderr, flush=True)
+    return sizes
+
+
+def run_local(
+    base: Base, queries: list[Query], embedder: Embedder, args: argparse.Namespace, tmp: Path
+) -> list[Size]:
+    settings = settings_in(tmp / "local", "local")
+    with KnowledgeStore.open(settings, embedder=embedder, sparse=SparseEncoder()) as disk:
+        disk.ensure_collection()
+        disk_pts_s = args.local_disk / grow(disk, base, 0, args.local_disk, args)
+    engine = ClientEngine(
+        QdrantClient(location=":memory:"),
+        settings.collection,
+        where=":memory:",
+        payload_indexes=False,
+    )
+    sizes: list[Size] = []
+    with KnowledgeStore(engine, embedder=embedder, sparse=SparseEncoder()) as memory:
+        memory.ensure_collection()
+        have = 0
+        for n in [s for s in args.sizes if s <= args.local_max]:
+            grow(memory, base, have, n, args)
+            have = n
+            size = Size("local", n, disk_pts_s, 0.0)
+            size.latency["exact"] = time_queries(memory, queries, args)
+            size.rss_mib = rss_mib()
+            sizes.append(size)
+            print(f"local: {n:,} chunks measured", file=sys.stderr, flush=True)
+    return sizes
+
+
+@dataclass(frozen=True)
+class IngestCheck:
+    chunks: int
+    encode_s: float
+    ingest_s: dict[str, float]
+
+
+def check_ingest(
+    docs: list[Document], embedder: Embedder, args: argparse.Namespace, tmp: Path
+) -> IngestCheck:
+    chosen = docs[: args.ingest_docs]
+    texts = [index_text(c) for d in chosen for c in chunk_document(d, args.max_chars)]
+
+    def encode() -> float:
+        started = time.perf_counter()
+        embedder.model.encode(texts, batch_size=args.batch_size)
+        return time.perf_counter() - started
+
+    # Encoding before and after the ingests: other work on the machine drifts.
+    before = encode()
+    ingest_s: dict[str, float] = {}
+    for engine in args.engines:
+        settings = settings_in(tmp / f"ingest-{engine}", engine)
+        with KnowledgeStore.open(settings, embedder=embedder, sparse=SparseEncoder()) as store:
+            started = time.perf_counter()
+            report = ingest_documents(chosen, store, tenant=TENANT, max_chars=args.max_chars)
+            store.build_index()
+            ingest_s[engine] = time.perf_counter() - started
+            assert report.chunks_added == len(texts), (report, len(texts))
+    return IngestCheck(len(texts), (before + encode()) / 2, ingest_s)
+
+
+def print_tables(sizes: list[Size], ingest: IngestCheck, args: argparse.Namespace) -> None:
+    print(
+        f"Retrieval latency of `KnowledgeStore.search_vectors`, k={args.k}, query embedding "
+        "excluded; `exact`: as written (brute force), `hnsw`: after `build_index`\n"
+    )
+    print("| engine | chunks | index | mode | queries | p50 (ms) | p95 (ms) |")
+    print("|---|---:|---|---|---:|---:|---:|")
+    for size in sizes:
+        for state, latency in size.latency.items():
+            for mode in MODES:
+                print(
+                    f"| {size.engine} | {size.chunks:,} | {state} | {mode} "
+                    f"| {len(latency[mode])} | {percentile(latency[mode], 50):.1f} "
+                    f"| {percentile(latency[mode], 95):.1f} |"
+                )
+    print("\n| engine | chunks | write (pts/s) | index build (s) | RSS (MiB) |")
+    print("|---|---:|---:|---:|---:|")
+    for size in sizes:
+        build = "-" if size.build_s is None else f"{size.build_s:.1f}"
+        print(
+            f"| {size.engine} | {size.chunks:,} | {size.write_pts_s:,.0f} | {build} "
+            f"| {size.rss_mib:,.0f} |"
+        )
+    print(
+        f"\nLocal mode's write rate is on disk ({args.local_disk:,} points); its latency in "
+        "memory. Edge's build time is `optimize()` for the points added since the previous "
+        "size. RSS is the whole process's (the embedder included), after the size."
+    )
+    print(
+        f"\nIngest of {ingest.chunks:,} chunks ({args.ingest_docs} documents) on disk, index "
+        f"build included, against raw `SentenceTransformer.encode` ({ingest.encode_s:.1f} s, "
+        "the mean of one run before and one after):"
+    )
+    for engine, seconds in ingest.ingest_s.items():
+        ratio = ingest.encode_s / seconds
+        verdict = "meets" if ratio >= INGEST_VS_ENCODE_TARGET else "misses"
+        print(
+            f"- {engine}: {seconds:.1f} s, {ratio:.2f}x raw encode ({verdict} the "
+            f">= {INGEST_VS_ENCODE_TARGET}x target)"
+        )
+    print("\nTargets (hybrid p50, Edge with its index built):")
+    for n, target in HYBRID_P50_TARGET_MS.items():
+        measured = [s for s in sizes if s.engine == "edge" and s.chunks == n]
+        if not measured:
+            print(f"- {n:,} chunks: not measured in this run")
+            continue
+        p50 = percentile(measured[0].latency["hnsw"]["hybrid"], 50)
+        verdict = "meets" if p50 <= target else "misses"
+        print(f"- {n:,} chunks: {p50:.1f} ms, {verdict} the <= {target:g} ms target")
 
 
 def main() -> None:
@@ -196,75 +354,22 @@ def main() -> None:
     corpus, qa = args.data / "support_corpus.jsonl", args.data / "support_qa_dev.jsonl"
     embedder = load_embedder(args.embedder)
     sparse = SparseEncoder()
-    started = time.perf_counter()
-    base = load_base(corpus, embedder, sparse, args)
-    embed_s = time.perf_counter() - started
+    docs = [d for d in load_documents(corpus, TENANT) if isinstance(d, Document)]
+    base = load_base(docs, embedder, args)
     questions = load_support_qa(qa)[: args.queries]
     queries = [
         Query(embedder.embed_query(text), sparse.encode_query(text))
         for text in (q.search_query() for q in questions)
     ]
-
-    measured: dict[int, dict[str, list[float]]] = {}
-    build_s: dict[int, float] = {}
-    smallest = args.sizes[0]
-    disk_size = min(smallest, DISK_CHECK_MAX)
-    with tempfile.TemporaryDirectory(prefix="retrieval-latency-") as tmp:
-        settings = Settings(
-            _env_file=None, qdrant_url=None, qdrant_path=Path(tmp) / "qdrant", data_dir=Path(tmp)
-        )
-        with KnowledgeStore.open(settings, embedder=embedder, sparse=sparse) as disk:
-            disk.ensure_collection()
-            started = time.perf_counter()
-            grow(disk, base, 0, disk_size, args)
-            disk_write_s = time.perf_counter() - started
-            disk_latency = time_queries(disk, queries, args)
-
-    memory = KnowledgeStore(
-        QdrantClient(location=":memory:"),
-        collection=settings.collection,
-        embedder=embedder,
-        sparse=sparse,
-        payload_indexes=False,
-    )
-    with memory:
-        memory.ensure_collection()
-        have = 0
-        for size in args.sizes:
-            started = time.perf_counter()
-            grow(memory, base, have, size, args)
-            build_s[size], have = time.perf_counter() - started, size
-            assert memory.count(TENANT) == size, (memory.count(TENANT), size)
-            measured[size] = time_queries(memory, queries, args)
-            print(f"{size:,} chunks measured", file=sys.stderr, flush=True)
-
-    rows = [(f"{size:,}", latency) for size, latency in measured.items()]
-    rows.insert(1, (f"{disk_size:,} on disk", disk_latency))
-    baseline = {m: percentile(measured[smallest][m], 50) for m in MODES}
-    print(
-        f"Retrieval latency of `KnowledgeStore.search_vectors`, Qdrant local mode, k={args.k}, "
-        f"query embedding excluded; baseline = {smallest:,} chunks in the same run\n"
-    )
-    print("| chunks | mode | queries | p50 (ms) | p95 (ms) | p50 vs baseline |")
-    print("|---|---|---:|---:|---:|---:|")
-    for label, latency in rows:
-        for mode in MODES:
-            p50 = percentile(latency[mode], 50)
-            print(
-                f"| {label} | {mode} | {len(latency[mode])} | {p50:.1f} "
-                f"| {percentile(latency[mode], 95):.1f} "
-                f"| {p50 / baseline[mode]:.2f}x |"
-            )
-    hybrid = [percentile(latency["hybrid"], 50) for latency in measured.values()]
-    builds = ", ".join(f"{s:,} in {build_s[s]:.0f} s" for s in args.sizes)
-    print(
-        f"\nChunks: the first {len(base.chunks):,} of the support corpus (embedded in "
-        f"{embed_s:.0f} s), repeated as "
-        f"copies with their own ids and nudged dense vectors. In-memory local collection grown "
-        f"to {builds}. On disk, local mode wrote {disk_size:,} points in {disk_write_s:.0f} s "
-        f"({disk_size / disk_write_s:.0f} points/s: one SQLite transaction per point)."
-    )
-    print(f"\n{switch_advice(list(measured), hybrid, args.budgets_ms)}")
+    sizes: list[Size] = []
+    with tempfile.TemporaryDirectory(prefix="retrieval-latency-") as name:
+        tmp = Path(name)
+        ingest = check_ingest(docs, embedder, args, tmp)
+        if "edge" in args.engines:
+            sizes += run_edge(base, queries, embedder, args, tmp)
+        if "local" in args.engines:
+            sizes += run_local(base, queries, embedder, args, tmp)
+    print_tables(sizes, ingest, args)
     print(f"\nCommand: `{shlex.join([Path(sys.executable).name, *sys.argv])}`")
 
 

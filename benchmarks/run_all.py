@@ -35,7 +35,7 @@ BENCHMARKS = {
     "retrieval_latency": Benchmark(
         "retrieval_latency.py",
         ("--sizes", "1000,10000,100000"),
-        ("--sizes", "1000,5000", "--queries", "10", "--base", "200"),
+        ("--sizes", "1000,5000", "--queries", "10", "--base", "200", "--ingest-docs", "20"),
     ),
     # A turn of the embedded model takes up to a minute on a loaded 2-core machine.
     "graph_overhead": Benchmark("graph_overhead.py", ("--n", "10"), ("--n", "2", "--docs", "20")),

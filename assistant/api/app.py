@@ -35,10 +35,10 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     """The API over `assistant`, or over one `Assistant.open(settings)` made at start-up and
     closed at shutdown. `settings` give the API's own limits and keys.
 
-    Serve it from one process (one uvicorn worker): the assistant holds the local Qdrant
-    folder and the embedded model, and shares them across requests. With tracing on (the
-    assistant's `tracer_provider`, else `ASSISTANT_OTLP_ENDPOINT`), every request is a span
-    above its turn's.
+    Serve it from one process (one uvicorn worker): the assistant holds the embedded
+    store's folder and the embedded model, and shares them across requests. With tracing on
+    (the assistant's `tracer_provider`, else `ASSISTANT_OTLP_ENDPOINT`), every request is a
+    span above its turn's.
     """
     tracer_provider = (
         assistant.tracer_provider if assistant is not None else open_tracer_provider(settings)

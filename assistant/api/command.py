@@ -31,5 +31,5 @@ def serve_command(
     # error line rather than a failed uvicorn start-up.
     with Assistant.open(settings) as assistant:
         app = create_app(settings, assistant=assistant)
-        # One process: the assistant owns the local Qdrant folder and the loaded model.
+        # One process: the assistant owns the embedded store's folder and the loaded model.
         uvicorn.run(app, host=host or settings.serve_host, port=port or settings.serve_port)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 import anyio
 import anyio.to_thread
@@ -43,7 +42,7 @@ async def readiness(runtime: ApiRuntime) -> Readiness:
 
 async def check_store(runtime: ApiRuntime) -> Check:
     store = runtime.assistant.store
-    probe = partial(store.client.collection_exists, store.collection)
+    probe = store.engine.exists
     try:
         # Not under the exclusive lock: a long generation would hold the probe hostage, and
         # this read-only call does not change the client's state.

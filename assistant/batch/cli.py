@@ -111,8 +111,8 @@ def _processor(settings: Settings, answer: bool, tenant: str | None) -> Iterator
         # The fallback triage shares the answer's model: a second embedded model would load
         # the weights twice.
         triage_only = TicketProcessor.for_model(assistant.model)
-        # Qdrant's local mode is one process's files with no locking of its own; a server
-        # takes concurrent queries.
+        # The embedded store runs one call at a time (Edge holds the GIL; local mode is not
+        # thread-safe); a server takes concurrent queries.
         lock: AbstractContextManager[object] = (
             nullcontext() if settings.qdrant_url else threading.Lock()
         )

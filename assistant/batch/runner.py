@@ -48,7 +48,7 @@ class TicketProcessor:
     With ``answer``, the answer's own triage (the graph triages every turn with the same
     adapter) is used, so a ticket costs one triage, not two; ``triage`` is called only when
     the graph's triage is missing, to get it or the error. ``answer_lock`` serializes
-    answers where the graph's parts are not thread-safe (Qdrant local mode).
+    answers where the graph's parts are not thread-safe (the embedded store).
     """
 
     triage: Triage

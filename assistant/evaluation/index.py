@@ -1,4 +1,4 @@
-"""The knowledge base a run searches: the corpus in a fresh local Qdrant, or the configured one."""
+"""The index a run searches: the corpus in a fresh embedded index, or the configured one."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def check_corpus_choice(corpus: Path | None, use_index: bool) -> None:
 def run_settings(settings: Settings, workdir: Path, *, use_index: bool) -> Settings:
     """The settings of a run: threads in `workdir`, and there too the index unless `use_index`.
 
-    A fresh index is local mode even when QDRANT_URL is set: an evaluation must not write
+    A fresh index is the embedded engine even when QDRANT_URL is set: an evaluation must not write
     into a production collection.
     """
     update: dict[str, object] = {"data_dir": workdir / "data"}

@@ -51,7 +51,7 @@ class SlackBot:
         self.escalations = escalations
         self.tenant = settings.slack_tenant or settings.tenant
         self.escalation_channel = settings.slack_escalation_channel
-        # Bolt runs listeners on a thread pool; a local Qdrant folder or the embedded model
+        # Bolt runs listeners on a thread pool; the embedded store or the embedded model
         # must still see one call at a time.
         self._exclusive: AbstractContextManager[Any] = (
             threading.Lock() if assistant.needs_exclusive_use else nullcontext()

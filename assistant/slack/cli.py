@@ -44,7 +44,7 @@ def slack_command(
             return
         import uvicorn
 
-        # One process: the assistant owns the local Qdrant folder and the loaded model.
+        # One process: the assistant owns the embedded store's folder and the loaded model.
         uvicorn.run(
             http_app(app), host=host or settings.serve_host, port=port or settings.slack_port
         )

@@ -1,4 +1,5 @@
-"""Real components for the retrieval tests: the packaged embedder and Qdrant local mode."""
+"""Real components for the retrieval tests: the packaged embedder and the embedded Qdrant
+(Edge by default; tests that run on both engines set `settings.store_engine`)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def sparse() -> SparseEncoder:
 def store(
     settings: Settings, embedder: Embedder, sparse: SparseEncoder
 ) -> Iterator[KnowledgeStore]:
-    """An empty store in a temporary local Qdrant folder."""
+    """An empty store in a temporary folder, on the settings' embedded engine."""
     with KnowledgeStore.open(settings, embedder=embedder, sparse=sparse) as opened:
         opened.ensure_collection()
         yield opened

@@ -1,4 +1,7 @@
-"""Faults a deployment meets: an ingest killed mid-way, two processes on one local store."""
+"""Faults a deployment meets: an ingest killed mid-way, two processes on one embedded store.
+
+Each runs on both embedded engines: Qdrant Edge (the default) and qdrant-client's local mode.
+"""
 
 from __future__ import annotations
 
@@ -8,61 +11,91 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient
+from qdrant_client import models
 
+from assistant.engines import open_engine
+from assistant.engines.base import Offset
 from assistant.errors import StoreUnavailableError
-from assistant.settings import Settings
-from assistant.store import open_qdrant
+from assistant.settings import Settings, StoreEngineName
 
 ASSISTANT = Path(sys.executable).parent / "assistant"
 DOCS = 120
+# A fresh Edge write-ahead log holds a few KB (the payload index operations); a window of
+# embedded chunks adds hundreds of KB.
+WAL_WITH_POINTS_BYTES = 256 * 1024
 
 
-def user_env(root: Path) -> dict[str, str]:
+@pytest.fixture(params=["edge", "local"])
+def engine(request: pytest.FixtureRequest) -> StoreEngineName:
+    return request.param  # type: ignore[no-any-return]
+
+
+def user_env(root: Path, engine: StoreEngineName) -> dict[str, str]:
     return os.environ | {
         "ASSISTANT_DATA_DIR": str(root / "data"),
         "ASSISTANT_QDRANT_PATH": str(root / "qdrant"),
+        "ASSISTANT_STORE_ENGINE": engine,
         "ASSISTANT_TORCH_THREADS": "1",
     }
 
 
-def snapshot(qdrant_path: Path) -> dict[str, tuple[Any, ...]]:
+def user_settings(root: Path, engine: StoreEngineName) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=root / "data",
+        qdrant_path=root / "qdrant",
+        store_engine=engine,
+    )
+
+
+def snapshot(settings: Settings) -> dict[str, tuple[Any, ...]]:
     """Every point of the collection: id -> (payload, dense vector)."""
-    client = QdrantClient(path=str(qdrant_path))
+    store = open_engine(settings)
     try:
-        points, offset = [], None
+        points: list[Any] = []
+        offset: Offset = None
         while True:
-            page, offset = client.scroll(
-                "knowledge_base", limit=256, offset=offset, with_vectors=["dense"]
-            )
+            page, offset = store.scroll(None, limit=256, offset=offset, vectors=True)
             points += page
             if offset is None:
                 break
     finally:
-        client.close()
+        store.close()
     return {
         str(p.id): (
             sorted(p.payload.items()) if p.payload else [],
-            np.asarray(p.vector["dense"]),  # type: ignore[index, union-attr]
+            np.asarray(p.vector["dense"]),
         )
         for p in points
     }
 
 
-def committed_rows(storage: Path) -> int:
-    if not storage.exists():
-        return 0
+def points_written(qdrant: Path, engine: StoreEngineName) -> bool:
+    """Whether a running ingest has committed its first points (read without the lock)."""
+    if engine == "local":
+        # Read the table directly (read-only; the child holds Qdrant's lock, not SQLite's):
+        # the file also grows before any point lands.
+        storage = qdrant / "collection" / "knowledge_base" / "storage.sqlite"
+        if not storage.exists():
+            return False
+        try:
+            with closing(sqlite3.connect(f"file:{storage}?mode=ro", uri=True, timeout=0)) as db:
+                return int(db.execute("SELECT count(*) FROM points").fetchone()[0]) > 0
+        except sqlite3.Error:  # the table is not made yet, or a write holds the lock
+            return False
+    logs = (qdrant / "knowledge_base" / "wal").glob("open-*")
     try:
-        with closing(sqlite3.connect(f"file:{storage}?mode=ro", uri=True, timeout=0)) as db:
-            return int(db.execute("SELECT count(*) FROM points").fetchone()[0])
-    except sqlite3.Error:  # the table is not made yet, or a write holds the lock
-        return 0
+        return sum(log.stat().st_blocks * 512 for log in logs) > WAL_WITH_POINTS_BYTES
+    except FileNotFoundError:  # a log being rotated
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -75,70 +108,149 @@ def corpus(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_an_ingest_killed_mid_way_and_run_again_ends_equal_to_a_clean_ingest(
-    corpus: Path, tmp_path: Path
+    corpus: Path, tmp_path: Path, engine: StoreEngineName
 ) -> None:
     clean_root, killed_root = tmp_path / "clean", tmp_path / "killed"
     subprocess.run(
-        [ASSISTANT, "ingest", corpus], env=user_env(clean_root), check=True, capture_output=True
+        [ASSISTANT, "ingest", corpus],
+        env=user_env(clean_root, engine),
+        check=True,
+        capture_output=True,
     )
-    clean = snapshot(clean_root / "qdrant")
+    clean = snapshot(user_settings(clean_root, engine))
     assert len(clean) >= DOCS
 
-    # Kill as soon as the first points are committed: read the store's table directly (read-only;
-    # the child holds Qdrant's lock, not SQLite's) since the file also grows before any point lands.
+    # Kill as soon as the first points are committed.
     child = subprocess.Popen(
         [ASSISTANT, "ingest", corpus],
-        env=user_env(killed_root),
+        env=user_env(killed_root, engine),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    storage = killed_root / "qdrant" / "collection" / "knowledge_base" / "storage.sqlite"
     while child.poll() is None:
-        if committed_rows(storage) > 0:
+        if points_written(killed_root / "qdrant", engine):
             child.send_signal(signal.SIGKILL)
             break
         time.sleep(0.005)
     child.wait()
-    partial = committed_rows(storage)
+    partial = len(snapshot(user_settings(killed_root, engine)))
     assert 0 < partial < len(clean), f"the kill did not land mid-way ({partial} of {len(clean)})"
 
     rerun = subprocess.run(
-        [ASSISTANT, "ingest", corpus], env=user_env(killed_root), capture_output=True, text=True
+        [ASSISTANT, "ingest", corpus],
+        env=user_env(killed_root, engine),
+        capture_output=True,
+        text=True,
     )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    resumed = snapshot(killed_root / "qdrant")
+    resumed = snapshot(user_settings(killed_root, engine))
     assert resumed.keys() == clean.keys()
     assert all(resumed[key][0] == clean[key][0] for key in clean)
     # Other batch boundaries move the embeddings in the last float bits, nothing more.
     assert all(np.allclose(resumed[key][1], clean[key][1], atol=1e-5) for key in clean)
 
 
-def test_a_second_process_on_the_same_local_store_gets_a_clear_error_and_harms_nothing(
-    settings: Settings,
+HOLDER = """
+import sys, time
+from qdrant_client import models
+from assistant.engines import open_engine
+from assistant.settings import Settings
+store = open_engine(Settings(_env_file=None, qdrant_path=sys.argv[1], store_engine=sys.argv[2]))
+store.create(2)
+sparse = models.SparseVector(indices=[1], values=[1.0])
+point_id = "00000000-0000-0000-0000-000000000001"
+store.upsert([models.PointStruct(id=point_id, vector={"dense": [1.0, 0.0], "sparse": sparse},
+                                 payload={"a": 1})])
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_second_process_on_the_same_store_gets_an_error_naming_the_folder_and_harms_nothing(
+    settings: Settings, engine: StoreEngineName
 ) -> None:
+    settings.store_engine = engine
     holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from qdrant_client import QdrantClient, models\n"
-            f"c = QdrantClient(path={str(settings.qdrant_path)!r})\n"
-            "c.create_collection('kb', vectors_config=models.VectorParams(size=2, "
-            "distance=models.Distance.COSINE))\n"
-            "c.upsert('kb', [models.PointStruct(id=1, vector=[1.0, 0.0], payload={'a': 1})])\n"
-            "print('ready', flush=True); time.sleep(60)",
-        ],
+        [sys.executable, "-c", HOLDER, str(settings.qdrant_path), engine],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
-        with pytest.raises(StoreUnavailableError, match="in use by another process"):
-            open_qdrant(settings)
+        with pytest.raises(StoreUnavailableError, match="in use by another process") as refused:
+            open_engine(settings)
+        assert str(settings.qdrant_path) in str(refused.value)
     finally:
         holder.kill()
         holder.wait()
-    client = open_qdrant(settings)
+    store = open_engine(settings)
     try:
-        assert [p.payload for p in client.scroll("kb")[0]] == [{"a": 1}]
+        assert [p.payload for p in store.scroll(None, limit=10)[0]] == [{"a": 1}]
     finally:
-        client.close()
+        store.close()
+
+
+def test_a_damaged_edge_segment_is_a_clear_error_naming_the_folder_that_changes_no_file(
+    settings: Settings,
+) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            HOLDER.replace("time.sleep(60)", ""),
+            str(settings.qdrant_path),
+            "edge",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    shard = settings.qdrant_path / settings.collection
+    [segment] = (shard / "segments").iterdir()
+    (segment / "segment.json").write_text("{not json", encoding="utf-8")
+    files = {p: p.read_bytes() for p in shard.rglob("*") if p.is_file()}
+
+    with pytest.raises(StoreUnavailableError, match="cannot open the Qdrant Edge index") as failed:
+        open_engine(settings)
+
+    assert str(shard) in str(failed.value) and "segment.json" in str(failed.value)
+    assert {p: p.read_bytes() for p in shard.rglob("*") if p.is_file()} == files
+
+
+def test_a_write_to_a_nearly_full_disk_is_refused_naming_the_folder_and_keeps_what_is_stored(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A really full disk kills the process (SIGBUS in Edge's memory maps): the engine must
+    # refuse before that, so the disk's free space is what this test fakes.
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            HOLDER.replace("time.sleep(60)", ""),
+            str(settings.qdrant_path),
+            "edge",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    store = open_engine(settings)
+    stored = store.scroll(None, limit=10, vectors=True)[0]
+    monkeypatch.setattr(
+        "assistant.engines.edge.shutil.disk_usage", lambda _: SimpleNamespace(free=0)
+    )
+    try:
+        with pytest.raises(StoreUnavailableError, match="nearly full") as refused:
+            store.upsert(
+                [
+                    models.PointStruct(id=str(uuid.uuid4()), vector=p.vector, payload=p.payload)
+                    for p in stored
+                ]
+            )
+        assert str(settings.qdrant_path) in str(refused.value)
+    finally:
+        store.close()
+    monkeypatch.undo()
+    reopened = open_engine(settings)
+    try:
+        assert [p.payload for p in reopened.scroll(None, limit=10)[0]] == [{"a": 1}]
+    finally:
+        reopened.close()

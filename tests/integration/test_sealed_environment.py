@@ -65,6 +65,7 @@ def test_exported_service_variables_reach_no_test(tmp_path: Path) -> None:
             "SLACK_BOT_TOKEN": "xoxb-users-real-token",
             "ASSISTANT_DATA_DIR": str(hostile_dir / "data"),
             "ASSISTANT_QDRANT_PATH": str(hostile_dir / "qdrant"),
+            "ASSISTANT_STORE_ENGINE": "local",
             "ASSISTANT_COLLECTION": "users_real_collection",
         }
         done = subprocess.run(

@@ -5,20 +5,27 @@ import time
 from pathlib import Path
 
 import pytest
-from qdrant_client import models
 
 from assistant.embedder import Embedder
+from assistant.engines import open_engine
 from assistant.errors import InputError, StoreUnavailableError
 from assistant.ingest import ingest_paths
 from assistant.schemas import IngestReport
 from assistant.settings import SearchMode, Settings
 from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore, index_text, open_qdrant
+from assistant.store import KnowledgeStore, index_text
 
 from .conftest import TENANT, corpus_records
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "sparse")
 OTHER = "globex"
+
+
+@pytest.fixture(params=["edge", "local"])
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Each store test runs on both embedded engines: Qdrant Edge and local mode."""
+    settings.store_engine = request.param
+    return settings
 
 
 @pytest.fixture
@@ -106,30 +113,27 @@ def test_unreachable_qdrant_url_fails_fast_naming_the_url(settings: Settings) ->
     started = time.monotonic()
 
     with pytest.raises(StoreUnavailableError, match=r"http://127\.0\.0\.1:9"):
-        open_qdrant(settings)
+        open_engine(settings)
 
     assert time.monotonic() - started < 5
 
 
-def test_a_second_client_on_the_same_local_folder_is_refused(settings: Settings) -> None:
-    first = open_qdrant(settings)
-    try:
-        with pytest.raises(StoreUnavailableError, match="in use by another process"):
-            open_qdrant(settings)
-    finally:
-        first.close()
+def test_a_second_client_on_the_same_folder_is_refused_naming_the_folder(
+    settings: Settings, embedder: Embedder, sparse: SparseEncoder
+) -> None:
+    with KnowledgeStore.open(settings, embedder=embedder, sparse=sparse) as first:
+        first.ensure_collection()
+        with pytest.raises(StoreUnavailableError, match="in use by another process") as refused:
+            open_engine(settings)
+    assert str(settings.qdrant_path) in str(refused.value)
 
 
 def test_an_existing_collection_of_another_dimension_is_refused(
     settings: Settings, embedder: Embedder, sparse: SparseEncoder
 ) -> None:
-    client = open_qdrant(settings)
-    client.create_collection(
-        settings.collection,
-        vectors_config={"dense": models.VectorParams(size=8, distance=models.Distance.COSINE)},
-        sparse_vectors_config={"sparse": models.SparseVectorParams()},
-    )
-    store = KnowledgeStore(client, collection=settings.collection, embedder=embedder, sparse=sparse)
+    engine = open_engine(settings)
+    engine.create(8)
+    store = KnowledgeStore(engine, embedder=embedder, sparse=sparse)
 
     with store, pytest.raises(StoreUnavailableError, match="8-dim"):
         store.ensure_collection()

@@ -40,7 +40,7 @@ from assistant.embedder import Embedder
 from assistant.ingest import ingest_paths
 from assistant.schemas import Answer, Outcome
 from assistant.service import Assistant
-from assistant.settings import SearchMode, Settings
+from assistant.settings import SearchMode, Settings, StoreEngineName
 from assistant.slack.app import build_app
 from assistant.slack.bot import SlackBot
 from assistant.slack.transports import EVENTS_PATH, http_app
@@ -49,6 +49,7 @@ from assistant.store import KnowledgeStore
 from assistant.threads import open_checkpointer
 
 TENANTS = ("ibmcloud", "govt")
+ENGINES: tuple[StoreEngineName, ...] = ("edge", "local")
 DOCS_PER_TENANT = 15
 K = 5  # the default top_k
 CITED = 2  # passages each scripted answer cites (every retrieved chunk is checked anyway)
@@ -62,8 +63,14 @@ SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 @dataclass(frozen=True)
 class Corpora:
-    qdrant: Path
+    folders: dict[StoreEngineName, Path]
+    """The same knowledge base on each embedded engine."""
     docs: dict[str, list[dict[str, str]]]
+
+    @property
+    def qdrant(self) -> Path:
+        """The default engine's folder, which every front door opens."""
+        return self.folders["edge"]
 
     def owner(self) -> dict[str, str]:
         """doc_id -> the tenant it was ingested for."""
@@ -108,24 +115,35 @@ def corpora(
     embedder: Embedder,
     sparse: SparseEncoder,
 ) -> Corpora:
-    """The first documents of each collection, each collection ingested as its own tenant."""
+    """The first documents of each collection, each collection ingested as its own tenant, on
+    each embedded engine."""
     root = tmp_path_factory.mktemp("tenants")
     rows = [json.loads(line) for line in (shared_data / "support_corpus.jsonl").open()]
     docs = {t: [r for r in rows if r["collection"] == t][:DOCS_PER_TENANT] for t in TENANTS}
-    config = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=root / "data",
-        qdrant_path=root / "qdrant",
-        cache_dir=root / "cache",
-    )
-    with KnowledgeStore.open(config, embedder=embedder, sparse=sparse) as store:
-        store.ensure_collection()
-        for tenant, chosen in docs.items():
-            path = root / f"{tenant}.jsonl"
-            path.write_text("".join(json.dumps(d) + "\n" for d in chosen), encoding="utf-8")
-            report = ingest_paths([path], store, tenant=tenant, max_chars=config.chunk_max_chars)
-            assert report.docs == DOCS_PER_TENANT and not report.errors, report
-    return Corpora(config.qdrant_path, docs)
+    for tenant, chosen in docs.items():
+        path = root / f"{tenant}.jsonl"
+        path.write_text("".join(json.dumps(d) + "\n" for d in chosen), encoding="utf-8")
+    folders: dict[StoreEngineName, Path] = {}
+    for engine in ENGINES:
+        config = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=root / "data",
+            qdrant_path=root / engine,
+            cache_dir=root / "cache",
+            store_engine=engine,
+        )
+        with KnowledgeStore.open(config, embedder=embedder, sparse=sparse) as store:
+            store.ensure_collection()
+            for tenant in docs:
+                report = ingest_paths(
+                    [root / f"{tenant}.jsonl"],
+                    store,
+                    tenant=tenant,
+                    max_chars=config.chunk_max_chars,
+                )
+                assert report.docs == DOCS_PER_TENANT and not report.errors, report
+        folders[engine] = config.qdrant_path
+    return Corpora(folders, docs)
 
 
 @pytest.fixture(scope="module")
@@ -169,9 +187,26 @@ def settings(settings: Settings, corpora: Corpora, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def kb(settings: Settings, embedder: Embedder, sparse: SparseEncoder) -> Iterator[KnowledgeStore]:
-    # Local mode allows one client per folder: each test opens it and closes it again.
+    # One process, one client per folder: each test opens it and closes it again.
     with KnowledgeStore.open(settings, embedder=embedder, sparse=sparse) as store:
         store.ensure_collection()
+        yield store
+
+
+@pytest.fixture(params=ENGINES)
+def any_kb(
+    settings: Settings,
+    corpora: Corpora,
+    embedder: Embedder,
+    sparse: SparseEncoder,
+    request: pytest.FixtureRequest,
+) -> Iterator[KnowledgeStore]:
+    """The knowledge base on each embedded engine in turn."""
+    engine: StoreEngineName = request.param
+    config = settings.model_copy(
+        update={"store_engine": engine, "qdrant_path": corpora.folders[engine]}
+    )
+    with KnowledgeStore.open(config, embedder=embedder, sparse=sparse) as store:
         yield store
 
 
@@ -231,7 +266,7 @@ class Tally:
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
 def test_no_search_mode_returns_another_tenants_chunks(
-    kb: KnowledgeStore,
+    any_kb: KnowledgeStore,
     corpora: Corpora,
     probes: list[Probe],
     probe_vectors: list[tuple[np.ndarray, models.SparseVector]],
@@ -240,20 +275,20 @@ def test_no_search_mode_returns_another_tenants_chunks(
     # `search_vectors` is `search` after embedding: the tenant filter is applied in it.
     tally = Tally(corpora)
     for probe, (dense, terms) in zip(probes, probe_vectors, strict=True):
-        found = kb.search_vectors(dense, terms, tenant=probe.caller, k=K, mode=mode)
+        found = any_kb.search_vectors(dense, terms, tenant=probe.caller, k=K, mode=mode)
         tally.check(probe, [c.doc_id for c in found], [c.tenant for c in found])
     tally.assert_none_leaked(f"store ({mode})")
 
 
 def test_the_probes_find_their_document_for_its_owner(
-    kb: KnowledgeStore,
+    any_kb: KnowledgeStore,
     probes: list[Probe],
     probe_vectors: list[tuple[np.ndarray, models.SparseVector]],
 ) -> None:
     """The control: without the tenant filter standing in the way, the attack would work."""
     hits: Counter[str] = Counter()
     for probe, (dense, terms) in zip(probes, probe_vectors, strict=True):
-        found = kb.search_vectors(dense, terms, tenant=probe.owner, k=K, mode="hybrid")
+        found = any_kb.search_vectors(dense, terms, tenant=probe.owner, k=K, mode="hybrid")
         hits[probe.kind] += probe.doc_id in [c.doc_id for c in found]
     total = Counter(p.kind for p in probes)
     print("\nowner finds the probed document in the top", K, dict(hits), "of", dict(total))
