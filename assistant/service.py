@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
+from assistant.adapters.engine import build_triage
 from assistant.adapters.registry import AdapterRegistry
 from assistant.embedder import load_embedder
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
@@ -135,7 +136,10 @@ class Assistant:
         # ratings too, so that one log holds both; by default the one the settings name.
         self.interaction_log = interaction_log or open_interaction_log(settings)
         self.adapters = graph_adapters(settings, model)
-        self.graph = build_graph(graph_deps(settings, store, model, self.adapters), checkpointer)
+        deps = graph_deps(settings, store, model, self.adapters)
+        # triage-batch --answer and /v1/triage read tickets with the turn's own engine.
+        self.triage = deps.triage or build_triage(settings, model)
+        self.graph = build_graph(deps, checkpointer)
 
     @classmethod
     def open(cls, settings: Settings) -> Self:
