@@ -20,9 +20,11 @@ from assistant.errors import AssistantError
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
+    from assistant.adapters.data import LabelledText
     from assistant.adapters.heads import LinearHead
     from assistant.adapters.labelled import LabelFields
     from assistant.adapters.manifest import BaseModelInfo
+    from assistant.adapters.policy import TriagePolicy
     from assistant.evaluation.datasets import Fold
 
 adapters_app = typer.Typer(
@@ -68,6 +70,16 @@ LabelMap = Annotated[
     list[str] | None,
     typer.Option(help="FROM=TO: rename a label of --from, e.g. oos=out_of_scope; repeatable."),
 ]
+OutOfScopeFrom = Annotated[
+    list[Path] | None,
+    typer.Option(
+        help="A file whose rows labelled --out-of-scope-label (CLINC150's `oos` rows) become "
+        "`out_of_scope` examples; the policy needs that category; repeatable."
+    ),
+]
+OutOfScopeLabel = Annotated[
+    str, typer.Option(help="The label of the out-of-scope rows in --out-of-scope-from.")
+]
 PolicyFile = Annotated[
     Path | None,
     typer.Option(
@@ -84,15 +96,44 @@ def _examples(
     source: Path | None,
     fields: LabelFields,
     policy_file: Path | None,
+    out_of_scope: list[Path] | None = None,
+    out_of_scope_label: str = "oos",
 ) -> list[ChatExample]:
     """The examples of ``task`` from --from (or BANKING77), labelled by the policy."""
     from assistant.adapters.data import build_examples
+
+    policy, rows = _labelled_rows(
+        data_dir, source, fields, policy_file, out_of_scope, out_of_scope_label
+    )
+    return build_examples(task, data_dir, logs or [], rows=rows, policy=policy)
+
+
+def _labelled_rows(
+    data_dir: Path,
+    source: Path | None,
+    fields: LabelFields,
+    policy_file: Path | None,
+    out_of_scope: list[Path] | None,
+    out_of_scope_label: str,
+) -> tuple[TriagePolicy, list[LabelledText] | None]:
+    """The policy, and the rows of --from (plus out-of-scope rows) checked against it; None
+    for the shipped BANKING77 data under the shipped policy, read as it always was."""
     from assistant.adapters.labelled import read_labelled
     from assistant.adapters.policy import load_policy
 
-    policy = load_policy(policy_file or load_settings().triage_policy)
-    rows = read_labelled(source, fields, policy) if source is not None else None
-    return build_examples(task, data_dir, logs or [], rows=rows, policy=policy)
+    chosen = policy_file or load_settings().triage_policy
+    policy = load_policy(chosen)
+    if source is None and chosen is None and not out_of_scope:
+        return policy, None
+    path = source or data_dir / "banking77_train.jsonl"
+    rows = read_labelled(
+        path,
+        fields,
+        policy,
+        out_of_scope=out_of_scope or [],
+        out_of_scope_label=out_of_scope_label,
+    )
+    return policy, rows
 
 
 def _fields(text_field: str, label_field: str, label_map: list[str] | None) -> LabelFields:
@@ -145,12 +186,25 @@ def data_command(
     label_field: LabelField = "label",
     label_map: LabelMap = None,
     policy: PolicyFile = None,
+    out_of_scope_from: OutOfScopeFrom = None,
+    out_of_scope_label: OutOfScopeLabel = "oos",
 ) -> None:
     """Write NAME's chat examples as JSONL, split into train and the dev hold-out."""
     from assistant.adapters.data import split, write_examples
 
     fields = _fields(text_field, label_field, label_map)
-    train, dev = split(_examples(_task(name), data_dir, log, source, fields, policy))
+    train, dev = split(
+        _examples(
+            _task(name),
+            data_dir,
+            log,
+            source,
+            fields,
+            policy,
+            out_of_scope_from,
+            out_of_scope_label,
+        )
+    )
     write_examples(train, out / f"{name}.train.jsonl")
     write_examples(dev, out / f"{name}.dev.jsonl")
     Console().print(f"{len(train)} train and {len(dev)} dev examples in {out}")
@@ -251,6 +305,8 @@ def train_command(
     label_field: LabelField = "label",
     label_map: LabelMap = None,
     policy: PolicyFile = None,
+    out_of_scope_from: OutOfScopeFrom = None,
+    out_of_scope_label: OutOfScopeLabel = "oos",
     threads: Annotated[
         int | None, typer.Option(help="Torch threads (default: ASSISTANT_TORCH_THREADS).")
     ] = None,
@@ -268,7 +324,11 @@ def train_command(
     settings = load_settings()
     task = _task(name)
     fields = _fields(text_field, label_field, label_map)
-    train, dev = split(_examples(task, data_dir, log, source, fields, policy))
+    train, dev = split(
+        _examples(
+            task, data_dir, log, source, fields, policy, out_of_scope_from, out_of_scope_label
+        )
+    )
     options = TrainOptions(
         name=name,
         task=task,
@@ -398,6 +458,8 @@ def fit_classifier_command(
     label_field: LabelField = "label",
     label_map: LabelMap = None,
     policy: PolicyFile = None,
+    out_of_scope_from: OutOfScopeFrom = None,
+    out_of_scope_label: OutOfScopeLabel = "oos",
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
     """Fit the classifier triage engine (sentence embeddings + logistic regression) on the
@@ -410,7 +472,13 @@ def fit_classifier_command(
     settings = load_settings()
     rules = load_policy(policy or settings.triage_policy)
     path = source or data_dir / "banking77_train.jsonl"
-    rows = read_labelled(path, _fields(text_field, label_field, label_map), rules)
+    rows = read_labelled(
+        path,
+        _fields(text_field, label_field, label_map),
+        rules,
+        out_of_scope=out_of_scope_from or [],
+        out_of_scope_label=out_of_scope_label,
+    )
     classifier = TriageClassifier.fit(
         rows, rules, load_embedder(settings.embedder), data_name=path.name
     )
@@ -497,6 +565,8 @@ def eval_command(
     label_field: LabelField = "label",
     label_map: LabelMap = None,
     policy: PolicyFile = None,
+    out_of_scope_from: OutOfScopeFrom = None,
+    out_of_scope_label: OutOfScopeLabel = "oos",
 ) -> None:
     """Score NAME on the dev hold-out against the prompted base model and the cheap baseline."""
     from assistant.adapters.data import split
@@ -509,7 +579,11 @@ def eval_command(
     task = _task(name)
     info = AdapterRegistry(settings.adapters_dir).get(name, _base_info(settings))
     fields = _fields(text_field, label_field, label_map)
-    train, dev = split(_examples(task, data_dir, None, source, fields, policy))
+    train, dev = split(
+        _examples(
+            task, data_dir, None, source, fields, policy, out_of_scope_from, out_of_scope_label
+        )
+    )
     console = Console()
     rows = run_evaluation(
         settings,

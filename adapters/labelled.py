@@ -4,7 +4,8 @@ Any file with a text column and a label column will do: the columns are named by
 (`--text-field`, `--label-field`), and `--label-map FROM=TO` renames labels on the way in (a
 dataset's `oos` to the policy's `out_of_scope`, say). Every problem names the line: a row
 without text, a label the policy lacks, and a policy category with no example at all (the
-classifier and the adapter could never predict it).
+classifier and the adapter could never predict it). Out-of-scope examples can come from
+another file's out-of-scope rows (``--out-of-scope-from``, CLINC150's ``oos`` rows).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.adapters.data import LabelledText
-from assistant.adapters.policy import PolicyError, TriagePolicy
+from assistant.adapters.policy import OUT_OF_SCOPE, PolicyError, TriagePolicy
 
 
 class LabelFields(BaseModel):
@@ -44,34 +45,71 @@ def parse_label_map(pairs: Sequence[str]) -> dict[str, str]:
     return mapping
 
 
-def read_labelled(path: Path, fields: LabelFields, policy: TriagePolicy) -> list[LabelledText]:
-    """The rows of ``path`` (``.csv`` with a header, or ``.jsonl``), checked against ``policy``.
+def read_labelled(
+    path: Path,
+    fields: LabelFields,
+    policy: TriagePolicy,
+    *,
+    out_of_scope: Sequence[Path] = (),
+    out_of_scope_label: str = "oos",
+) -> list[LabelledText]:
+    """The rows of ``path`` (``.csv`` with a header, or ``.jsonl``), checked against ``policy``,
+    and the rows of each ``out_of_scope`` file labelled ``out_of_scope_label`` (CLINC150's
+    ``oos``) as ``out_of_scope`` examples.
 
     Raises ``PolicyError`` naming the line of the first bad row, or the policy line of a
     category without examples.
     """
+    rows = _read(path, fields, policy)
+    for extra in out_of_scope:
+        rows += out_of_scope_rows(extra, fields, policy, out_of_scope_label)
+    for category in policy.labels:
+        if not any(row.label == category for row in rows):
+            raise PolicyError(
+                f"{policy.where(category)}: category {category!r} has no examples in {path} "
+                "(add labelled rows, map a label to it with --label-map, or remove it)"
+            )
+    return rows
+
+
+def out_of_scope_rows(
+    path: Path, fields: LabelFields, policy: TriagePolicy, label: str = "oos"
+) -> list[LabelledText]:
+    """The rows of ``path`` labelled ``label``, as ``out_of_scope`` examples (other rows are
+    left out: they are another taxonomy's intents)."""
+    if OUT_OF_SCOPE not in policy.categories:
+        raise PolicyError(
+            f"{policy.where()}: --out-of-scope-from needs an {OUT_OF_SCOPE!r} category in the "
+            "policy (e.g. adapters/policies/banking77-oos.yaml)"
+        )
+    only = LabelFields(text=fields.text, label=fields.label, label_map={label: OUT_OF_SCOPE})
+    rows = []
+    for line, values in _raw_rows(path, only):
+        if str(values.get(fields.label, "")).strip() == label:
+            rows.append(_row(path, line, values, only, policy))
+    if not rows:
+        raise PolicyError(f"{path}: no row labelled {label!r} in {fields.label!r}")
+    return rows
+
+
+def _read(path: Path, fields: LabelFields, policy: TriagePolicy) -> list[LabelledText]:
+    rows = [_row(path, line, values, fields, policy) for line, values in _raw_rows(path, fields)]
+    if not rows:
+        raise PolicyError(f"{path}: no rows")
+    return rows
+
+
+def _raw_rows(path: Path, fields: LabelFields) -> Iterator[tuple[int, Mapping[str, object]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError(f"cannot read {path}: {exc}") from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        raw = _csv_rows(path, text, fields)
-    elif suffix in (".jsonl", ".ndjson"):
-        raw = _jsonl_rows(path, text)
-    else:
-        raise PolicyError(f"{path}: unsupported suffix {path.suffix!r}; use .csv or .jsonl")
-    rows = [_row(path, line, values, fields, policy) for line, values in raw]
-    if not rows:
-        raise PolicyError(f"{path}: no rows")
-    seen = {row.label for row in rows}
-    for category in policy.labels:
-        if category not in seen:
-            raise PolicyError(
-                f"{policy.where(category)}: category {category!r} has no examples in {path} "
-                "(add labelled rows, map a label to it with --label-map, or remove it)"
-            )
-    return rows
+        return _csv_rows(path, text, fields)
+    if suffix in (".jsonl", ".ndjson"):
+        return _jsonl_rows(path, text)
+    raise PolicyError(f"{path}: unsupported suffix {path.suffix!r}; use .csv or .jsonl")
 
 
 def _row(

@@ -8,7 +8,9 @@ retrain (or refit the classifier).
 
 A file names its categories, and per category the ``priority``, ``needs_human`` and, when a
 human is needed, the escalation ``reason`` (one of ``REASONS``). A category named
-``out_of_scope`` is the one for messages the team does not handle.
+``out_of_scope`` is the one for messages the team does not handle. ``extends: other.yaml``
+starts from another policy's categories and adds its own (``banking77-oos.yaml`` adds
+``out_of_scope`` to BANKING77).
 """
 
 from __future__ import annotations
@@ -179,6 +181,8 @@ def parse_policy(text: str, source: str = "<policy>") -> TriagePolicy:
     if not isinstance(data, dict):
         raise PolicyError(f"{source}: a policy is a mapping with `name` and `categories`")
     lines = _key_lines(node)
+    if "extends" in data:
+        data = _extended(data, source, lines)
     try:
         policy = TriagePolicy.model_validate(data)
     except ValidationError as exc:
@@ -194,6 +198,29 @@ def parse_policy(text: str, source: str = "<policy>") -> TriagePolicy:
     }
     policy._source = source
     return policy
+
+
+def _extended(
+    data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int]
+) -> dict[str, Any]:
+    """``data`` on top of the policy its ``extends`` names (a path relative to ``source``):
+    the base's categories plus its own, the base's prompt and description unless given."""
+    relative = data.pop("extends")
+    if not isinstance(relative, str):
+        raise PolicyError(f"{source}:{lines[('extends',)]}: extends: give a policy file path")
+    base = load_policy(Path(source).parent / relative)
+    own = data.get("categories") or {}
+    if not isinstance(own, dict):
+        raise PolicyError(f"{source}:{lines[('categories',)]}: categories: give a mapping")
+    for category in own:
+        if category in base.categories:
+            raise PolicyError(
+                f"{source}:{lines[('categories', str(category))]}: category {category!r} is "
+                f"already in {relative}"
+            )
+    inherited = base.model_dump(include={"system_prompt", "description"})
+    categories = {**base.model_dump()["categories"], **own}
+    return {**inherited, **data, "categories": categories}
 
 
 def load_policy(path: Path | None = None) -> TriagePolicy:

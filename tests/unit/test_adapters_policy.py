@@ -16,6 +16,7 @@ from assistant.adapters.policy import (
     OUT_OF_SCOPE,
     PRIORITIES,
     REASONS,
+    SHIPPED_POLICY_FILE,
     PolicyError,
     load_policy,
     parse_policy,
@@ -195,3 +196,35 @@ def test_triage_results_validate_against_the_policy_given() -> None:
         )
     assert "outage" in triage_regex(policy)
     assert "lost_or_stolen_card" not in triage_regex(policy)
+
+
+def test_the_shipped_out_of_scope_policy_is_banking77_plus_out_of_scope() -> None:
+    policy = load_policy(SHIPPED_POLICY_FILE.with_name("banking77-oos.yaml"))
+    assert set(policy.labels) == {*shipped_policy().labels, OUT_OF_SCOPE}
+    assert policy.system_prompt == shipped_policy().system_prompt
+    assert policy.policy_for("lost_or_stolen_card") == policy_for("lost_or_stolen_card")
+
+
+def test_extending_a_policy_with_a_category_it_has_names_the_line(tmp_path: Path) -> None:
+    write(tmp_path, SMALL, "base.yaml")
+    child = write(
+        tmp_path,
+        "name: child\nextends: base.yaml\ncategories:\n"
+        "  billing: {priority: low, needs_human: false}\n",
+    )
+    with pytest.raises(PolicyError, match=r"policy.yaml:4: category 'billing' is already"):
+        load_policy(child)
+
+
+def test_out_of_scope_rows_come_only_from_the_rows_so_labelled(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, SMALL))
+    clinc = write(
+        tmp_path,
+        '{"body": "what is the weather", "category": "oos"}\n'
+        '{"body": "book a flight", "category": "book_flight"}\n',
+        "clinc.jsonl",
+    )
+    tickets = write(tmp_path, TICKETS.replace(",oos\n", ",billing\n"), "tickets.csv")
+    fields = LabelFields(text="body", label="category")
+    rows = read_labelled(tickets, fields, policy, out_of_scope=[clinc])
+    assert [(row.label, row.source) for row in rows[3:]] == [("out_of_scope", "clinc.jsonl:1")]
