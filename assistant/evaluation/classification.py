@@ -32,7 +32,9 @@ from assistant.embedder import Embedder
 from assistant.evaluation.metrics import confusion_matrix, per_class_scores
 from assistant.evaluation.results import ClassificationRow, ClassificationVariant
 
-ClassificationVariantName = Literal["lora", "base", "baseline", "embedded", "server"]
+ClassificationVariantName = Literal[
+    "lora", "base", "baseline", "embedded", "server", "classifier", "routed"
+]
 Prediction = TriageResult | EscalationDecision | bool | None
 Predictions = tuple[Sequence[Prediction], Sequence[bool]]
 Classifier = Callable[[Sequence[ChatExample], Callable[[], None]], Predictions]
@@ -110,6 +112,19 @@ def baseline_classifier(
             ]
             predicted = [*escalation_baseline(embedder, decisions, texts)]
         for _ in examples:
+            done()
+        return predicted, [True] * len(examples)
+
+    return classify
+
+
+def engine_classifier(triage: Callable[[str], TriageResult]) -> Classifier:
+    """A triage engine (`assistant.adapters.engine`) reading each example's user text."""
+
+    def classify(examples: Sequence[ChatExample], done: Callable[[], None]) -> Predictions:
+        predicted: list[Prediction] = []
+        for example in examples:
+            predicted.append(triage(user_text(example)))
             done()
         return predicted, [True] * len(examples)
 
