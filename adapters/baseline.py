@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from assistant.adapters.data import triage_result
+from assistant.adapters.policy import TriagePolicy
 from assistant.adapters.schemas import TriageResult
 from assistant.embedder import Embedder
 
@@ -39,11 +40,15 @@ class EmbeddingClassifier:
 
 
 def triage_baseline(
-    embedder: Embedder, train: Sequence[tuple[str, str]], dev_texts: Sequence[str]
+    embedder: Embedder,
+    train: Sequence[tuple[str, str]],
+    dev_texts: Sequence[str],
+    policy: TriagePolicy | None = None,
 ) -> list[TriageResult]:
-    """Triage of ``dev_texts`` by a classifier fit on ``train`` (text, intent) pairs."""
+    """Triage of ``dev_texts`` by a classifier fit on ``train`` (text, intent) pairs; priority
+    and needs_human from ``policy`` (default: the shipped one)."""
     model = EmbeddingClassifier(embedder).fit([t for t, _ in train], [c for _, c in train])
-    return [triage_result(intent) for intent in model.predict(dev_texts)]
+    return [triage_result(intent, policy) for intent in model.predict(dev_texts)]
 
 
 def escalation_baseline(

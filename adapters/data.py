@@ -32,7 +32,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.adapters.policy import EscalationReason, policy_for
+from assistant.adapters.policy import EscalationReason, TriagePolicy, shipped_policy
 from assistant.adapters.prompts import (
     escalation_messages,
     render_escalation,
@@ -77,6 +77,9 @@ REASON_PHRASES: dict[EscalationReason, str] = {
     "dispute": "Disputed transaction",
     "money_missing": "Money missing or delayed",
     "account_action": "Account action needed",
+    "unanswerable": "No answer in the knowledge base",
+    "human_requested": "Customer asked for a person",
+    "unresolved": "Unresolved request",
 }
 
 
@@ -189,23 +192,31 @@ def read_support_tasks(path: Path) -> list[SupportTask]:
 # --- triage -----------------------------------------------------------------------------
 
 
-def triage_result(intent: str) -> TriageResult:
-    """The triage answer the policy table gives for ``intent``."""
-    policy = policy_for(intent)
-    return TriageResult(category=intent, priority=policy.priority, needs_human=policy.needs_human)
-
-
-def triage_example(text: str, intent: str, source: str) -> ChatExample:
-    """The triage example of ``text`` whose intent is ``intent`` (the policy table's answer)."""
-    reply = ChatTurn(role="assistant", content=render_triage(triage_result(intent)))
-    return ChatExample(
-        task="triage", messages=[*triage_messages(text), reply], source=source, key=text
+def triage_result(intent: str, policy: TriagePolicy | None = None) -> TriageResult:
+    """The triage answer ``policy`` (default: the shipped one) gives for ``intent``."""
+    policy = policy or shipped_policy()
+    rule = policy.policy_for(intent)
+    return TriageResult.model_validate(
+        {"category": intent, "priority": rule.priority, "needs_human": rule.needs_human},
+        context={"policy": policy},
     )
 
 
-def triage_examples(banking: Sequence[LabelledText]) -> list[ChatExample]:
-    """One triage example per BANKING77 row."""
-    return [triage_example(row.text, row.label, row.source) for row in banking]
+def triage_example(
+    text: str, intent: str, source: str, policy: TriagePolicy | None = None
+) -> ChatExample:
+    """The triage example of ``text`` whose intent is ``intent`` (the policy's answer)."""
+    reply = ChatTurn(role="assistant", content=render_triage(triage_result(intent, policy)))
+    return ChatExample(
+        task="triage", messages=[*triage_messages(text, policy), reply], source=source, key=text
+    )
+
+
+def triage_examples(
+    rows: Sequence[LabelledText], policy: TriagePolicy | None = None
+) -> list[ChatExample]:
+    """One triage example per labelled row."""
+    return [triage_example(row.text, row.label, row.source, policy) for row in rows]
 
 
 # --- escalation -------------------------------------------------------------------------
@@ -228,14 +239,16 @@ def _no_escalation() -> EscalationDecision:
     return EscalationDecision(escalate=False, reason="none", summary="")
 
 
-def policy_escalation(text: str, intent: str) -> EscalationDecision:
-    """The escalation the policy table gives for a message of ``intent``."""
-    policy = policy_for(intent)
-    if not policy.needs_human:
+def policy_escalation(
+    text: str, intent: str, policy: TriagePolicy | None = None
+) -> EscalationDecision:
+    """The escalation ``policy`` (default: the shipped one) gives for a message of ``intent``."""
+    rule = (policy or shipped_policy()).policy_for(intent)
+    if not rule.needs_human:
         return _no_escalation()
     topic = intent.replace("_", " ").rstrip("?")
-    summary = f"{REASON_PHRASES[policy.reason]} ({topic}). Customer wrote: {condense(text)}"
-    return EscalationDecision(escalate=True, reason=policy.reason, summary=summary)
+    summary = f"{REASON_PHRASES[rule.reason]} ({topic}). Customer wrote: {condense(text)}"
+    return EscalationDecision(escalate=True, reason=rule.reason, summary=summary)
 
 
 def with_human_request(text: str) -> str | None:
@@ -266,6 +279,7 @@ def escalation_examples(
     tasks: Sequence[SupportTask] = (),
     *,
     task_repeats: int = 4,
+    policy: TriagePolicy | None = None,
 ) -> list[ChatExample]:
     """Escalation examples from the policy table, the support tasks and requests for a person.
 
@@ -274,7 +288,7 @@ def escalation_examples(
     """
     examples = []
     for row in banking:
-        decision = policy_escalation(row.text, row.label)
+        decision = policy_escalation(row.text, row.label, policy)
         examples.append(escalation_example(row.text, "none", decision, row.source, row.text))
         if (variant := human_request_variant(row)) is not None:
             examples.append(variant)
@@ -314,17 +328,22 @@ def build_examples(
     task: Task,
     data_dir: Path,
     logs: Sequence[Path] = (),
+    *,
+    rows: Sequence[LabelledText] | None = None,
+    policy: TriagePolicy | None = None,
 ) -> list[ChatExample]:
-    """All examples of ``task`` from the shared data folder and any interaction logs."""
+    """All examples of ``task`` from labelled ``rows`` (default: BANKING77 in ``data_dir``)
+    and any interaction logs, their replies by ``policy`` (default: the shipped one)."""
     # Imported here: the flywheel builds on this module's helpers.
     from assistant.adapters.flywheel import flywheel_set
 
-    banking = read_banking77(data_dir / "banking77_train.jsonl")
-    from_logs = flywheel_set([row for path in logs for row in read_log(path, strict=True).rows])
+    labelled = rows if rows is not None else read_banking77(data_dir / "banking77_train.jsonl")
+    logged = [row for path in logs for row in read_log(path, strict=True).rows]
+    from_logs = flywheel_set(logged, policy)
     if task == "triage":
-        return [*triage_examples(banking), *from_logs.triage]
+        return [*triage_examples(labelled, policy), *from_logs.triage]
     tasks = read_support_tasks(data_dir / "support_qa_dev.jsonl")
-    return [*escalation_examples(banking, tasks), *from_logs.escalation]
+    return [*escalation_examples(labelled, tasks, policy=policy), *from_logs.escalation]
 
 
 def write_examples(examples: Iterable[ChatExample], path: Path) -> None:

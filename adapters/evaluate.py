@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
+from assistant.adapters.policy import TriagePolicy
 from assistant.adapters.schemas import ChatExample, EscalationDecision, TriageResult
 from assistant.llm.errors import ModelOutputError
 
@@ -135,6 +136,7 @@ def predict(
     adapter: str | None,
     regex: str | None,
     on_done: Callable[[], None] | None = None,
+    policy: TriagePolicy | None = None,
 ) -> tuple[list[T | None], list[bool]]:
     """Each example's prompt answered by ``model``: (validated reply or None, valid at once).
 
@@ -147,7 +149,7 @@ def predict(
     for example in examples:
         try:
             validated = generate_validated(
-                model, example.messages[:-1], schema, adapter=adapter, regex=regex
+                model, example.messages[:-1], schema, adapter=adapter, regex=regex, policy=policy
             )
         except ModelOutputError:
             predictions.append(None)

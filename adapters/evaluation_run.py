@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from assistant.adapters.evaluate import EscalationScores, TriageScores
+from assistant.adapters.policy import TriagePolicy
 from assistant.adapters.schemas import ChatExample, Task
 from assistant.settings import Settings
 
@@ -62,6 +63,7 @@ def run_evaluation(
     base: bool = True,
     baseline: bool = True,
     console: Console,
+    policy: TriagePolicy | None = None,
 ) -> list[EvalRow]:
     """Score ``adapter`` (and the base model, the baseline) on up to ``limit`` dev examples.
 
@@ -83,14 +85,15 @@ def run_evaluation(
 
         model = EmbeddedChatModel.from_settings(settings)
         if with_adapter:
-            classifiers[adapter] = llm_classifier(model, task, adapter)
+            classifiers[adapter] = llm_classifier(model, task, adapter, policy)
         if base:
-            classifiers[BASE] = llm_classifier(model, task, None)
+            classifiers[BASE] = llm_classifier(model, task, None, policy)
     whole_dev: dict[str, Classifier] = {}
     if baseline:
         from assistant.embedder import load_embedder
 
-        classifiers[BASELINE] = baseline_classifier(load_embedder(settings.embedder), task, train)
+        embedder = load_embedder(settings.embedder)
+        classifiers[BASELINE] = baseline_classifier(embedder, task, train, policy)
         if len(dev) > len(picked):
             whole_dev[f"{BASELINE} (all dev)"] = classifiers[BASELINE]
     rows = []
@@ -104,6 +107,7 @@ def run_evaluation(
                 systems,
                 writes_json=lambda name: not name.startswith(BASELINE),
                 progress=progress,
+                policy=policy,
             )
             rows += [
                 EvalRow(

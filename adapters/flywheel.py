@@ -38,7 +38,7 @@ from assistant.adapters.data import (
     rated_example,
     triage_example,
 )
-from assistant.adapters.policy import CATEGORIES, EscalationReason
+from assistant.adapters.policy import EscalationReason, TriagePolicy, shipped_policy
 from assistant.adapters.prompts import NO_CONTEXT
 from assistant.adapters.schemas import ChatExample, EscalationDecision
 from assistant.interaction_log import InteractionRecord, LoggedRow
@@ -127,17 +127,19 @@ def _merge(group: list[LoggedRow]) -> LoggedRow:
     return LoggedRow(source=base.source, record=base.record.model_copy(update=update))
 
 
-def flywheel_set(rows: Sequence[LoggedRow]) -> FlywheelSet:
-    """Label the log's turns by the rules in this module's docstring."""
+def flywheel_set(rows: Sequence[LoggedRow], policy: TriagePolicy | None = None) -> FlywheelSet:
+    """Label the log's turns by the rules in this module's docstring; a reviewed category
+    must be one of ``policy`` (default: the shipped one)."""
+    policy = policy or shipped_policy()
     result = FlywheelSet()
     for turn in join_turns(rows):
         record = turn.record
         category = record.category
-        if category is not None and category not in CATEGORIES:
+        if category is not None and category not in policy.categories:
             result.cases[UNKNOWN_CATEGORY] += 1
             category = None
         if category is not None:
-            result.triage.append(triage_example(record.question, category, turn.source))
+            result.triage.append(triage_example(record.question, category, turn.source, policy))
         if record.flagged_citations:
             result.cases[FLAGGED] += 1
         case, example = _escalation(turn, category)

@@ -18,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
-from assistant.adapters.policy import CATEGORIES, PRIORITIES, REASONS
+from assistant.adapters.policy import PRIORITIES, REASONS, TriagePolicy, shipped_policy
 from assistant.adapters.prompts import NO_CONTEXT, escalation_messages, triage_messages
 from assistant.adapters.schemas import ChatTurn, EscalationDecision, TriageResult
 from assistant.llm.errors import ModelOutputError
@@ -34,15 +34,19 @@ def _alternatives(values: Sequence[str]) -> str:
     return "(" + "|".join(re.escape(v) for v in values) + ")"
 
 
-# The exact one-line shape `render_triage` writes: key order and spacing included, so the
-# constraint and the adapter agree token for token.
-TRIAGE_REGEX = (
-    r'\{"category": "'
-    + _alternatives(CATEGORIES)
-    + r'", "priority": "'
-    + _alternatives(PRIORITIES)
-    + r'", "needs_human": (true|false)\}'
-)
+def triage_regex(policy: TriagePolicy) -> str:
+    """The constraint on a triage reply under ``policy``: its labels only, in the exact
+    one-line shape `render_triage` writes (key order and spacing included), so the
+    constraint and the adapter agree token for token."""
+    return (
+        r'\{"category": "'
+        + _alternatives(policy.labels)
+        + r'", "priority": "'
+        + _alternatives(PRIORITIES)
+        + r'", "needs_human": (true|false)\}'
+    )
+
+
 # A JSON string body: any character but quote, backslash and control characters, or an escape.
 _JSON_STRING = r'([^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*'
 ESCALATION_REGEX = (
@@ -68,8 +72,9 @@ class Validated(Generic[T]):
     raw: str
 
 
-def parse_reply(text: str, schema: type[T]) -> T:
-    """The JSON object in ``text`` validated as ``schema``.
+def parse_reply(text: str, schema: type[T], policy: TriagePolicy | None = None) -> T:
+    """The JSON object in ``text`` validated as ``schema`` (a triage category against
+    ``policy``, default the shipped one).
 
     Tolerates what small models wrap around JSON (code fences, a sentence before or after):
     the first ``{`` to the last ``}`` is parsed. Raises ``ValueError`` with the reason.
@@ -82,7 +87,7 @@ def parse_reply(text: str, schema: type[T]) -> T:
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON ({exc.msg} at character {exc.pos})") from exc
     try:
-        return schema.model_validate(data)
+        return schema.model_validate(data, context={"policy": policy or shipped_policy()})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'reply'}: {err['msg']}"
@@ -98,19 +103,20 @@ def generate_validated(
     *,
     adapter: str | None,
     regex: str | None,
+    policy: TriagePolicy | None = None,
 ) -> Validated[T]:
     """Ask ``model`` (with ``adapter``) for a reply matching ``regex``, validate it as
-    ``schema``; one repair round, then ``ModelOutputError``."""
+    ``schema`` (under ``policy``); one repair round, then ``ModelOutputError``."""
     messages = to_messages(turns)
     first = complete(model, messages, adapter=adapter, regex=regex)
     try:
-        return Validated(parse_reply(first, schema), repaired=False, raw=first)
+        return Validated(parse_reply(first, schema, policy), repaired=False, raw=first)
     except ValueError as exc:
         error = str(exc)
     retry = [*messages, AIMessage(first), HumanMessage(_REPAIR.format(error=error))]
     second = complete(model, retry, adapter=adapter, regex=regex)
     try:
-        return Validated(parse_reply(second, schema), repaired=True, raw=second)
+        return Validated(parse_reply(second, schema, policy), repaired=True, raw=second)
     except ValueError as exc:
         raise ModelOutputError(
             f"The {adapter or 'base'} model did not return a valid {schema.__name__} after one "
@@ -129,22 +135,39 @@ def to_messages(turns: Sequence[ChatTurn]) -> list[BaseMessage]:
 
 
 def triage_validated(
-    model: BaseChatModel, text: str, *, adapter: str | None = TRIAGE_ADAPTER
+    model: BaseChatModel,
+    text: str,
+    *,
+    adapter: str | None = TRIAGE_ADAPTER,
+    policy: TriagePolicy | None = None,
 ) -> Validated[TriageResult]:
     """``triage`` with the repair flag and raw reply (for evaluation); ``adapter=None`` asks
     the base model the same question."""
+    policy = policy or shipped_policy()
     return generate_validated(
-        model, triage_messages(text), TriageResult, adapter=adapter, regex=TRIAGE_REGEX
+        model,
+        triage_messages(text, policy),
+        TriageResult,
+        adapter=adapter,
+        regex=triage_regex(policy),
+        policy=policy,
     )
 
 
-def triage(model: BaseChatModel, text: str) -> TriageResult:
-    """Category, priority and whether a human is needed for the message ``text``.
+def triage(
+    model: BaseChatModel,
+    text: str,
+    *,
+    adapter: str = TRIAGE_ADAPTER,
+    policy: TriagePolicy | None = None,
+) -> TriageResult:
+    """Category, priority and whether a human is needed for the message ``text``, by the
+    LoRA ``adapter`` trained on ``policy`` (default: the shipped BANKING77 policy).
 
     Raises ``ModelOutputError`` if the model's reply cannot be validated even after a repair,
-    and ``UnknownModelError`` if the backend has no ``triage`` adapter.
+    and ``UnknownModelError`` if the backend has no such adapter.
     """
-    return triage_validated(model, text).value
+    return triage_validated(model, text, adapter=adapter, policy=policy).value
 
 
 def escalation_validated(

@@ -1,29 +1,30 @@
-"""The support policy table: what each BANKING77 intent means for priority and hand-over.
+"""The triage policy: a team's categories and what each means for priority and hand-over.
 
-BANKING77 labels only the intent of a message. Priority and "needs a human" are not in the
-data: they are this project's policy, written down here once, and the triage and escalation
-data builders derive those fields from it (so the adapters learn a documented rule, not an
-invented label). Change the table, rebuild the data, retrain.
+Intent datasets label only the category of a message. Priority and "needs a human" are a
+team's policy, written down once in a YAML file (``policies/banking77.yaml`` is the shipped
+one) and validated here; the data builders derive the triage and escalation replies from it,
+and the constrained decoding allows exactly its labels. Change the file, rebuild the data,
+retrain (or refit the classifier).
 
-Priorities:
-
-- ``urgent``: money or the account is at risk right now (a lost, stolen or compromised card,
-  a payment or withdrawal the customer does not recognise, a card the ATM kept). Always a human.
-- ``high``: money is missing or stuck, or the customer is locked out (a transfer that did not
-  arrive, wrong cash from an ATM, a double charge, a blocked PIN, identity checks that fail).
-- ``normal``: something does not work or the customer wants a change, but nothing is at risk.
-- ``low``: general information (fees, limits, supported countries and currencies, how-tos).
-
-``needs_human`` is true where a person must act: investigate or dispute a transaction, block
-or replace a card, close an account, refund or trace money. It is false where self-service or
-the knowledge base resolves the request. ``reason`` is the escalation reason the escalation
-adapter reports for such intents (one of ``REASONS``).
+A file names its categories, and per category the ``priority``, ``needs_human`` and, when a
+human is needed, the escalation ``reason`` (one of ``REASONS``). A category named
+``out_of_scope`` is the one for messages the team does not handle. ``extends: other.yaml``
+starts from another policy's categories and adds its own (``banking77-oos.yaml`` adds
+``out_of_scope`` to BANKING77).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, get_args
+import hashlib
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from assistant.errors import InputError
 
 Priority = Literal["urgent", "high", "normal", "low"]
 EscalationReason = Literal[
@@ -38,131 +39,207 @@ EscalationReason = Literal[
 ]
 """Why a request goes to a human. ``unanswerable``: the knowledge base has no answer;
 ``human_requested``: the customer asked for a person; ``unresolved``: a logged answer got
-negative feedback; ``none``: no escalation. The others come from the table below."""
+negative feedback; ``none``: no escalation. The others come from a policy's categories."""
 
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 REASONS: tuple[EscalationReason, ...] = get_args(EscalationReason)
 
+OUT_OF_SCOPE = "out_of_scope"
+"""The category of messages a team does not handle (optional in a policy)."""
 
-@dataclass(frozen=True)
-class IntentPolicy:
-    """What the support policy says about one intent."""
+SHIPPED_POLICY_FILE = Path(__file__).parent / "policies" / "banking77.yaml"
+
+GENERIC_SYSTEM_PROMPT = (
+    "Triage this support message. Reply with JSON: category, priority and needs_human."
+)
+
+# A label becomes a JSON string inside the constrained reply: a quote, a backslash or a
+# control character would be escaped there and no longer match the label itself.
+_LABEL = re.compile(r'[^"\\\x00-\x1f]+')
+
+
+class PolicyError(InputError):
+    """A policy file, or data checked against one, that cannot be used; names the line."""
+
+
+class CategoryPolicy(BaseModel):
+    """What the policy says about one category."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     priority: Priority
     needs_human: bool
-    reason: EscalationReason = "none"
-    """Why a human is needed (``none`` when ``needs_human`` is false)."""
+    reason: EscalationReason = Field(
+        "none", description="Why a human is needed; `none` exactly when needs_human is false."
+    )
+
+    @model_validator(mode="after")
+    def _reason_matches(self) -> CategoryPolicy:
+        # The escalation adapter learns the reason from this field: a hand-over without one
+        # (or a reason without a hand-over) would teach it a contradiction.
+        if self.needs_human == (self.reason == "none"):
+            raise ValueError(
+                "give a `reason` other than 'none' exactly when needs_human is true"
+                f" (got needs_human={self.needs_human}, reason={self.reason!r})"
+            )
+        return self
 
 
-def _policy(priority: Priority, reason: EscalationReason = "none") -> IntentPolicy:
-    return IntentPolicy(priority=priority, needs_human=reason != "none", reason=reason)
+class TriagePolicy(BaseModel):
+    """A taxonomy and its policy, as read from a YAML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="Short name, recorded with what is trained.")
+    description: str = ""
+    system_prompt: str = Field(
+        GENERIC_SYSTEM_PROMPT,
+        min_length=1,
+        description="The triage prompt the adapter is trained and asked with.",
+    )
+    categories: dict[str, CategoryPolicy] = Field(min_length=2)
+
+    # Where each category is defined, for errors about it ("no examples of ...").
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    _source: str = PrivateAttr("")
+
+    @model_validator(mode="after")
+    def _labels_fit_json(self) -> TriagePolicy:
+        for label in self.categories:
+            if not _LABEL.fullmatch(label) or label != label.strip():
+                raise ValueError(
+                    f"category {label!r}: use no quotes, backslashes, control characters or "
+                    "surrounding spaces"
+                )
+        return self
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The category names, sorted: the allowed values of ``TriageResult.category``."""
+        return tuple(sorted(self.categories))
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the policy's content: identifies it in manifests."""
+        return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
+
+    def where(self, category: str | None = None) -> str:
+        """``file:line`` of ``category`` (or of the file) for error messages."""
+        line = self._lines.get(category or "")
+        return f"{self._source}:{line}" if line else self._source or f"policy {self.name!r}"
+
+    def policy_for(self, category: str) -> CategoryPolicy:
+        """The policy of ``category``; ``KeyError`` naming it and the policy if unknown."""
+        try:
+            return self.categories[category]
+        except KeyError:
+            raise KeyError(
+                f"Category {category!r} is not in the policy {self.name!r} ({self.where()})."
+            ) from None
 
 
-URGENT_SECURITY = _policy("urgent", "security")
-URGENT_DISPUTE = _policy("urgent", "dispute")
-HIGH_MONEY = _policy("high", "money_missing")
-HIGH_DISPUTE = _policy("high", "dispute")
-HIGH_ACCOUNT = _policy("high", "account_action")
-HIGH_SELF = _policy("high")
-NORMAL_ACCOUNT = _policy("normal", "account_action")
-NORMAL_SELF = _policy("normal")
-LOW = _policy("low")
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a policy with a category twice is a mistake."""
 
-# Every one of the 77 intents, explicitly: a test checks the table against the data, so a
-# label added or renamed upstream fails loudly instead of silently defaulting.
-POLICY: dict[str, IntentPolicy] = {
-    # --- urgent: the customer's money or account is at risk now --------------------------
-    "lost_or_stolen_card": URGENT_SECURITY,
-    "compromised_card": URGENT_SECURITY,
-    "lost_or_stolen_phone": URGENT_SECURITY,
-    "card_swallowed": URGENT_SECURITY,
-    "card_payment_not_recognised": URGENT_DISPUTE,
-    "cash_withdrawal_not_recognised": URGENT_DISPUTE,
-    "direct_debit_payment_not_recognised": URGENT_DISPUTE,
-    # --- high: money missing or stuck, or the customer locked out -----------------------
-    "transaction_charged_twice": HIGH_DISPUTE,
-    "wrong_amount_of_cash_received": HIGH_DISPUTE,
-    "transfer_not_received_by_recipient": HIGH_MONEY,
-    "Refund_not_showing_up": HIGH_MONEY,
-    "balance_not_updated_after_bank_transfer": HIGH_MONEY,
-    "balance_not_updated_after_cheque_or_cash_deposit": HIGH_MONEY,
-    "top_up_reverted": HIGH_MONEY,
-    "unable_to_verify_identity": HIGH_ACCOUNT,
-    "pin_blocked": HIGH_SELF,
-    "passcode_forgotten": HIGH_SELF,
-    "failed_transfer": HIGH_SELF,
-    "declined_transfer": HIGH_SELF,
-    "top_up_failed": HIGH_SELF,
-    # --- normal: something does not work, or a change the customer wants ----------------
-    "terminate_account": NORMAL_ACCOUNT,
-    "request_refund": NORMAL_ACCOUNT,
-    "extra_charge_on_statement": _policy("normal", "dispute"),
-    "card_payment_wrong_exchange_rate": NORMAL_SELF,
-    "wrong_exchange_rate_for_cash_withdrawal": NORMAL_SELF,
-    "card_payment_fee_charged": NORMAL_SELF,
-    "transfer_fee_charged": NORMAL_SELF,
-    "cash_withdrawal_charge": NORMAL_SELF,
-    "reverted_card_payment?": NORMAL_SELF,
-    "pending_card_payment": NORMAL_SELF,
-    "pending_cash_withdrawal": NORMAL_SELF,
-    "pending_top_up": NORMAL_SELF,
-    "pending_transfer": NORMAL_SELF,
-    "declined_card_payment": NORMAL_SELF,
-    "declined_cash_withdrawal": NORMAL_SELF,
-    "card_not_working": NORMAL_SELF,
-    "virtual_card_not_working": NORMAL_SELF,
-    "contactless_not_working": NORMAL_SELF,
-    "card_arrival": NORMAL_SELF,
-    "activate_my_card": NORMAL_SELF,
-    "cancel_transfer": NORMAL_SELF,
-    "verify_my_identity": NORMAL_SELF,
-    "verify_source_of_funds": NORMAL_SELF,
-    "verify_top_up": NORMAL_SELF,
-    "edit_personal_details": NORMAL_SELF,
-    "card_linking": NORMAL_SELF,
-    "beneficiary_not_allowed": NORMAL_SELF,
-    "transfer_into_account": NORMAL_SELF,
-    # --- low: general information and how-tos -------------------------------------------
-    "age_limit": LOW,
-    "apple_pay_or_google_pay": LOW,
-    "atm_support": LOW,
-    "automatic_top_up": LOW,
-    "card_about_to_expire": LOW,
-    "card_acceptance": LOW,
-    "card_delivery_estimate": LOW,
-    "change_pin": LOW,
-    "country_support": LOW,
-    "disposable_card_limits": LOW,
-    "exchange_charge": LOW,
-    "exchange_rate": LOW,
-    "exchange_via_app": LOW,
-    "fiat_currency_support": LOW,
-    "get_disposable_virtual_card": LOW,
-    "get_physical_card": LOW,
-    "getting_spare_card": LOW,
-    "getting_virtual_card": LOW,
-    "order_physical_card": LOW,
-    "receiving_money": LOW,
-    "supported_cards_and_currencies": LOW,
-    "top_up_by_bank_transfer_charge": LOW,
-    "top_up_by_card_charge": LOW,
-    "top_up_by_cash_or_cheque": LOW,
-    "top_up_limits": LOW,
-    "topping_up_by_card": LOW,
-    "transfer_timing": LOW,
-    "visa_or_mastercard": LOW,
-    "why_verify_identity": LOW,
-}
-
-CATEGORIES: tuple[str, ...] = tuple(sorted(POLICY))
-"""The BANKING77 intents, sorted: the allowed values of ``TriageResult.category``."""
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise PolicyError(
+                    f"{self.name}:{line}: duplicate key {key!r} (first on line {seen[key]})"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
-def policy_for(intent: str) -> IntentPolicy:
-    """The policy of ``intent``; raises ``KeyError`` naming the intent if it is not in the table."""
+def _key_lines(node: yaml.Node, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """The line of every mapping key in the YAML tree, by its path."""
+    lines: dict[tuple[str, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            here = (*path, str(key_node.value))
+            lines[here] = key_node.start_mark.line + 1
+            lines.update(_key_lines(value_node, here))
+    return lines
+
+
+def parse_policy(text: str, source: str = "<policy>") -> TriagePolicy:
+    """The policy in YAML ``text``; ``PolicyError`` naming ``source`` and the line if bad."""
+    loader = _UniqueKeyLoader(text)
+    loader.name = source
     try:
-        return POLICY[intent]
-    except KeyError:
-        raise KeyError(
-            f"Intent {intent!r} is not in the policy table (adapters/policy.py)."
-        ) from None
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"{source}{where}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: a policy is a mapping with `name` and `categories`")
+    lines = _key_lines(node)
+    if "extends" in data:
+        data = _extended(data, source, lines)
+    try:
+        policy = TriagePolicy.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(str(p) for p in error["loc"])
+            # The deepest key of the error's path that the file has (a missing key has none).
+            line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), 1)
+            problems.append(f"{source}:{line}: {'.'.join(loc) or 'policy'}: {error['msg']}")
+        raise PolicyError("\n".join(problems)) from None
+    policy._lines = {
+        p[1]: line for p, line in lines.items() if len(p) == 2 and p[0] == "categories"
+    }
+    policy._source = source
+    return policy
+
+
+def _extended(
+    data: dict[str, Any], source: str, lines: dict[tuple[str, ...], int]
+) -> dict[str, Any]:
+    """``data`` on top of the policy its ``extends`` names (a path relative to ``source``):
+    the base's categories plus its own, the base's prompt and description unless given."""
+    relative = data.pop("extends")
+    if not isinstance(relative, str):
+        raise PolicyError(f"{source}:{lines[('extends',)]}: extends: give a policy file path")
+    base = load_policy(Path(source).parent / relative)
+    own = data.get("categories") or {}
+    if not isinstance(own, dict):
+        raise PolicyError(f"{source}:{lines[('categories',)]}: categories: give a mapping")
+    for category in own:
+        if category in base.categories:
+            raise PolicyError(
+                f"{source}:{lines[('categories', str(category))]}: category {category!r} is "
+                f"already in {relative}"
+            )
+    inherited = base.model_dump(include={"system_prompt", "description"})
+    categories = {**base.model_dump()["categories"], **own}
+    return {**inherited, **data, "categories": categories}
+
+
+def load_policy(path: Path | None = None) -> TriagePolicy:
+    """The policy file ``path`` (the shipped BANKING77 policy if None); ``PolicyError`` if bad."""
+    if path is None:
+        return shipped_policy()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"cannot read the policy file {path}: {exc}") from None
+    return parse_policy(text, str(path))
+
+
+@cache
+def shipped_policy() -> TriagePolicy:
+    """The shipped BANKING77 policy (read once: it is part of the package)."""
+    return parse_policy(SHIPPED_POLICY_FILE.read_text(encoding="utf-8"), str(SHIPPED_POLICY_FILE))
+
+
+def policy_for(intent: str) -> CategoryPolicy:
+    """The shipped policy of ``intent``; ``KeyError`` naming the intent if it has none."""
+    return shipped_policy().policy_for(intent)

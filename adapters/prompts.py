@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import json
 
+from assistant.adapters.policy import TriagePolicy, shipped_policy
 from assistant.adapters.schemas import ChatTurn, EscalationDecision, TriageResult
-
-TRIAGE_SYSTEM = (
-    "Triage this message to a bank's support. Reply with JSON: category (its BANKING77 "
-    "intent), priority and needs_human."
-)
 
 ESCALATION_SYSTEM = (
     "Decide whether this support request must go to a human agent. Reply with JSON: "
@@ -27,9 +23,11 @@ ESCALATION_SYSTEM = (
 NO_CONTEXT = "none"
 
 
-def triage_messages(text: str) -> list[ChatTurn]:
-    """The prompt turns for triaging ``text``."""
-    return [ChatTurn(role="system", content=TRIAGE_SYSTEM), ChatTurn(role="user", content=text)]
+def triage_messages(text: str, policy: TriagePolicy | None = None) -> list[ChatTurn]:
+    """The prompt turns for triaging ``text`` under ``policy`` (default: the shipped one),
+    whose ``system_prompt`` the adapter was trained with."""
+    system = (policy or shipped_policy()).system_prompt
+    return [ChatTurn(role="system", content=system), ChatTurn(role="user", content=text)]
 
 
 def escalation_messages(text: str, context: str = NO_CONTEXT) -> list[ChatTurn]:

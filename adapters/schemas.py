@@ -4,28 +4,40 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from assistant.adapters.policy import CATEGORIES, EscalationReason, Priority
+from assistant.adapters.policy import EscalationReason, Priority, TriagePolicy, shipped_policy
 from assistant.kinds import Task
 
 Role = Literal["system", "user", "assistant"]
 
 
 class TriageResult(BaseModel):
-    """What the triage adapter says about one incoming message."""
+    """What triage says about one incoming message.
+
+    ``category`` must be a label of the policy passed as validation context
+    (``model_validate(data, context={"policy": policy})``), else of the shipped policy.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    category: str = Field(description="A BANKING77 intent (see `assistant.adapters.policy`).")
+    category: str = Field(description="A category of the triage policy in use.")
     priority: Priority
     needs_human: bool
 
     @field_validator("category")
     @classmethod
-    def _known_category(cls, value: str) -> str:
-        if value not in CATEGORIES:
-            raise ValueError(f"unknown category {value!r}")
+    def _known_category(cls, value: str, info: ValidationInfo) -> str:
+        policy: TriagePolicy = (info.context or {}).get("policy") or shipped_policy()
+        if value not in policy.categories:
+            raise ValueError(f"unknown category {value!r} (not in the policy {policy.name!r})")
         return value
 
 

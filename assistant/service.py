@@ -18,6 +18,7 @@ from langgraph.types import Command
 from opentelemetry import trace
 from opentelemetry.trace import Tracer, TracerProvider
 
+from assistant.adapters.engine import build_triage
 from assistant.adapters.registry import AdapterRegistry
 from assistant.embedder import load_embedder
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
@@ -168,6 +169,8 @@ class Assistant:
             [ModelCallSpans(self.tracer)] if self.tracer else []
         )
         deps = graph_deps(settings, store, model, self.adapters, tracer=self.tracer)
+        # triage-batch --answer and /v1/triage read tickets with the turn's own engine.
+        self.triage = deps.triage or build_triage(settings, model)
         self.graph = build_graph(deps, checkpointer)
         self._owns_tracing = False
 

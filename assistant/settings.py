@@ -204,6 +204,41 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(4000, ge=1)
 
+    # --- triage (`assistant triage`, `triage-batch`, `/v1/triage`) ---------------------
+    triage_policy: Path | None = Field(
+        None,
+        description="The triage policy file (categories, priorities, hand-over; see "
+        "`adapters/policies/banking77.yaml`). Unset = the shipped BANKING77 policy.",
+    )
+    triage_engine: Literal["adapter", "classifier"] = Field(
+        "adapter",
+        description="`adapter`: the LoRA adapter `triage_adapter`; `classifier`: the "
+        "embeddings + logistic regression of `triage_classifier_dir` (fit-classifier).",
+    )
+    triage_adapter: str = Field(
+        "triage",
+        min_length=1,
+        description="The LoRA adapter the `adapter` engine asks; it must be trained on "
+        "`triage_policy`.",
+    )
+    triage_classifier_dir: Path | None = Field(
+        None,
+        description="The folder `assistant adapters fit-classifier --out` wrote; needed by "
+        "the `classifier` engine.",
+    )
+    triage_min_confidence: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="`classifier` engine: a reading whose top class is less probable than "
+        "this goes to `triage_unsure` (0 = never).",
+    )
+    triage_unsure: Literal["human", "adapter"] = Field(
+        "human",
+        description="Where an unsure classifier reading goes: `human` keeps the category and "
+        "marks it needs_human; `adapter` asks the LoRA adapter instead.",
+    )
+
     # --- batch triage ---------------------------------------------------------------
     batch_concurrency: int = Field(
         8,

@@ -52,7 +52,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_openai.chat_models.base import BaseChatOpenAI
 
-from assistant.adapters.inference import TRIAGE_ADAPTER, TRIAGE_REGEX, to_messages, triage
+from assistant.adapters.inference import TRIAGE_ADAPTER, to_messages, triage, triage_regex
+from assistant.adapters.policy import shipped_policy
 from assistant.adapters.prompts import triage_messages
 from assistant.adapters.registry import AdapterRegistry
 from assistant.adapters.schemas import TriageResult
@@ -146,7 +147,7 @@ def request_body(model: BaseChatOpenAI, text: str) -> dict[str, Any]:
     """The JSON body the batch's ``triage(model, text)`` posts for ``text``: the payload
     langchain-openai builds for the gateway's call kwargs, with ``extra_body`` merged into the
     top level as the openai SDK sends it."""
-    kwargs = _call_kwargs(model, TRIAGE_ADAPTER, {"regex": TRIAGE_REGEX}, {})
+    kwargs = _call_kwargs(model, TRIAGE_ADAPTER, {"regex": triage_regex(shipped_policy())}, {})
     payload = model._get_request_payload(to_messages(triage_messages(text)), **kwargs)
     extra = payload.pop("extra_body", None) or {}
     return {**payload, **extra}

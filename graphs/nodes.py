@@ -23,12 +23,8 @@ from langgraph.config import get_stream_writer
 from langgraph.types import Command, interrupt
 from opentelemetry.trace import Tracer
 
-from assistant.adapters.inference import (
-    ESCALATION_ADAPTER,
-    TRIAGE_ADAPTER,
-    decide_escalation,
-)
-from assistant.adapters.inference import triage as triage_message
+from assistant.adapters.engine import build_triage
+from assistant.adapters.inference import ESCALATION_ADAPTER, decide_escalation
 from assistant.adapters.policy import EscalationReason
 from assistant.adapters.prompts import NO_CONTEXT
 from assistant.adapters.schemas import EscalationDecision, TriageResult
@@ -114,7 +110,7 @@ class GraphDeps:
             model=model,
             search_tool=tool,
             settings=settings,
-            triage=partial(triage_message, model) if TRIAGE_ADAPTER in adapters else None,
+            triage=build_triage(settings, model) if _triages(settings, adapters) else None,
             escalation=(
                 partial(decide_escalation, model) if ESCALATION_ADAPTER in adapters else None
             ),
@@ -138,6 +134,12 @@ class GraphDeps:
             default=prompts.DEFAULT_DECISION,
             margin=self.settings.decision_margin,
         )
+
+
+def _triages(settings: Settings, adapters: Collection[str]) -> bool:
+    """Whether the turn can triage: the classifier always can, the adapter engine when its
+    adapter is available."""
+    return settings.triage_engine == "classifier" or settings.triage_adapter in adapters
 
 
 def triage(state: SupportState, *, deps: GraphDeps) -> Update:

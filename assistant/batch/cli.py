@@ -103,14 +103,14 @@ def _processor(settings: Settings, answer: bool, tenant: str | None) -> Iterator
     from assistant.llm.gateway import build_chat_model
 
     if not answer:
-        yield TicketProcessor.for_model(build_chat_model(settings))
+        yield TicketProcessor.for_model(build_chat_model(settings), settings)
         return
     from assistant.service import Assistant
 
     with Assistant.open(settings) as assistant:
         # The fallback triage shares the answer's model: a second embedded model would load
         # the weights twice.
-        triage_only = TicketProcessor.for_model(assistant.model)
+        triage_only = TicketProcessor.for_model(assistant.model, settings)
         # The embedded store runs one call at a time (Edge holds the GIL; local mode is not
         # thread-safe); a server takes concurrent queries.
         lock: AbstractContextManager[object] = (

@@ -18,7 +18,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 from rich.console import Console
 
-from assistant.adapters.inference import triage
+from assistant.adapters.engine import build_triage
 from assistant.adapters.schemas import TriageResult
 from assistant.batch.progress import batch_progress
 from assistant.batch.readers import file_format, read_tickets
@@ -56,11 +56,9 @@ class TicketProcessor:
     answer_lock: AbstractContextManager[object] = field(default_factory=nullcontext)
 
     @classmethod
-    def for_model(cls, model: BaseChatModel) -> TicketProcessor:
-        def triage_text(text: str) -> TriageResult:
-            return triage(model, text)
-
-        return cls(triage=triage_text)
+    def for_model(cls, model: BaseChatModel, settings: Settings | None = None) -> TicketProcessor:
+        """Triage by the engine ``settings`` choose (default: the shipped adapter and policy)."""
+        return cls(triage=build_triage(settings or Settings(), model))
 
     def __call__(self, ticket: Ticket) -> TicketRecord:
         record = TicketRecord(id=ticket.id, line=ticket.line)

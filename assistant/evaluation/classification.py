@@ -25,13 +25,16 @@ from assistant.adapters.evaluate import (
     score_escalation,
     score_triage,
 )
-from assistant.adapters.inference import ESCALATION_REGEX, TRIAGE_REGEX, parse_reply
+from assistant.adapters.inference import ESCALATION_REGEX, parse_reply, triage_regex
+from assistant.adapters.policy import TriagePolicy, shipped_policy
 from assistant.adapters.schemas import ChatExample, EscalationDecision, Task, TriageResult
 from assistant.embedder import Embedder
 from assistant.evaluation.metrics import confusion_matrix, per_class_scores
 from assistant.evaluation.results import ClassificationRow, ClassificationVariant
 
-ClassificationVariantName = Literal["lora", "base", "baseline", "embedded", "server"]
+ClassificationVariantName = Literal[
+    "lora", "base", "baseline", "embedded", "server", "classifier", "routed"
+]
 Prediction = TriageResult | EscalationDecision | bool | None
 Predictions = tuple[Sequence[Prediction], Sequence[bool]]
 Classifier = Callable[[Sequence[ChatExample], Callable[[], None]], Predictions]
@@ -56,13 +59,23 @@ def user_text(example: ChatExample) -> str:
     return next(turn.content for turn in example.messages if turn.role == "user")
 
 
-def llm_classifier(model: BaseChatModel, task: Task, adapter: str | None) -> Classifier:
-    """The model (with `adapter`, or the prompted base for None) under the task's JSON regex."""
+def llm_classifier(
+    model: BaseChatModel, task: Task, adapter: str | None, policy: TriagePolicy | None = None
+) -> Classifier:
+    """The model (with `adapter`, or the prompted base for None) under the task's JSON regex
+    (for triage, the labels of `policy`, default the shipped one)."""
+    policy = policy or shipped_policy()
 
     def classify(examples: Sequence[ChatExample], done: Callable[[], None]) -> Predictions:
         if task == "triage":
             return predict(
-                model, examples, TriageResult, adapter=adapter, regex=TRIAGE_REGEX, on_done=done
+                model,
+                examples,
+                TriageResult,
+                adapter=adapter,
+                regex=triage_regex(policy),
+                on_done=done,
+                policy=policy,
             )
         return predict(
             model,
@@ -76,21 +89,42 @@ def llm_classifier(model: BaseChatModel, task: Task, adapter: str | None) -> Cla
     return classify
 
 
-def baseline_classifier(embedder: Embedder, task: Task, train: Sequence[ChatExample]) -> Classifier:
+def baseline_classifier(
+    embedder: Embedder,
+    task: Task,
+    train: Sequence[ChatExample],
+    policy: TriagePolicy | None = None,
+) -> Classifier:
     """Sentence embeddings + logistic regression, fit on the train split (the adapters' data)."""
+    policy = policy or shipped_policy()
 
     def classify(examples: Sequence[ChatExample], done: Callable[[], None]) -> Predictions:
         texts = [user_text(e) for e in examples]
         predicted: list[Prediction]
         if task == "triage":
-            pairs = [(user_text(e), parse_reply(e.reply, TriageResult).category) for e in train]
-            predicted = [*triage_baseline(embedder, pairs, texts)]
+            pairs = [
+                (user_text(e), parse_reply(e.reply, TriageResult, policy).category) for e in train
+            ]
+            predicted = [*triage_baseline(embedder, pairs, texts, policy)]
         else:
             decisions = [
                 (user_text(e), parse_reply(e.reply, EscalationDecision).escalate) for e in train
             ]
             predicted = [*escalation_baseline(embedder, decisions, texts)]
         for _ in examples:
+            done()
+        return predicted, [True] * len(examples)
+
+    return classify
+
+
+def engine_classifier(triage: Callable[[str], TriageResult]) -> Classifier:
+    """A triage engine (`assistant.adapters.engine`) reading each example's user text."""
+
+    def classify(examples: Sequence[ChatExample], done: Callable[[], None]) -> Predictions:
+        predicted: list[Prediction] = []
+        for example in examples:
+            predicted.append(triage(user_text(example)))
             done()
         return predicted, [True] * len(examples)
 
@@ -104,6 +138,7 @@ def evaluate_classification(
     *,
     writes_json: Callable[[str], bool],
     progress: Progress,
+    policy: TriagePolicy | None = None,
 ) -> tuple[list[str], list[ClassificationVariant]]:
     """Gold labels, and each variant's row, per-class scores, confusion matrix and predictions.
 
@@ -111,7 +146,7 @@ def evaluate_classification(
     JSON validity is not a number to report).
     """
     gold_values: list[TriageResult | EscalationDecision] = (
-        [parse_reply(e.reply, TriageResult) for e in dev]
+        [parse_reply(e.reply, TriageResult, policy) for e in dev]
         if task == "triage"
         else [parse_reply(e.reply, EscalationDecision) for e in dev]
     )

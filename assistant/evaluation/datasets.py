@@ -29,7 +29,7 @@ from assistant.adapters.data import (
     split,
     triage_examples,
 )
-from assistant.adapters.policy import CATEGORIES
+from assistant.adapters.policy import shipped_policy
 from assistant.adapters.schemas import ChatExample, Task
 from assistant.errors import InputError
 from assistant.evaluation.results import Answerability
@@ -170,11 +170,11 @@ def load_chat_examples(path: Path, task: Task) -> list[ChatExample]:
 def _banking_rows(path: Path) -> list[LabelledText]:
     rows = read_banking77(path)
     for row in rows:
-        if row.label not in CATEGORIES:
+        if row.label not in shipped_policy().categories:
             line = row.source.rsplit(":", 1)[-1]
             raise InputError(
                 f"{path}:{line}: unknown label {row.label!r} (not one of the 77 BANKING77 "
-                "intents of assistant/adapters/policy.py)"
+                "intents of assistant/adapters/policies/banking77.yaml)"
             )
     return rows
 

@@ -27,6 +27,7 @@ from assistant.evaluation.answers import (
 from assistant.evaluation.classification import (
     Classifier,
     baseline_classifier,
+    engine_classifier,
     evaluate_classification,
     llm_classifier,
 )
@@ -257,6 +258,9 @@ def _classification(
             embedder = load_embedder(settings.embedder)
             classifiers[variant] = baseline_classifier(embedder, task, train)
             continue
+        if variant in ("classifier", "routed"):
+            classifiers[variant] = _engine(variant, task, settings, models)
+            continue
         backend = _backend(variant, settings)
         if backend not in models:
             models[backend] = _chat_model(settings, backend)
@@ -266,7 +270,7 @@ def _classification(
         task,
         picked,
         classifiers,
-        writes_json=lambda name: name != "baseline",
+        writes_json=lambda name: name not in ("baseline", "classifier", "routed"),
         progress=progress,
     )
     return ClassificationResult(
@@ -277,6 +281,22 @@ def _classification(
         gold=gold,
         variants=variants,
     )
+
+
+def _engine(
+    variant: str, task: Task, settings: Settings, models: dict[Backend, BaseChatModel]
+) -> Classifier:
+    """The classifier triage engine; `routed` sends its unsure readings to the adapter."""
+    from assistant.adapters.engine import adapter_triage, classifier_triage, load_classifier
+
+    if task != "triage":
+        raise InputError(f"the {variant} variant is a triage engine; the escalation suite has none")
+    fallback = None
+    if variant == "routed":
+        if settings.backend not in models:
+            models[settings.backend] = _chat_model(settings, settings.backend)
+        fallback = adapter_triage(settings, models[settings.backend])
+    return engine_classifier(classifier_triage(load_classifier(settings), settings, fallback))
 
 
 def _backend(variant: str, settings: Settings) -> Backend:

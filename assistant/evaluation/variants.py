@@ -38,6 +38,9 @@ MEANING: dict[str, str] = {
     "baseline": "sentence embeddings + logistic regression, fit on the train split",
     "embedded": "the LoRA adapter on the in-process model",
     "server": "the LoRA adapter on the OpenAI-compatible server (ASSISTANT_BASE_URL)",
+    "classifier": "the classifier engine of ASSISTANT_TRIAGE_CLASSIFIER_DIR (fit-classifier)",
+    "routed": "the classifier, its readings below ASSISTANT_TRIAGE_MIN_CONFIDENCE asked of the "
+    "LoRA adapter",
 }
 
 

@@ -147,6 +147,35 @@ def test_triage_suite_reports_per_class_scores_and_confusion(env, shared_data, t
 
 
 @pytest.mark.slow
+def test_the_classifier_engine_is_compared_beside_the_baseline_it_grew_from(
+    env, shared_data, tmp_path
+):
+    # One BANKING77 row in 16 (every intent has rows): seconds to embed, not minutes.
+    rows = (shared_data / BANKING).read_text(encoding="utf-8").splitlines()[::16]
+    data = tmp_path / "banking-slice.jsonl"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    fitted = CliRunner().invoke(
+        app, ["adapters", "fit-classifier", "--data", str(data), "--out", str(tmp_path / "clf")],
+        env=env,
+    )  # fmt: skip
+    assert fitted.exit_code == 0, fitted.output
+    env = env | {
+        "ASSISTANT_TRIAGE_ENGINE": "classifier",
+        "ASSISTANT_TRIAGE_CLASSIFIER_DIR": str(tmp_path / "clf"),
+    }
+    result = run_eval(
+        env, tmp_path / "out", "triage", "--data", str(data), "--compare", "classifier,baseline",
+        "--limit", "20",
+    )  # fmt: skip
+    assert isinstance(result, ClassificationResult)
+    classifier, baseline = result.variants
+    assert classifier.row.variant == "classifier"
+    # The same model fitted on the same train side: the same readings.
+    assert classifier.predictions == baseline.predictions
+    assert classifier.row.examples == 20
+
+
+@pytest.mark.slow
 def test_adapters_eval_scores_the_examples_eval_draws(env, shared_data, tmp_path):
     # `adapters eval` wraps the triage suite: the same seeded draw of the same dev split.
     args = ["--limit", "3", "--no-base", "--no-baseline", "--no-save", "--markdown"]

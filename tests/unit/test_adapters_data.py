@@ -23,8 +23,8 @@ from assistant.adapters.data import (
     triage_examples,
     write_examples,
 )
-from assistant.adapters.inference import ESCALATION_REGEX, TRIAGE_REGEX, parse_reply
-from assistant.adapters.policy import policy_for
+from assistant.adapters.inference import ESCALATION_REGEX, parse_reply, triage_regex
+from assistant.adapters.policy import policy_for, shipped_policy
 from assistant.adapters.schemas import ChatExample, EscalationDecision, TriageResult
 from assistant.errors import InputError
 
@@ -60,7 +60,7 @@ def test_triage_replies_follow_the_policy_table_and_the_constrained_shape(bankin
             policy.needs_human,
         )
         assert example.messages[1].content == row.text
-        assert re.fullmatch(TRIAGE_REGEX, example.reply)
+        assert re.fullmatch(triage_regex(shipped_policy()), example.reply)
 
 
 def test_escalation_follows_policy_knowledge_base_and_requests_for_a_person(

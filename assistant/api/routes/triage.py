@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from functools import partial
 
 from fastapi import APIRouter, Depends
-from langchain_core.language_models import BaseChatModel
 
-from assistant.adapters.inference import triage
+from assistant.adapters.engine import Triage
 from assistant.adapters.schemas import TriageResult
 from assistant.api.auth import request_tenant
 from assistant.api.errors import ApiError
@@ -26,11 +25,11 @@ router = APIRouter(tags=["triage"], dependencies=[Depends(request_tenant)])
 async def triage_tickets(body: TriageRequest, runtime: Runtime) -> TriageResult | TriageBatch:
     """`{"text": ...}` -> one `TriageResult`; `{"texts": [...]}` -> `{"results": [...]}` in
     order, where a ticket that cannot be triaged has an `error` instead of a `result`."""
-    model = runtime.assistant.model
+    triage = runtime.assistant.triage
     limit = runtime.settings.max_question_chars
     if body.text is not None:
         text = check_question(body.text, limit)
-        return await runtime.call(partial(triage, model, text))
+        return await runtime.call(partial(triage, text))
     texts = body.texts or []
     most = runtime.settings.serve_max_triage_texts
     if len(texts) > most:
@@ -38,16 +37,16 @@ async def triage_tickets(body: TriageRequest, runtime: Runtime) -> TriageResult 
             422,
             f"{len(texts)} texts; at most {most} per request (ASSISTANT_SERVE_MAX_TRIAGE_TEXTS)",
         )
-    return await runtime.call(partial(triage_each, model, texts, limit))
+    return await runtime.call(partial(triage_each, triage, texts, limit))
 
 
-def triage_each(model: BaseChatModel, texts: Sequence[str], max_chars: int) -> TriageBatch:
+def triage_each(triage: Triage, texts: Sequence[str], max_chars: int) -> TriageBatch:
     """Triage every text; a bad text or an unusable reply is that item's error. An unreachable
     model fails the whole request (503): every other item would fail the same way."""
     items = []
     for text in texts:
         try:
-            items.append(TriageItem(result=triage(model, check_question(text, max_chars))))
+            items.append(TriageItem(result=triage(check_question(text, max_chars))))
         except (InputError, ModelOutputError) as exc:
             items.append(TriageItem(error=str(exc)))
     return TriageBatch(results=items)

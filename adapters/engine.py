@@ -1,0 +1,83 @@
+"""The triage engine the settings choose, as one callable: message text -> ``TriageResult``.
+
+Every caller of triage (``assistant triage``, ``triage-batch``, ``POST /v1/triage``, the
+graph's triage step) builds it here, so one setting (``triage_engine``) switches all of them:
+
+- ``adapter``: the LoRA adapter ``triage_adapter``, constrained to the policy's labels;
+- ``classifier``: the embeddings + logistic regression of ``triage_classifier_dir``. A reading
+  below ``triage_min_confidence`` goes to a human (``triage_unsure=human``: the category is
+  kept, ``needs_human`` set) or to the adapter (``triage_unsure=adapter``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.adapters.classifier import TriageClassifier
+from assistant.adapters.inference import triage
+from assistant.adapters.policy import TriagePolicy, load_policy
+from assistant.adapters.schemas import TriageResult
+from assistant.errors import InputError
+from assistant.settings import Settings
+
+Triage = Callable[[str], TriageResult]
+"""Reads one message; raises ``ModelOutputError`` when no valid reading comes back."""
+
+
+def adapter_triage(settings: Settings, model: BaseChatModel) -> Triage:
+    """The LoRA adapter ``triage_adapter`` on ``model``, constrained to the policy's labels."""
+    policy = load_policy(settings.triage_policy)
+    return partial(triage, model, adapter=settings.triage_adapter, policy=policy)
+
+
+def load_classifier(settings: Settings) -> TriageClassifier:
+    """The classifier of ``triage_classifier_dir``, checked against the policy in use."""
+    from assistant.embedder import load_embedder
+
+    folder = settings.triage_classifier_dir
+    if folder is None:
+        raise InputError(
+            "the classifier triage engine needs ASSISTANT_TRIAGE_CLASSIFIER_DIR (the --out "
+            "folder of `assistant adapters fit-classifier`)"
+        )
+    classifier = TriageClassifier.load(folder, load_embedder(settings.embedder))
+    check_same_policy(classifier.manifest.policy, load_policy(settings.triage_policy), folder)
+    return classifier
+
+
+def check_same_policy(fitted: TriagePolicy, in_use: TriagePolicy, folder: object) -> None:
+    """``InputError`` unless the classifier was fitted under the policy in use."""
+    if fitted.digest != in_use.digest:
+        raise InputError(
+            f"{folder}: fitted under the policy {fitted.name!r}, but the settings use "
+            f"{in_use.name!r} ({in_use.where()}); set ASSISTANT_TRIAGE_POLICY to the file it "
+            "was fitted with, or refit"
+        )
+
+
+def classifier_triage(
+    classifier: TriageClassifier, settings: Settings, fallback: Triage | None = None
+) -> Triage:
+    """``classifier``'s triage, with an unsure reading routed as the settings say."""
+    threshold = settings.triage_min_confidence
+
+    def read(text: str) -> TriageResult:
+        reading = classifier.read([text])[0]
+        if reading.confidence >= threshold:
+            return reading.result
+        if fallback is not None:
+            return fallback(text)
+        return reading.result.model_copy(update={"needs_human": True})
+
+    return read
+
+
+def build_triage(settings: Settings, model: BaseChatModel) -> Triage:
+    """The triage engine ``settings`` choose, over ``model``."""
+    if settings.triage_engine == "adapter":
+        return adapter_triage(settings, model)
+    fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
+    return classifier_triage(load_classifier(settings), settings, fallback)
