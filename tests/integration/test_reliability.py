@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 import uuid
-from contextlib import closing
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,10 +24,8 @@ from assistant.errors import StoreUnavailableError
 from assistant.settings import Settings, StoreEngineName
 
 ASSISTANT = Path(sys.executable).parent / "assistant"
-DOCS = 120
-# A fresh Edge write-ahead log holds a few KB (the payload index operations); a window of
-# embedded chunks adds hundreds of KB.
-WAL_WITH_POINTS_BYTES = 256 * 1024
+# Enough documents for three windows of embedded chunks (assistant.ingest.EMBED_WINDOW).
+DOCS = 320
 
 
 @pytest.fixture(params=["edge", "local"])
@@ -78,24 +73,22 @@ def snapshot(settings: Settings) -> dict[str, tuple[Any, ...]]:
     }
 
 
-def points_written(qdrant: Path, engine: StoreEngineName) -> bool:
-    """Whether a running ingest has committed its first points (read without the lock)."""
-    if engine == "local":
-        # Read the table directly (read-only; the child holds Qdrant's lock, not SQLite's):
-        # the file also grows before any point lands.
-        storage = qdrant / "collection" / "knowledge_base" / "storage.sqlite"
-        if not storage.exists():
-            return False
-        try:
-            with closing(sqlite3.connect(f"file:{storage}?mode=ro", uri=True, timeout=0)) as db:
-                return int(db.execute("SELECT count(*) FROM points").fetchone()[0]) > 0
-        except sqlite3.Error:  # the table is not made yet, or a write holds the lock
-            return False
-    logs = (qdrant / "knowledge_base" / "wal").glob("open-*")
-    try:
-        return sum(log.stat().st_blocks * 512 for log in logs) > WAL_WITH_POINTS_BYTES
-    except FileNotFoundError:  # a log being rotated
-        return False
+# What `assistant ingest` does, printing how many chunks are written after each write.
+INGESTER = """
+import sys
+from pathlib import Path
+from assistant.ingest import ingest_paths
+from assistant.service import open_store
+from assistant.settings import Settings
+settings = Settings(_env_file=None)
+store = open_store(settings)
+def written(step):
+    if step.stage == "embed":
+        print(step.done, flush=True)
+ingest_paths([Path(sys.argv[1])], store, tenant=settings.tenant,
+             max_chars=settings.chunk_max_chars, on_progress=written)
+store.close()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -120,18 +113,20 @@ def test_an_ingest_killed_mid_way_and_run_again_ends_equal_to_a_clean_ingest(
     clean = snapshot(user_settings(clean_root, engine))
     assert len(clean) >= DOCS
 
-    # Kill as soon as the first points are committed.
+    # Kill right after the first window of chunks is written, while the next is being embedded
+    # (seconds of work), so the kill lands between two writes on any machine's speed.
     child = subprocess.Popen(
-        [ASSISTANT, "ingest", corpus],
+        [sys.executable, "-c", INGESTER, str(corpus)],
         env=user_env(killed_root, engine),
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        text=True,
     )
-    while child.poll() is None:
-        if points_written(killed_root / "qdrant", engine):
+    assert child.stdout is not None
+    for line in child.stdout:
+        if int(line) > 0:
             child.send_signal(signal.SIGKILL)
             break
-        time.sleep(0.005)
     child.wait()
     partial = len(snapshot(user_settings(killed_root, engine)))
     assert 0 < partial < len(clean), f"the kill did not land mid-way ({partial} of {len(clean)})"
