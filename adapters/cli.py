@@ -319,6 +319,7 @@ def train_command(
     """Train the LoRA adapter NAME on its data (dev hold-out excluded) and save it."""
     from assistant.adapters.data import split
     from assistant.adapters.manifest import Hyperparameters
+    from assistant.adapters.policy import load_policy
     from assistant.adapters.train import TrainOptions, train_adapter
     from assistant.llm.packaged import resolve_model_folder
 
@@ -341,6 +342,7 @@ def train_command(
         threads=threads or settings.torch_threads,
         init_from=init_from,
         device=device,
+        policy=load_policy(policy or settings.triage_policy),
     )
     hyper = Hyperparameters(
         r=rank, alpha=alpha, learning_rate=lr, batch_size=batch_size, steps=steps, seed=seed

@@ -18,6 +18,7 @@ from langchain_core.language_models import BaseChatModel
 
 from assistant.adapters.classifier import TriageClassifier
 from assistant.adapters.inference import triage
+from assistant.adapters.manifest import MANIFEST_FILE, read_manifest
 from assistant.adapters.policy import TriagePolicy, load_policy
 from assistant.adapters.schemas import TriageResult
 from assistant.errors import InputError
@@ -30,6 +31,13 @@ Triage = Callable[[str], TriageResult]
 def adapter_triage(settings: Settings, model: BaseChatModel) -> Triage:
     """The LoRA adapter ``triage_adapter`` on ``model``, constrained to the policy's labels."""
     policy = load_policy(settings.triage_policy)
+    folder = settings.adapters_dir / settings.triage_adapter
+    if (folder / MANIFEST_FILE).is_file():
+        # A server may serve the adapter from elsewhere; a local folder of that name is what
+        # the adapter was trained as, and constraining it to other labels gives wrong ones.
+        trained = read_manifest(folder).policy
+        if trained is not None:
+            check_same_policy(trained, policy, folder)
     return partial(triage, model, adapter=settings.triage_adapter, policy=policy)
 
 
@@ -49,7 +57,7 @@ def load_classifier(settings: Settings) -> TriageClassifier:
 
 
 def check_same_policy(fitted: TriagePolicy, in_use: TriagePolicy, folder: object) -> None:
-    """``InputError`` unless the classifier was fitted under the policy in use."""
+    """``InputError`` unless what is in ``folder`` was fitted under the policy in use."""
     if fitted.digest != in_use.digest:
         raise InputError(
             f"{folder}: fitted under the policy {fitted.name!r}, but the settings use "

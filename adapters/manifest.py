@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from assistant.adapters.policy import TriagePolicy
 from assistant.adapters.schemas import Task
 from assistant.errors import InputError
 
@@ -69,6 +70,11 @@ class Manifest(BaseModel):
     task: Task
     base_model: BaseModelInfo
     data: DataInfo
+    policy: TriagePolicy | None = Field(
+        default=None,
+        description="The taxonomy and policy its examples were labelled by; the triage engine "
+        "refuses the adapter under another one.",
+    )
     hyperparameters: Hyperparameters
     continued_from: ContinuedFrom | None = None
     steps_done: int = 0

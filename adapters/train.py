@@ -40,6 +40,7 @@ from assistant.adapters.manifest import (
     sha256_file,
     write_manifest,
 )
+from assistant.adapters.policy import TriagePolicy
 from assistant.adapters.registry import WEIGHTS_FILE
 from assistant.adapters.schemas import ChatExample, Task
 from assistant.errors import InputError
@@ -67,6 +68,7 @@ class TrainOptions(BaseModel):
     dev_loss_examples: int = 64
     progress: bool = True
     init_from: Path | None = None
+    policy: TriagePolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,7 @@ def train_adapter(
             dev_examples=len(dev),
             dev_percent=DEV_PERCENT,
         ),
+        policy=options.policy,
         hyperparameters=hyper,
         continued_from=continued,
         steps_done=state.step,

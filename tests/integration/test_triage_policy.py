@@ -125,6 +125,16 @@ def test_a_few_adapter_steps_answer_with_the_policys_labels_only(team: Path) -> 
     reading = json.loads(invoke(env, "triage", "--json", "how much money is in my savings"))
     assert reading["category"] in {"banking", "travel", "small_talk", "out_of_scope"}
 
+    manifest = json.loads((adapters / "triage-clinc" / "manifest.json").read_text())
+    assert manifest["policy"]["name"] == "clinc-three"
+    # Under the shipped BANKING77 policy the same adapter would be forced into banking intents.
+    shipped_policy: dict[str, str | None] = {**env, "ASSISTANT_TRIAGE_POLICY": None}
+    refused = CliRunner().invoke(app, ["triage", "how are you"], env=shipped_policy)
+    assert refused.exit_code != 0
+    said = " ".join(refused.output.split())
+    assert "fitted under the policy 'clinc-three'" in said
+    assert "the settings use 'banking77'" in said
+
 
 def test_a_label_the_policy_lacks_is_named_with_its_line(team: Path) -> None:
     result = CliRunner().invoke(
