@@ -11,12 +11,12 @@ graph's triage step) builds it here, so one setting (``triage_engine``) switches
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.adapters.classifier import TriageClassifier
+from assistant.adapters.classifier import Reading, TriageClassifier
 from assistant.adapters.inference import triage
 from assistant.adapters.manifest import MANIFEST_FILE, read_manifest
 from assistant.adapters.policy import TriagePolicy, load_policy
@@ -73,14 +73,55 @@ def classifier_triage(
     threshold = settings.triage_min_confidence
 
     def read(text: str) -> TriageResult:
-        reading = classifier.read([text])[0]
-        if reading.confidence >= threshold:
-            return reading.result
-        if fallback is not None:
-            return fallback(text)
-        return reading.result.model_copy(update={"needs_human": True})
+        return _routed(classifier.read([text])[0], text, threshold, fallback)
 
     return read
+
+
+def _routed(reading: Reading, text: str, threshold: float, fallback: Triage | None) -> TriageResult:
+    """``reading`` when sure enough; else the fallback's reading, or a hand-over."""
+    if reading.confidence >= threshold:
+        return reading.result
+    if fallback is not None:
+        return fallback(text)
+    return reading.result.model_copy(update={"needs_human": True})
+
+
+BlockTriage = Callable[[Sequence[str]], Triage]
+"""Given the texts of a block, the triage to call on each of them."""
+
+
+def build_block_triage(settings: Settings, model: BaseChatModel) -> BlockTriage:
+    """The engine ``settings`` choose, for a worker that holds a block of texts at once.
+
+    The classifier embeds a block's texts in one batch, which is what makes a batch worker
+    faster than reading one text at a time; the adapter reads each text as it is asked. The
+    returned triage raises per text as ``build_triage``'s does, so each ticket keeps its own
+    error; a batch that fails as a whole falls back to reading its texts one by one.
+    """
+    if settings.triage_engine == "adapter":
+        single = adapter_triage(settings, model)
+        return lambda texts: single
+    fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
+    classifier = load_classifier(settings)
+    one_by_one = classifier_triage(classifier, settings, fallback)
+    threshold = settings.triage_min_confidence
+
+    def prepare(texts: Sequence[str]) -> Triage:
+        unique = list(dict.fromkeys(texts))
+        try:
+            readings = dict(zip(unique, classifier.read(unique), strict=True))
+        except Exception:  # one bad text must not fail its block: each is read alone then
+            return one_by_one
+
+        def read(text: str) -> TriageResult:
+            if text not in readings:
+                return one_by_one(text)
+            return _routed(readings[text], text, threshold, fallback)
+
+        return read
+
+    return prepare
 
 
 def build_triage(settings: Settings, model: BaseChatModel) -> Triage:

@@ -247,6 +247,30 @@ class Settings(BaseSettings):
         description="`triage-batch`: requests in flight against the model server (backend "
         "`openai`). The embedded model is not thread-safe and always runs one at a time.",
     )
+    ray_address: str | None = Field(
+        None,
+        description="`triage-batch --ray` without an ADDRESS: the Ray cluster to join "
+        "(`HOST:PORT` of its head, `ray://HOST:PORT`, or `auto`); unset: a Ray instance on "
+        "this machine, started for the run.",
+    )
+    ray_workers: int = Field(
+        1, ge=1, le=1024, description="`triage-batch --ray`: Ray Data workers (actors)."
+    )
+    ray_worker_cpus: float = Field(
+        1.0,
+        gt=0,
+        description="`triage-batch --ray`: CPUs Ray reserves for each worker (its torch "
+        "threads for the classifier's embedder).",
+    )
+    batch_block_rows: int = Field(
+        256,
+        ge=1,
+        description="`triage-batch --ray`: input rows per block; each block is one task and "
+        "one part file, the unit a rerun skips.",
+    )
+    ray_connect_timeout_s: float = Field(
+        10.0, gt=0, description="`triage-batch --ray ADDRESS`: how long to try to reach it."
+    )
 
     # --- HTTP API (`assistant serve`) ------------------------------------------------
     serve_host: str = Field("127.0.0.1", description="Address the API listens on.")

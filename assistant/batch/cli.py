@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -56,12 +57,90 @@ def triage_batch_command(
             help="On a rerun, do again the tickets that ended in an error (bad rows excepted).",
         ),
     ] = False,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Triage on Ray Data workers, block by block (parts in OUT.parts/); past one "
+            "machine with --ray-address.",
+        ),
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="With --ray: the cluster's head, HOST:PORT or auto (default "
+            "ASSISTANT_RAY_ADDRESS; unset: Ray on this machine).",
+        ),
+    ] = None,
+    ray_workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="With --ray: workers (default ASSISTANT_RAY_WORKERS)."),
+    ] = None,
+    block_rows: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="With --ray: rows per block (default ASSISTANT_BATCH_BLOCK_ROWS)."
+        ),
+    ] = None,
 ) -> None:
     """Triage every ticket of IN into OUT; rerun with the same OUT to resume after a stop."""
     from assistant.batch.records import FieldMap
 
     fields = FieldMap(id=id_field, text=text_field, subject=subject_field)
+    if ray or ray_address is not None:
+        on_ray = RayOptions(address=ray_address, workers=ray_workers, block_rows=block_rows)
+        clear_errors(_triage_batch_on_ray)(
+            source, output, fields, answer, concurrency, retry_errors, on_ray
+        )
+        return
     clear_errors(_triage_batch)(source, output, fields, answer, tenant, concurrency, retry_errors)
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """The --ray options the command line gave; None: the setting's value."""
+
+    address: str | None
+    workers: int | None
+    block_rows: int | None
+
+
+def _triage_batch_on_ray(
+    source: Path,
+    output: Path,
+    fields: FieldMap,
+    answer: bool,
+    concurrency: int | None,
+    retry_errors: bool,
+    options: RayOptions,
+) -> None:
+    from assistant.batch.ray_runner import triage_file_on_ray
+    from assistant.batch.readers import file_format, output_format
+    from assistant.errors import InputError
+
+    if answer:
+        # An answer needs the knowledge base in every worker; only triage is distributed.
+        raise InputError("--answer does not run on Ray; leave out --ray to answer as well")
+    file_format(source)
+    output_format(output)
+    settings = load_settings()
+    given = {
+        "batch_concurrency": concurrency,
+        "ray_workers": options.workers,
+        "batch_block_rows": options.block_rows,
+    }
+    settings = settings.model_copy(update={k: v for k, v in given.items() if v is not None})
+    summary = triage_file_on_ray(
+        source,
+        output,
+        fields,
+        settings,
+        address=options.address or settings.ray_address,
+        console=Console(stderr=True),
+        retry_errors=retry_errors,
+    )
+    _print_summary(summary, output)
 
 
 def _triage_batch(
@@ -73,13 +152,13 @@ def _triage_batch(
     concurrency: int | None,
     retry_errors: bool,
 ) -> None:
-    from assistant.batch.readers import file_format
+    from assistant.batch.readers import file_format, output_format
     from assistant.batch.runner import concurrency_for, triage_file
 
     settings = load_settings()
     # Refuse bad suffixes before the model loads (seconds) rather than after.
     file_format(source)
-    file_format(output)
+    output_format(output)
     console = Console(stderr=True)
     workers = concurrency_for(settings, concurrency)
     if settings.backend != "openai" and concurrency not in (None, 1):

@@ -1,5 +1,5 @@
-"""Tickets from a CSV or JSONL file (chosen by suffix), each good row a ``Ticket`` and each
-bad row a ``RowError`` with its line number.
+"""Tickets from a CSV, JSONL or Parquet file (chosen by suffix), each good row a ``Ticket``
+and each bad row a ``RowError`` with its line number (for Parquet, its row number).
 
 A bad row never stops the read: it becomes an error record in the output. What makes the
 whole file unusable (not UTF-8, a mapped column that does not exist, duplicate ids, which
@@ -18,19 +18,35 @@ from typing import Literal
 from assistant.batch.records import FieldMap, RowError, Ticket
 from assistant.errors import InputError
 
-Format = Literal["csv", "jsonl"]
+Format = Literal["csv", "jsonl", "parquet"]
 Row = Ticket | RowError
 
-_SUFFIXES: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_SUFFIXES: dict[str, Format] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
 # Enough duplicates to find the problem; a file with thousands needs a different fix anyway.
 _DUPLICATES_SHOWN = 5
 
 
 def file_format(path: Path) -> Format:
-    """``csv`` or ``jsonl`` from the file's suffix; ``InputError`` for any other."""
+    """``csv``, ``jsonl`` or ``parquet`` from the file's suffix; ``InputError`` for any other."""
     found = _SUFFIXES.get(path.suffix.lower())
     if found is None:
-        raise InputError(f"{path}: unsupported suffix {path.suffix!r}; use .csv or .jsonl")
+        raise InputError(
+            f"{path}: unsupported suffix {path.suffix!r}; use .csv, .jsonl or .parquet"
+        )
+    return found
+
+
+def output_format(path: Path) -> Format:
+    """The format of an output file: ``csv`` or ``jsonl`` (records are appended line by line,
+    which Parquet cannot do); ``InputError`` for any other suffix."""
+    found = file_format(path)
+    if found == "parquet":
+        raise InputError(f"{path}: results are written as .csv or .jsonl, not Parquet")
     return found
 
 
@@ -40,11 +56,13 @@ def read_tickets(path: Path, fields: FieldMap) -> list[Row]:
     Raises ``InputError`` when the file cannot be read as a whole: missing, not UTF-8, a
     mapped column absent from the CSV header or from every JSONL row, or duplicate ids.
     """
-    text = _read_text(path)
-    if file_format(path) == "csv":
-        rows = list(_csv_rows(path, text, fields))
+    found = file_format(path)
+    if found == "parquet":
+        rows = list(_parquet_rows(path, fields))
+    elif found == "csv":
+        rows = list(_csv_rows(path, _read_text(path), fields))
     else:
-        rows = list(_jsonl_rows(path, text, fields))
+        rows = list(_jsonl_rows(path, _read_text(path), fields))
     _refuse_duplicates(path, rows)
     return rows
 
@@ -155,6 +173,29 @@ def _jsonl_rows(path: Path, text: str, fields: FieldMap) -> Iterator[Row]:
             "--subject-field)"
         )
     yield from rows
+
+
+def _parquet_rows(path: Path, fields: FieldMap) -> Iterator[Row]:
+    """Each row of a Parquet file; its ``line`` is the row number, from 1."""
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError:
+        raise InputError(
+            f"{path}: reading Parquet needs pyarrow: pip install 'hybrid-assistant[ray]'"
+        ) from None
+    try:
+        table = parquet.read_table(path)
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise InputError(f"cannot read {path} as Parquet: {exc}") from None
+    wanted = [f for f in (fields.id, fields.text, fields.subject) if f]
+    if missing := [f for f in wanted if f not in table.column_names]:
+        raise InputError(
+            f"{path}: no column {', '.join(map(repr, missing))}; the file has "
+            f"{', '.join(map(repr, table.column_names))} (map them with --id-field, "
+            "--text-field, --subject-field)"
+        )
+    for number, row in enumerate(table.select(wanted).to_pylist(), 1):
+        yield _compose(fields, row, number)
 
 
 def _is_unicode(value: object) -> bool:

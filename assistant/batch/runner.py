@@ -21,7 +21,7 @@ from rich.console import Console
 from assistant.adapters.engine import build_triage
 from assistant.adapters.schemas import TriageResult
 from assistant.batch.progress import batch_progress
-from assistant.batch.readers import file_format, read_tickets
+from assistant.batch.readers import output_format, read_tickets
 from assistant.batch.records import FieldMap, RowError, Ticket, TicketRecord
 from assistant.batch.summary import BatchSummary
 from assistant.batch.writer import RecordWriter, drop_records
@@ -152,7 +152,7 @@ def triage_file(
     """
     if source.resolve() == output.resolve():
         raise InputError(f"{output}: the output must not be the input file")
-    file_format(output)  # an unsupported output suffix is refused before the work starts
+    output_format(output)  # an unsupported output suffix is refused before the work starts
     rows = read_tickets(source, fields)
     if retry_errors and output.exists():
         tickets = {row.key for row in rows if not isinstance(row, RowError)}

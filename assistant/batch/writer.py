@@ -12,14 +12,14 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from pydantic import ValidationError
 
-from assistant.batch.readers import file_format
+from assistant.batch.readers import output_format
 from assistant.batch.records import CSV_COLUMNS, TicketRecord
 from assistant.errors import InputError
 
@@ -40,7 +40,7 @@ class RecordWriter:
         the file holds something other than this command's records: appending to it would
         mix two formats, and resuming from it would skip the wrong tickets.
         """
-        csv_output = file_format(path) == "csv"
+        csv_output = output_format(path) == "csv"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -111,6 +111,34 @@ def drop_records(path: Path, drop: Callable[[TicketRecord], bool]) -> int:
             rewriter.write(record)
     os.replace(temporary, path)
     return len(records) - len(kept)
+
+
+def replace_with_records(path: Path, records: Iterable[TicketRecord]) -> int:
+    """Write ``records`` as the whole of ``path`` (JSONL or CSV by suffix); returns how many.
+
+    They go to a temporary file, synced once, that then replaces ``path`` in one rename: a
+    reader sees the old file or the new one. For writing a finished output in one go, where
+    ``RecordWriter``'s sync per record would cost a disk flush per ticket.
+    """
+    csv_output = output_format(path) == "csv"
+    temporary = path.with_name(f".{path.name}.replace{path.suffix}")
+    count = 0
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as file:
+            if csv_output:
+                file.write(_csv_line(list(CSV_COLUMNS)))
+            for record in records:
+                if csv_output:
+                    file.write(_csv_line(_csv_values(record)))
+                else:
+                    file.write(record.model_dump_json(exclude_none=True) + "\n")
+                count += 1
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return count
 
 
 def _read_all(fd: int) -> bytes:

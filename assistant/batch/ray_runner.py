@@ -1,0 +1,141 @@
+"""``triage-batch --ray``: the blocks of the input triaged by Ray Data workers, resumably.
+
+The driver (this process) reads and checks the input exactly as the single-process path does
+(the same bad-row records, the same refusals), cuts it into blocks (``blocks``), and hands
+the blocks not yet done to Ray Data as a dataset of one row per block. ``map_batches`` runs
+``BlockTriager`` actors over it, ``concurrency`` of them; each finished block comes back to
+the driver, which writes its part file. When every block has a part, the parts are joined
+in input order into OUT. A kill loses only the blocks in flight; the rerun skips the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.console import Console
+
+from assistant.batch.blocks import (
+    BlockResult,
+    BlockTask,
+    PartsJob,
+    PartStore,
+    file_sha256,
+    parts_folder_for,
+    split_blocks,
+)
+from assistant.batch.progress import batch_progress
+from assistant.batch.ray_cluster import ray_session
+from assistant.batch.ray_worker import RESULT_COLUMN, TASK_COLUMN, BlockTriager
+from assistant.batch.readers import output_format, read_tickets
+from assistant.batch.records import FieldMap, RowError, TicketRecord
+from assistant.batch.summary import BatchSummary
+from assistant.batch.writer import replace_with_records
+from assistant.errors import InputError
+from assistant.settings import Settings
+
+
+def triage_file_on_ray(
+    source: Path,
+    output: Path,
+    fields: FieldMap,
+    settings: Settings,
+    *,
+    address: str | None = None,
+    console: Console | None = None,
+    retry_errors: bool = False,
+) -> BatchSummary:
+    """Triage ``source`` into ``output`` on Ray, ``settings.ray_workers`` workers, resuming
+    from the parts in ``OUT.parts/``.
+
+    ``address`` is the cluster to join (None: Ray on this machine). Blocks are
+    ``settings.batch_block_rows`` rows. Raises ``InputError`` for an unusable input, an
+    unreachable cluster, or an output this mode did not write.
+    """
+    if source.resolve() == output.resolve():
+        raise InputError(f"{output}: the output must not be the input file")
+    output_format(output)
+    rows = read_tickets(source, fields)
+    folder = parts_folder_for(output)
+    if output.exists() and not folder.is_dir():
+        raise InputError(
+            f"{output} exists but has no {folder.name}/ beside it (it was not written by "
+            "--ray); choose another -o, or resume it without --ray"
+        )
+    blocks = split_blocks(rows, settings.batch_block_rows)
+    job = PartsJob(
+        source_sha256=file_sha256(source), block_rows=settings.batch_block_rows, rows=len(rows)
+    )
+    store = PartStore.open(folder, job)
+    if retry_errors:
+        _forget_failed_blocks(store, blocks)
+    earlier = list(store.records(b for b in blocks if store.done(b)))
+    todo = [block for block in blocks if not store.done(block)]
+    new: list[TicketRecord] = []
+    started = time.perf_counter()
+    if todo:
+        with ExitStack() as stack:
+            stack.enter_context(
+                ray_session(address, connect_timeout_s=settings.ray_connect_timeout_s)
+            )
+            progress = stack.enter_context(batch_progress(console)) if console else None
+            total = sum(len(block.rows) for block in todo)
+            task = progress.add_task("", total=total, errors=0) if progress else None
+            for result in triage_blocks(todo, settings):
+                store.write(result)
+                new.extend(result.records)
+                if progress is not None and task is not None:
+                    errors = sum(record.error is not None for record in new)
+                    progress.update(task, advance=len(result.records), errors=errors)
+    seconds = time.perf_counter() - started
+    replace_with_records(output, store.records(blocks))
+    return BatchSummary.of(earlier, new, seconds)
+
+
+def triage_blocks(blocks: Sequence[BlockTask], settings: Settings) -> Iterator[BlockResult]:
+    """Each block's result as its worker finishes it (any order), on the connected Ray."""
+    import ray
+
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False  # the command draws its own bar over tickets
+    dataset = ray.data.from_items(
+        [{TASK_COLUMN: block.model_dump_json()} for block in blocks],
+        # One Ray block per input block, so the workers share them out one by one.
+        override_num_blocks=len(blocks),
+    )
+    triaged = dataset.map_batches(
+        BlockTriager,
+        fn_constructor_args=(settings,),
+        batch_size=1,
+        concurrency=settings.ray_workers,
+        num_cpus=settings.ray_worker_cpus,
+    )
+    try:
+        for row in triaged.iter_rows():
+            yield BlockResult.model_validate_json(row[RESULT_COLUMN])
+    except ray.exceptions.RayError as error:
+        raise InputError(f"a Ray worker failed: {_root_cause(error)}") from None
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost exception's message: Ray wraps a worker's error in its own layers."""
+    while True:
+        inner = getattr(error, "cause", None) or error.__cause__
+        if not isinstance(inner, BaseException) or inner is error:
+            break
+        error = inner
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[-1] if text else ''}"
+
+
+def _forget_failed_blocks(store: PartStore, blocks: Sequence[BlockTask]) -> None:
+    """Remove the parts holding a ticket that ended in an error, so those blocks run again
+    (bad rows are not a reason: they would fail the same way)."""
+    for block in blocks:
+        if not store.done(block):
+            continue
+        bad_rows = {row.key for row in block.rows if isinstance(row, RowError)}
+        if any(r.error is not None and r.key not in bad_rows for r in store.read(block)):
+            store.remove(block)
