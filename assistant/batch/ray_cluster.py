@@ -60,7 +60,9 @@ def ray_session(address: str | None, *, connect_timeout_s: float) -> Iterator[No
             ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
         else:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-    except (ConnectionError, RuntimeError) as exc:
+    except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
+        # RayError: e.g. an AuthenticationError from a cluster that wants a token
+        # (RAY_AUTH_MODE=token and RAY_AUTH_TOKEN, or ~/.ray/auth_token, on this machine).
         raise InputError(
             f"cannot join the Ray cluster at {address or 'this machine'}: {exc}"
         ) from None

@@ -27,7 +27,7 @@ from assistant.batch.blocks import (
     split_blocks,
 )
 from assistant.batch.progress import batch_progress
-from assistant.batch.ray_cluster import ray_session
+from assistant.batch.ray_cluster import check_reachable, ray_session
 from assistant.batch.ray_worker import RESULT_COLUMN, TASK_COLUMN, BlockTriager
 from assistant.batch.readers import output_format, read_tickets
 from assistant.batch.records import FieldMap, RowError, TicketRecord
@@ -64,6 +64,8 @@ def triage_file_on_ray(
             f"{output} exists but has no {folder.name}/ beside it (it was not written by "
             "--ray); choose another -o, or resume it without --ray"
         )
+    if address is not None:
+        check_reachable(address, settings.ray_connect_timeout_s)  # before any file is made
     blocks = split_blocks(rows, settings.batch_block_rows)
     job = PartsJob(
         source_sha256=file_sha256(source), block_rows=settings.batch_block_rows, rows=len(rows)
