@@ -118,5 +118,5 @@ def test_a_file_that_is_not_utf8_is_refused_with_the_line(tmp_path):
 def test_an_unsupported_suffix_is_refused(tmp_path):
     path = tmp_path / "in.xlsx"
     path.write_text("x")
-    with pytest.raises(InputError, match=r"use \.csv or \.jsonl"):
+    with pytest.raises(InputError, match=r"use \.csv, \.jsonl or \.parquet"):
         read_tickets(path, FieldMap())

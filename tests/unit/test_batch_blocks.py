@@ -1,0 +1,68 @@
+"""The blocks of `triage-batch --ray`: fixed row ranges, part files written whole, a folder
+that refuses parts of another input; and Parquet input, which Ray users bring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from assistant.batch.blocks import BlockResult, PartsJob, PartStore, split_blocks
+from assistant.batch.readers import output_format, read_tickets
+from assistant.batch.records import FieldMap, RowError, Ticket, TicketRecord
+from assistant.errors import InputError
+
+
+def rows(n: int) -> list[Ticket | RowError]:
+    return [Ticket(id=f"t{i}", text=f"text {i}", line=i + 1) for i in range(n)]
+
+
+def test_blocks_are_fixed_row_ranges_covering_every_row_once() -> None:
+    blocks = split_blocks(rows(10), 4)
+    assert [(b.start, b.stop) for b in blocks] == [(0, 4), (4, 8), (8, 10)]
+    assert [row for b in blocks for row in b.rows] == rows(10)
+    assert split_blocks(rows(10), 4) == blocks  # the same input cuts the same way
+
+
+def test_a_part_is_written_whole_and_read_back_and_marks_its_block_done(tmp_path: Path) -> None:
+    job = PartsJob(source_sha256="a" * 64, block_rows=4, rows=10)
+    store = PartStore.open(tmp_path / "out.jsonl.parts", job)
+    block = split_blocks(rows(10), 4)[1]
+    assert not store.done(block)
+    records = [TicketRecord(id=r.id, line=r.line, category="card_arrival") for r in block.rows]
+    store.write(BlockResult(start=block.start, stop=block.stop, records=records))
+    assert store.done(block)
+    assert store.read(block) == records
+    assert sorted(p.name for p in store.folder.iterdir()) == [
+        "job.json",
+        "part-000000004-000000008.jsonl",
+    ]  # no temporary file left behind
+
+
+def test_parts_of_another_input_or_block_size_are_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "out.jsonl.parts"
+    PartStore.open(folder, PartsJob(source_sha256="a" * 64, block_rows=4, rows=10))
+    PartStore.open(folder, PartsJob(source_sha256="a" * 64, block_rows=4, rows=10))  # same: ok
+    with pytest.raises(InputError, match="parts of another input or block size"):
+        PartStore.open(folder, PartsJob(source_sha256="b" * 64, block_rows=4, rows=10))
+    with pytest.raises(InputError, match="parts of another input or block size"):
+        PartStore.open(folder, PartsJob(source_sha256="a" * 64, block_rows=8, rows=10))
+
+
+def test_parquet_rows_are_tickets_numbered_by_row_with_bad_rows_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.parquet"
+    table = pa.table({"id": [7, 8, None], "body": ["card late", "", "no id"], "x": [1, 2, 3]})
+    pq.write_table(table, path)
+    found = read_tickets(path, FieldMap())
+    assert found[0] == Ticket(id="7", text="card late", line=1)
+    assert isinstance(found[1], RowError) and found[1].id == "8" and found[1].line == 2
+    assert isinstance(found[2], RowError) and found[2].line == 3
+    with pytest.raises(InputError, match="no column 'text'"):
+        read_tickets(path, FieldMap(text="text"))
+
+
+def test_results_are_not_written_as_parquet(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"\.csv or \.jsonl, not Parquet"):
+        output_format(tmp_path / "out.parquet")
