@@ -85,11 +85,12 @@ def triage_file_on_ray(
             progress = stack.enter_context(batch_progress(console)) if console else None
             total = sum(len(block.rows) for block in todo)
             task = progress.add_task("", total=total, errors=0) if progress else None
+            errors = 0
             for result in triage_blocks(todo, settings):
                 store.write(result)
                 new.extend(result.records)
+                errors += sum(record.error is not None for record in result.records)
                 if progress is not None and task is not None:
-                    errors = sum(record.error is not None for record in new)
                     progress.update(task, advance=len(result.records), errors=errors)
     seconds = time.perf_counter() - started
     replace_with_records(output, store.records(blocks))
