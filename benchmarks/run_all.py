@@ -45,6 +45,7 @@ BENCHMARKS = {
     "ask_memory": Benchmark("ask_memory.py"),
     "cli_startup": Benchmark("cli_startup.py", (), ("--runs", "3")),
     "ingest_formats": Benchmark("ingest_formats.py", (), ("--copies", "5", "--runs", "1")),
+    "batch_ray": Benchmark("batch_ray.py", (), ("--tickets", "200", "--rounds", "1")),
 }
 
 
