@@ -5,7 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("torch", "transformers", "sentence_transformers", "langgraph", "qdrant_client", "fastapi")
+HEAVY = (
+    "torch",
+    "transformers",
+    "sentence_transformers",
+    "langgraph",
+    "qdrant_client",
+    "fastapi",
+    "ray",
+    "pyarrow",
+)
 
 
 def test_building_the_cli_imports_no_model_store_or_server_stack() -> None:
