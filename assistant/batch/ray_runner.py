@@ -10,6 +10,8 @@ in input order into OUT. A kill loses only the blocks in flight; the rerun skips
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
@@ -72,7 +74,7 @@ def triage_file_on_ray(
     )
     store = PartStore.open(folder, job)
     if retry_errors:
-        _forget_failed_blocks(store, blocks)
+        forget_failed_blocks(store, blocks)
     earlier = list(store.records(b for b in blocks if store.done(b)))
     todo = [block for block in blocks if not store.done(block)]
     new: list[TicketRecord] = []
@@ -102,7 +104,10 @@ def triage_blocks(blocks: Sequence[BlockTask], settings: Settings) -> Iterator[B
     import ray
 
     context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False  # the command draws its own bar over tickets
+    # The command draws its own bar over tickets and prints its own summary.
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     dataset = ray.data.from_items(
         [{TASK_COLUMN: block.model_dump_json()} for block in blocks],
         # One Ray block per input block, so the workers share them out one by one.
@@ -112,28 +117,33 @@ def triage_blocks(blocks: Sequence[BlockTask], settings: Settings) -> Iterator[B
         BlockTriager,
         fn_constructor_args=(settings,),
         batch_size=1,
-        concurrency=settings.ray_workers,
+        compute=ray.data.ActorPoolStrategy(size=settings.ray_workers),
         num_cpus=settings.ray_worker_cpus,
     )
     try:
         for row in triaged.iter_rows():
             yield BlockResult.model_validate_json(row[RESULT_COLUMN])
     except ray.exceptions.RayError as error:
-        raise InputError(f"a Ray worker failed: {_root_cause(error)}") from None
+        raise InputError(f"a Ray worker failed: {worker_error(error)}") from None
 
 
-def _root_cause(error: BaseException) -> str:
-    """The innermost exception's message: Ray wraps a worker's error in its own layers."""
-    while True:
-        inner = getattr(error, "cause", None) or error.__cause__
-        if not isinstance(inner, BaseException) or inner is error:
-            break
-        error = inner
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[-1] if text else ''}"
+# Ray hands back a worker's exception as text inside its own (an ActorDiedError when the
+# engine did not load); our errors keep their one-line message there.
+_OUR_ERROR = re.compile(r"^assistant\.(?:\w+\.)*\w+Error: (?P<message>.+)$", re.MULTILINE)
 
 
-def _forget_failed_blocks(store: PartStore, blocks: Sequence[BlockTask]) -> None:
+def worker_error(error: BaseException) -> str:
+    """What went wrong in the worker, in one line: our own error's message when it was one
+    (a missing classifier, a policy mismatch), else the last line of Ray's report."""
+    text = str(error)
+    ours = _OUR_ERROR.findall(text)
+    if ours:
+        return str(ours[-1])
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return f"{type(error).__name__}: {lines[-1] if lines else ''}"
+
+
+def forget_failed_blocks(store: PartStore, blocks: Sequence[BlockTask]) -> None:
     """Remove the parts holding a ticket that ended in an error, so those blocks run again
     (bad rows are not a reason: they would fail the same way)."""
     for block in blocks:

@@ -66,3 +66,55 @@ def test_parquet_rows_are_tickets_numbered_by_row_with_bad_rows_recorded(tmp_pat
 def test_results_are_not_written_as_parquet(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"\.csv or \.jsonl, not Parquet"):
         output_format(tmp_path / "out.parquet")
+
+
+def test_retry_errors_forgets_the_blocks_with_a_failed_ticket_but_not_a_bad_row(
+    tmp_path: Path,
+) -> None:
+    from assistant.batch.ray_runner import forget_failed_blocks
+
+    rows_in: list[Ticket | RowError] = [
+        Ticket(id="a", text="x", line=1),
+        RowError(line=2, error="invalid JSON"),
+        Ticket(id="b", text="y", line=3),
+        Ticket(id="c", text="z", line=4),
+    ]
+    blocks = split_blocks(rows_in, 2)
+    store = PartStore.open(
+        tmp_path / "parts", PartsJob(source_sha256="a" * 64, block_rows=2, rows=4)
+    )
+    store.write(
+        BlockResult(
+            start=0,
+            stop=2,
+            records=[
+                TicketRecord(id="a", line=1, category="card_arrival"),
+                TicketRecord(line=2, error="invalid JSON"),
+            ],
+        )
+    )
+    store.write(
+        BlockResult(
+            start=2,
+            stop=4,
+            records=[
+                TicketRecord(id="b", line=3, error="ModelUnavailableError: server down"),
+                TicketRecord(id="c", line=4, category="card_arrival"),
+            ],
+        )
+    )
+    forget_failed_blocks(store, blocks)
+    assert store.done(blocks[0])  # its only error is a bad row: redoing it changes nothing
+    assert not store.done(blocks[1])
+
+
+def test_a_workers_own_error_comes_back_as_its_one_line_message() -> None:
+    from assistant.batch.ray_runner import worker_error
+
+    report = RuntimeError(
+        "Traceback (most recent call last):\n  File ...\n"
+        "assistant.errors.InputError: /x holds no usable triage classifier\n\n"
+        "ray.exceptions.ActorDiedError: The actor died because of an error"
+    )
+    assert worker_error(report) == "/x holds no usable triage classifier"
+    assert worker_error(RuntimeError("lost\nnode died")) == "RuntimeError: node died"
