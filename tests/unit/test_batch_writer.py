@@ -7,7 +7,7 @@ import json
 import pytest
 
 from assistant.batch.records import CSV_COLUMNS, TicketRecord
-from assistant.batch.writer import RecordWriter
+from assistant.batch.writer import RecordWriter, replace_with_records
 from assistant.errors import InputError
 from assistant.schemas import Citation
 
@@ -108,3 +108,18 @@ def test_a_file_that_is_not_a_batch_output_is_refused_not_appended_to(tmp_path, 
     with pytest.raises(InputError, match="not a triage-batch output"):
         RecordWriter.open(path)
     assert path.read_text() == content
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_an_output_replaced_whole_reads_back_as_the_same_records(tmp_path, suffix):
+    path = tmp_path / f"out{suffix}"
+    path.write_text("left from before\n")
+    records = [
+        TicketRecord(id="a", line=1, category="card_arrival", priority="normal", needs_human=False),
+        TicketRecord(line=2, error="invalid JSON: Expecting value"),
+    ]
+    assert replace_with_records(path, records) == 2
+    writer, found = RecordWriter.open(path)
+    writer.close()
+    assert found == records
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file left
