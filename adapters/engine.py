@@ -103,7 +103,14 @@ def build_block_triage(settings: Settings, model: BaseChatModel) -> BlockTriage:
         single = adapter_triage(settings, model)
         return lambda texts: single
     fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
-    classifier = load_classifier(settings)
+    return classifier_block_triage(load_classifier(settings), settings, fallback)
+
+
+def classifier_block_triage(
+    classifier: TriageClassifier, settings: Settings, fallback: Triage | None = None
+) -> BlockTriage:
+    """``classifier_triage`` for a block: the block's texts read in one batch, each reading
+    then routed as ``classifier_triage`` routes it."""
     one_by_one = classifier_triage(classifier, settings, fallback)
     threshold = settings.triage_min_confidence
 
