@@ -7,6 +7,9 @@ graph's triage step) builds it here, so one setting (``triage_engine``) switches
 - ``classifier``: the embeddings + logistic regression of ``triage_classifier_dir``. A reading
   below ``triage_min_confidence`` goes to a human (``triage_unsure=human``: the category is
   kept, ``needs_human`` set) or to the adapter (``triage_unsure=adapter``).
+
+``build_block_triage`` is the same engine for a worker that holds many texts at once (the Ray
+workers of ``triage-batch --ray``): the classifier reads them in one batch.
 """
 
 from __future__ import annotations
