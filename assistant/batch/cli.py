@@ -27,7 +27,10 @@ if TYPE_CHECKING:  # the runner imports the model stack: only the command itself
 
 def triage_batch_command(
     source: Annotated[
-        Path, typer.Argument(metavar="IN", help="Tickets: a .csv (with a header) or .jsonl file.")
+        Path,
+        typer.Argument(
+            metavar="IN", help="Tickets: a .csv (with a header), .jsonl or .parquet file."
+        ),
     ],
     output: Annotated[
         Path,
