@@ -412,6 +412,74 @@ def fit_judge_command(
     _print_head(console, "chunk", chunk, folder / "chunk")
 
 
+@adapters_app.command("train-reader")
+@clear_errors
+def train_reader_command(
+    tasks: Annotated[
+        list[Path],
+        typer.Option(
+            help="MTRAG-UN style tasks (question, history, doc_ids, answerability); repeatable."
+        ),
+    ],
+    corpus: Annotated[
+        list[Path],
+        typer.Option(help="The documents of each --tasks file, in the same order; repeatable."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the reader and its heads. Default: HEADS_DIR/judge/reader."),
+    ] = None,
+    hold_out: HoldOut = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the reader's pairs.")] = 2,
+    cross_fit: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="K >= 2: the heads learn from the scores of K readers trained without a K-th "
+            "of the conversations (K more trainings); 0: from the shipped reader's own scores.",
+        ),
+    ] = 0,
+) -> None:
+    """Train the answer reader (a LoRA cross-encoder on the packaged embedder) on the judge's
+    searches, and fit the judge's heads with its score; the graph's judge uses them."""
+    import torch
+
+    from assistant.adapters.behaviour_fit import collect_judge_examples
+    from assistant.adapters.reader import ReaderRecipe
+    from assistant.adapters.reader_fit import fit_reader_judge, save_reader_judge
+    from assistant.embedder import load_embedder, resolve_model_path
+
+    if len(tasks) != len(corpus):
+        raise typer.BadParameter("give one --corpus per --tasks file, in the same order")
+    # Two threads: the machines this trains on share their cores (and one is plenty here).
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    fold = _fold(hold_out)
+    settings = load_settings()
+    embedder = load_embedder(settings.embedder)
+    examples = collect_judge_examples(
+        settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=fold
+    )
+    console = Console()
+    reader, manifest, turn, chunk = fit_reader_judge(
+        examples,
+        resolve_model_path(settings.embedder),
+        ReaderRecipe(epochs=epochs),
+        embedder=embedder.name,
+        trained_on=[p.name for p in [*tasks, *corpus]],
+        held_out_fold=str(fold) if fold else None,
+        cross_fit=cross_fit,
+        log=console.print,
+    )
+    folder = out or _heads_dir(settings) / "judge" / "reader"
+    save_reader_judge(folder, reader, manifest, turn, chunk)
+    console.print(
+        f"reader: {manifest.pairs} pairs ({manifest.positives} answer), "
+        f"{manifest.seconds_per_step:.2f} s/step -> {folder}"
+    )
+    _print_head(console, "turn", turn, folder / "turn")
+    _print_head(console, "chunk", chunk, folder / "chunk")
+
+
 @adapters_app.command("fit-router")
 @clear_errors
 def fit_router_command(
