@@ -104,7 +104,9 @@ def fitted_reader_judge(folder: Path) -> None:
 
 def test_heads_fitted_with_the_reader_judge_by_its_score(tmp_path: Path):
     fitted_reader_judge(tmp_path)
-    judge = FittedJudge.load(tmp_path, EvidenceReader(HashEmbedder(), answer_reader=KeywordReader()))
+    judge = FittedJudge.load(
+        tmp_path, EvidenceReader(HashEmbedder(), answer_reader=KeywordReader())
+    )
     answered = judge.judge(
         "q?", "", [chunk(1), chunk(2).model_copy(update={"text": "solved here"})]
     )
