@@ -172,7 +172,8 @@ class CrossEncoderReader:
         if weights.is_file() and file_sha256(weights) != manifest.base_sha256:
             raise InputError(f"the reader at {folder} was trained on another base model")
         tokenizer, model = load_base(base)
-        model = PeftModel.from_pretrained(model, str(folder))
+        # Merged into the base weights: at run time the reader costs what plain MiniLM does.
+        model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
         return cls(tokenizer, model, manifest.recipe)
 
     def scores(self, question: str, context: str, chunks: Sequence[str]) -> np.ndarray:
@@ -252,7 +253,7 @@ def train_reader(
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimiser.step()
             schedule.step()
-            total += float(loss) * len(index)
+            total += loss.item() * len(index)
             step += 1
         log(f"reader epoch {epoch + 1}/{recipe.epochs}: loss {total / len(order):.4f}")
     per_step = (time.perf_counter() - started) / max(step, 1)

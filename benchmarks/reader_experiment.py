@@ -90,6 +90,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--max-length", type=int, default=192)
+    parser.add_argument("--learning-rate", type=float, default=5e-4)
     args = parser.parse_args()
     torch.set_num_threads(2)
     fold = Fold.parse(args.fold)
@@ -106,7 +107,10 @@ def main() -> None:
     pass_rate = float(np.mean(head[y == 1] >= turn.threshold))
 
     recipe = ReaderRecipe(
-        epochs=args.epochs, trained_layers=args.layers, max_length=args.max_length
+        epochs=args.epochs,
+        trained_layers=args.layers,
+        max_length=args.max_length,
+        learning_rate=args.learning_rate,
     )
     pairs = reader_pairs(train)
     started = time.perf_counter()
