@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +27,7 @@ from assistant.adapters.router_data import (
 from assistant.embedder import Embedder
 from assistant.errors import InputError
 from assistant.evaluation.datasets import Fold, SupportQuestion, load_support_qa
-from assistant.evidence import (
-    FEATURES,
-    READER_FEATURE,
-    AnswerReader,
-    EvidenceReader,
-    turn_features,
-    turn_names,
-)
+from assistant.evidence import FEATURES, TURN_FEATURES, EvidenceReader, turn_features
 from assistant.ingest import ingest_paths
 from assistant.judgement import CHUNK_HEAD, TURN_HEAD
 from assistant.routing import router_inputs, router_rows
@@ -95,13 +87,9 @@ def collect_judge_examples(
 
 
 def fit_judge(
-    examples: Sequence[JudgeExample],
-    *,
-    embedder: str,
-    trained_on: Sequence[str],
-    features: Sequence[str] = FEATURES,
+    examples: Sequence[JudgeExample], *, embedder: str, trained_on: Sequence[str]
 ) -> tuple[LinearHead, LinearHead]:
-    """(turn head, chunk head) fitted on `examples`, whose chunk rows are `features`."""
+    """(turn head, chunk head) fitted on `examples`."""
     if not examples:
         raise InputError(
             "no judge examples: the task files hold no answerable or unanswerable task"
@@ -113,7 +101,7 @@ def fit_judge(
         [e.conversation for e in examples],
         kind="judge",
         labels=JUDGE_LABELS,
-        inputs=turn_names(features),
+        inputs=TURN_FEATURES,
         embedder=embedder,
         trained_on=trained_on,
         rule=recall_floor(MIN_ANSWERED),
@@ -125,27 +113,12 @@ def fit_judge(
         [e.conversation for e in with_chunks for _ in e.chunk_labels],
         kind="judge",
         labels=JUDGE_LABELS,
-        inputs=list(features),
+        inputs=FEATURES,
         embedder=embedder,
         trained_on=trained_on,
         rule=best_f1,
     )
     return turn, chunk
-
-
-def with_reader_scores(
-    examples: Sequence[JudgeExample], reader: AnswerReader
-) -> list[JudgeExample]:
-    """`examples` with the reader's score of each chunk as a last column (`READER_FEATURE`),
-    as `EvidenceReader` appends it at run time: the searches are not run again."""
-    scored = []
-    for e in examples:
-        column = np.asarray(reader.scores(e.question, e.context, e.chunk_texts), dtype=np.float64)
-        scored.append(replace(e, features=np.c_[e.features, column.reshape(len(e.features))]))
-    return scored
-
-
-READER_FEATURES = (*FEATURES, READER_FEATURE)
 
 
 def save_judge(turn: LinearHead, chunk: LinearHead, folder: Path) -> None:

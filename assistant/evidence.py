@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
@@ -38,16 +37,6 @@ FEATURES: tuple[str, ...] = (
 )
 """The judgement's features, in the order the fitted head's weights follow."""
 
-READER_FEATURE = "reader"
-"""The answer reader's logit for a chunk (`assistant.adapters.reader`): appended to `FEATURES`
-when the evidence reader has one, and the heads fitted with it expect it."""
-
-
-class AnswerReader(Protocol):
-    """Reads each chunk together with the question: a score per chunk, higher = answers."""
-
-    def scores(self, question: str, context: str, chunks: Sequence[str]) -> np.ndarray: ...
-
 
 @dataclass(frozen=True)
 class Evidence:
@@ -66,23 +55,9 @@ class Evidence:
 class EvidenceReader:
     """Reads chunks against a question with the knowledge base's own embedder and stemmer."""
 
-    def __init__(
-        self,
-        embedder: Embedder,
-        sparse: SparseEncoder | None = None,
-        answer_reader: AnswerReader | None = None,
-    ) -> None:
+    def __init__(self, embedder: Embedder, sparse: SparseEncoder | None = None) -> None:
         self.embedder = embedder
         self.sparse = sparse or SparseEncoder()
-        self.answer_reader = answer_reader
-
-    @property
-    def features(self) -> tuple[str, ...]:
-        """The columns `read` returns: `FEATURES`, and the reader's score when there is one."""
-        return (*FEATURES, READER_FEATURE) if self.answer_reader is not None else FEATURES
-
-    def without_answer_reader(self) -> EvidenceReader:
-        return EvidenceReader(self.embedder, self.sparse)
 
     def read(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Evidence:
         """`context` is the conversation's earlier user turns (may be empty)."""
@@ -134,17 +109,10 @@ class EvidenceReader:
             features[:, FEATURES.index("coverage_vs_top")] = (
                 features[:, cover] - features[:, cover].max()
             )
-        if self.answer_reader is not None:
-            scores = self.answer_reader.scores(question, context, [c.text for c in chunks])
-            features = np.c_[features, np.asarray(scores, dtype=np.float64).reshape(len(chunks))]
         return Evidence(chunks, sentences, similarity, features)
 
 
-def turn_names(features: Sequence[str]) -> tuple[str, ...]:
-    return tuple(f"max_{name}" for name in features)
-
-
-TURN_FEATURES: tuple[str, ...] = turn_names(FEATURES)
+TURN_FEATURES: tuple[str, ...] = tuple(f"max_{name}" for name in FEATURES)
 """The turn-level features: each chunk feature's best value over the search. Means and
 best-vs-second margins were tried and dropped: they depend on how many chunks a search
 returns (a knowledge base of two documents returns two), which the training searches did not
@@ -152,8 +120,7 @@ vary, and a clear answer in a one-chunk search was declined."""
 
 
 def turn_features(features: np.ndarray) -> np.ndarray:
-    """One row for the whole search, from the per-chunk rows (columns as `turn_names` of the
-    chunk columns; the reader's best chunk score is its column's maximum too)."""
+    """One row for the whole search, from the per-chunk rows (columns as `TURN_FEATURES`)."""
     if not len(features):
-        return np.zeros(features.shape[1] if features.ndim == 2 else len(TURN_FEATURES))
+        return np.zeros(len(TURN_FEATURES))
     return features.max(axis=0)

@@ -18,15 +18,13 @@ from pydantic import BaseModel, Field
 
 from assistant.adapters.heads import LinearHead, load_head
 from assistant.errors import InputError
-from assistant.evidence import EvidenceReader, turn_features, turn_names
+from assistant.evidence import FEATURES, TURN_FEATURES, EvidenceReader, turn_features
 from assistant.schemas import RetrievedChunk
 
 logger = logging.getLogger(__name__)
 
 TURN_HEAD = "turn"
 CHUNK_HEAD = "chunk"
-READER_DIR = "reader"
-"""Under the judge's folder: the answer reader's adapter, and the heads fitted with its score."""
 
 
 class Judgement(BaseModel):
@@ -60,8 +58,7 @@ class FittedJudge:
     """The fitted turn and chunk heads over the evidence the knowledge base's embedder reads."""
 
     def __init__(self, turn: LinearHead, chunk: LinearHead, reader: EvidenceReader) -> None:
-        features = reader.features
-        if list(turn.inputs) != list(turn_names(features)) or list(chunk.inputs) != list(features):
+        if list(turn.inputs) != list(TURN_FEATURES) or list(chunk.inputs) != list(FEATURES):
             raise ValueError("the judge's heads were fitted on other features; refit them")
         self.turn = turn
         self.chunk = chunk
@@ -94,35 +91,11 @@ class FittedJudge:
 
 
 def open_judge(kind: str, folder: Path, reader: EvidenceReader | None, floor: float) -> Judge:
-    """The judge the settings ask for (`fitted` or `cosine`).
-
-    A fitted judge reads with the answer reader in `folder`/reader and the heads fitted with
-    its score there; without them (missing, broken, another base model) it falls back with a
-    warning to the heads of `folder` over the other features, and without those to the cosine
-    gate."""
-    if kind != "fitted" or reader is None:
-        return CosineGate(floor)
-    plain = reader.without_answer_reader()
-    with_reader = _with_answer_reader(folder / READER_DIR, plain)
-    if with_reader is not None:
+    """The judge the settings ask for (`fitted` or `cosine`); a fitted judge that cannot be
+    loaded (missing, broken, another embedder) falls back to the cosine gate with a warning."""
+    if kind == "fitted" and reader is not None:
         try:
-            return FittedJudge.load(folder / READER_DIR, with_reader)
+            return FittedJudge.load(folder, reader)
         except (InputError, ValueError) as exc:
-            logger.warning("answer reader's heads not used, judging without the reader: %s", exc)
-    try:
-        return FittedJudge.load(folder, plain)
-    except (InputError, ValueError) as exc:
-        logger.warning("answerability judge not used, falling back to the cosine gate: %s", exc)
+            logger.warning("answerability judge not used, falling back to the cosine gate: %s", exc)
     return CosineGate(floor)
-
-
-def _with_answer_reader(folder: Path, reader: EvidenceReader) -> EvidenceReader | None:
-    """`reader` with the answer reader saved in `folder`, or None (with a warning)."""
-    from assistant.adapters.reader import load_answer_reader
-
-    try:
-        answer_reader = load_answer_reader(folder, reader.embedder.name)
-    except InputError as exc:
-        logger.warning("answer reader not used, judging without it: %s", exc)
-        return None
-    return EvidenceReader(reader.embedder, reader.sparse, answer_reader)

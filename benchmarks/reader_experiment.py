@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from answer_reader import ReaderRecipe, reader_pairs, train_reader
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
 from assistant.adapters.behaviour_fit import collect_judge_examples, fit_judge
-from assistant.adapters.reader import ReaderRecipe, reader_pairs, train_reader
 from assistant.embedder import load_embedder, resolve_model_path
 from assistant.evaluation.datasets import Fold
 from assistant.evidence import turn_features

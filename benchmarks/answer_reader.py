@@ -1,4 +1,5 @@
-"""The answerability reader: a cross-encoder that reads a question with one chunk.
+"""The answerability reader of `reader_experiment.py`: a cross-encoder that reads a question
+with one chunk (an experiment: it did not beat the judge's heads on CPU, adapters/README.md).
 
 The judge's hand features (cosines, word coverage) tell a chunk that is *about* the question;
 a reader reads the question and the chunk together and says whether the chunk *answers* it.
@@ -14,8 +15,6 @@ runs only the adapted layers, forward and backward (`train_reader`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -27,9 +26,6 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from assistant.errors import InputError
-
-READER_MANIFEST = "reader.json"
-READER_LABELS = ("does_not_answer", "answers")
 
 
 class ReaderRecipe(BaseModel):
@@ -45,30 +41,6 @@ class ReaderRecipe(BaseModel):
     batch_size: int = Field(16, ge=1)
     learning_rate: float = Field(5e-4, gt=0)
     seed: int = 0
-
-
-class ReaderManifest(BaseModel):
-    """What a saved reader was trained from and on, and how it scored held out."""
-
-    base_model: str
-    base_sha256: str
-    recipe: ReaderRecipe
-    trained_on: list[str]
-    held_out_fold: str | None = None
-    pairs: int
-    positives: int
-    data_hash: str
-    seconds_per_step: float
-    heads_scores_cross_fitted: int = Field(
-        0, description="K when the heads learnt from K cross-fitted readers' scores; 0: in sample."
-    )
-    held_out: dict[str, float] = Field(
-        default_factory=dict, description="The turn head's out-of-fold scores with the reader."
-    )
-    dev_scores: dict[str, float] = Field(
-        default_factory=dict,
-        description="Measured on a held-out fold (benchmarks/reader_experiment.py).",
-    )
 
 
 @dataclass(frozen=True)
@@ -108,21 +80,6 @@ def reader_pairs(examples: Sequence[Any]) -> list[ReaderPair]:
     return pairs
 
 
-def pairs_hash(pairs: Sequence[ReaderPair]) -> str:
-    digest = hashlib.sha256()
-    for p in pairs:
-        digest.update(f"{p.question}\t{p.context}\t{p.chunk}\t{int(p.answers)}\n".encode())
-    return digest.hexdigest()[:16]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 def _lora_config(recipe: ReaderRecipe, layers: int) -> Any:
     from peft import LoraConfig, TaskType
 
@@ -158,24 +115,6 @@ class CrossEncoderReader:
         self.model = model.eval()
         self.recipe = recipe
 
-    @classmethod
-    def load(cls, folder: Path, base: Path) -> CrossEncoderReader:
-        """The adapter in `folder` on the base model in `base` (`InputError` when missing, or
-        when the base is not the one it was trained on)."""
-        from peft import PeftModel
-
-        manifest_path = folder / READER_MANIFEST
-        if not manifest_path.is_file():
-            raise InputError(f"no reader at {folder} (train one: assistant adapters train-reader)")
-        manifest = ReaderManifest.model_validate_json(manifest_path.read_text())
-        weights = base / "model.safetensors"
-        if weights.is_file() and file_sha256(weights) != manifest.base_sha256:
-            raise InputError(f"the reader at {folder} was trained on another base model")
-        tokenizer, model = load_base(base)
-        # Merged into the base weights: at run time the reader costs what plain MiniLM does.
-        model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
-        return cls(tokenizer, model, manifest.recipe)
-
     def scores(self, question: str, context: str, chunks: Sequence[str]) -> np.ndarray:
         if not chunks:
             return np.zeros(0)
@@ -193,14 +132,6 @@ class CrossEncoderReader:
         with torch.inference_mode():
             logits = self.model(**batch).logits[:, 0]
         return logits.float().numpy().astype(np.float64)
-
-    def score_pairs(self, pairs: Sequence[ReaderPair], batch_size: int = 32) -> np.ndarray:
-        out = []
-        for start in range(0, len(pairs), batch_size):
-            group = pairs[start : start + batch_size]
-            for p in group:
-                out.append(self.scores(p.question, p.context, [p.chunk])[0])
-        return np.asarray(out)
 
 
 def train_reader(
@@ -328,28 +259,3 @@ def _upper_forward(model: Any, bert: Any, items: Sequence[tuple[Any, Any]], froz
     classifier_model = model.base_model.model
     pooled = classifier_model.dropout(pooled)
     return classifier_model.classifier(pooled)[:, 0]
-
-
-def save_reader(reader: CrossEncoderReader, folder: Path, manifest: ReaderManifest) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    reader.model.save_pretrained(str(folder))
-    (folder / READER_MANIFEST).write_text(json.dumps(manifest.model_dump(), indent=2) + "\n")
-
-
-def load_answer_reader(folder: Path, embedder: str) -> CrossEncoderReader:
-    """The reader saved in `folder`, on the embedder the knowledge base uses (`packaged:NAME`
-    or a model folder): `InputError` when it is missing, broken or made for another model."""
-    from assistant.embedder import resolve_model_path
-    from assistant.errors import ModelUnavailableError
-
-    if not (folder / READER_MANIFEST).is_file():
-        raise InputError(f"no reader at {folder} (train one: assistant adapters train-reader)")
-    try:
-        manifest = ReaderManifest.model_validate_json((folder / READER_MANIFEST).read_text())
-        if manifest.base_model != embedder:
-            raise InputError(
-                f"the reader at {folder} was trained on {manifest.base_model}, not {embedder}"
-            )
-        return CrossEncoderReader.load(folder, resolve_model_path(embedder))
-    except (ModelUnavailableError, OSError, ValueError) as exc:
-        raise InputError(f"cannot load the reader at {folder}: {exc}") from exc
