@@ -43,6 +43,11 @@ class JudgeExample:
     features: np.ndarray
     chunk_labels: np.ndarray
     answers: bool
+    question: str = ""
+    context: str = ""
+    """The earlier user turn the search leaned on ('' when the question opens)."""
+    chunk_texts: tuple[str, ...] = ()
+    """The searched chunks' texts, in rank order: what a reader scores against the question."""
 
 
 def judge_examples(
@@ -82,4 +87,13 @@ def _example(
     evidence = reader.read(question.question, question.previous_question, chunks)
     gold = set(question.doc_ids)
     labels = np.array([c.doc_id in gold for c in chunks], dtype=bool)
-    return JudgeExample(question.conversation, kind, evidence.features, labels, bool(labels.any()))
+    return JudgeExample(
+        question.conversation,
+        kind,
+        evidence.features,
+        labels,
+        bool(labels.any()),
+        question=question.question,
+        context=question.previous_question,
+        chunk_texts=tuple(c.text for c in chunks),
+    )

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from doubles import HashEmbedder, ListRetriever, chunk
 
 from assistant.adapters.data import read_banking77
 from assistant.adapters.fitting import fit_head, folds, recall_floor
+from assistant.adapters.judge_data import judge_examples
 from assistant.adapters.router_data import banking_examples, clinc_examples, task_examples
-from assistant.evaluation.datasets import load_support_qa
+from assistant.evaluation.datasets import SupportQuestion, load_support_qa
+from assistant.evidence import EvidenceReader
 
 
 def test_no_conversation_is_on_both_sides_of_a_fold(shared_data: Path) -> None:
@@ -54,3 +57,27 @@ def test_a_fitted_binary_head_keeps_the_recall_it_was_asked_for() -> None:
     assert head.held_out.metrics["positives_passed"] >= 0.9
     passed = head.probabilities(rows[:200])[:, 1] >= head.threshold
     assert passed.mean() >= 0.85
+
+
+def test_judge_examples_keep_the_texts_a_reader_would_read() -> None:
+    question = SupportQuestion.model_validate(
+        {
+            "qid": "conv<::>2",
+            "question": "And the answer?",
+            "history": [{"role": "user", "text": "What does passage 2 say?"}],
+            "doc_ids": ["doc-2"],
+            "answerability": "ANSWERABLE",
+        }
+    )
+    examples = judge_examples(
+        [question],
+        ListRetriever([chunk(1), chunk(2), chunk(3)]),
+        EvidenceReader(HashEmbedder()),
+        tenant="default",
+        k=2,
+    )
+    answered, removed = examples
+    assert answered.question == "And the answer?" and answered.context == "What does passage 2 say?"
+    assert answered.chunk_texts == (chunk(1).text, chunk(2).text)
+    assert answered.chunk_labels.tolist() == [False, True]
+    assert removed.kind == "gold_removed" and removed.chunk_texts == (chunk(1).text, chunk(3).text)
