@@ -24,9 +24,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 from assistant.adapters.classifier import TriageClassifier
 from assistant.adapters.data import LabelledText, is_dev, read_banking77
@@ -55,25 +55,11 @@ SCENARIOS = (
 )
 
 
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run(scenario: Scenario, source: Path, output: Path, env: dict[str, str]) -> float:
     """Seconds of one whole `triage-batch` run; its bar and summary go to /dev/null."""
     extra = {"ASSISTANT_RAY_WORKER_CPUS": str(scenario.worker_cpus)}
     with (
-        environment({**env, **extra}),
+        mock.patch.dict(os.environ, {**env, **extra}),
         open(os.devnull, "w") as null,
         contextlib.redirect_stdout(null),
         contextlib.redirect_stderr(null),

@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from uuid import UUID
 
 import httpx
@@ -222,25 +223,11 @@ def read_output(path: Path, n: int) -> list[TriageResult | None]:
     return found
 
 
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def batch_run(source: Path, output: Path, env: dict[str, str], n: int) -> Run:
     """`triage_batch_command(IN, -o OUT)` in this process: what `assistant triage-batch` runs
     once its imports are done. Its progress bar and summary go to /dev/null."""
     with (
-        environment(env),
+        mock.patch.dict(os.environ, env),
         open(os.devnull, "w") as null,
         contextlib.redirect_stdout(null),
         contextlib.redirect_stderr(null),
