@@ -10,7 +10,6 @@ block size: parts of another input, or cut another way, are refused rather than 
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -58,14 +57,6 @@ def split_blocks(rows: Sequence[Ticket | RowError], block_rows: int) -> list[Blo
         )
         for start in range(0, len(rows), block_rows)
     ]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def parts_folder_for(output: Path) -> Path:

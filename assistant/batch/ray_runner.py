@@ -19,12 +19,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from assistant.adapters.manifest import sha256_file
 from assistant.batch.blocks import (
     BlockResult,
     BlockTask,
     PartsJob,
     PartStore,
-    file_sha256,
     parts_folder_for,
     split_blocks,
 )
@@ -70,7 +70,7 @@ def triage_file_on_ray(
         check_reachable(address, settings.ray_connect_timeout_s)  # before any file is made
     blocks = split_blocks(rows, settings.batch_block_rows)
     job = PartsJob(
-        source_sha256=file_sha256(source), block_rows=settings.batch_block_rows, rows=len(rows)
+        source_sha256=sha256_file(source), block_rows=settings.batch_block_rows, rows=len(rows)
     )
     store = PartStore.open(folder, job)
     if retry_errors:
