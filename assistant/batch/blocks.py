@@ -11,7 +11,7 @@ block size: parts of another input, or cut another way, are refused rather than 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
@@ -121,11 +121,6 @@ class PartStore:
 
     def remove(self, block: BlockTask) -> None:
         self.part_path(block.start, block.stop).unlink(missing_ok=True)
-
-    def records(self, blocks: Iterable[BlockTask]) -> Iterator[TicketRecord]:
-        """Every record of ``blocks``' parts, in input order."""
-        for block in blocks:
-            yield from self.read(block)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -75,9 +75,11 @@ def triage_file_on_ray(
     store = PartStore.open(folder, job)
     if retry_errors:
         forget_failed_blocks(store, blocks)
-    earlier = list(store.records(b for b in blocks if store.done(b)))
-    todo = [block for block in blocks if not store.done(block)]
-    new: list[TicketRecord] = []
+    # Each block's records, from its part (written before) or its worker (now), so the parts
+    # are read once and OUT is joined from memory.
+    earlier = {block.start: store.read(block) for block in blocks if store.done(block)}
+    todo = [block for block in blocks if block.start not in earlier]
+    new: dict[int, list[TicketRecord]] = {}
     started = time.perf_counter()
     if todo:
         with ExitStack() as stack:
@@ -90,13 +92,18 @@ def triage_file_on_ray(
             errors = 0
             for result in triage_blocks(todo, settings):
                 store.write(result)
-                new.extend(result.records)
+                new[result.start] = result.records
                 errors += sum(record.error is not None for record in result.records)
                 if progress is not None and task is not None:
                     progress.update(task, advance=len(result.records), errors=errors)
     seconds = time.perf_counter() - started
-    replace_with_records(output, store.records(blocks))
-    return BatchSummary.of(earlier, new, seconds)
+    by_block = earlier | new
+    replace_with_records(output, (record for b in blocks for record in by_block[b.start]))
+    return BatchSummary.of(
+        (r for records in earlier.values() for r in records),
+        (r for records in new.values() for r in records),
+        seconds,
+    )
 
 
 def triage_blocks(blocks: Sequence[BlockTask], settings: Settings) -> Iterator[BlockResult]:
