@@ -42,10 +42,10 @@ def check_reachable(address: str, timeout_s: float) -> None:
 
 
 @contextmanager
-def ray_session(address: str | None, *, connect_timeout_s: float) -> Iterator[None]:
-    """Ray connected for the block: to ``address``, or a Ray instance started on this machine
-    (and stopped after) when it is None. A session the caller already opened is used as it
-    is and left open."""
+def ray_session(address: str | None) -> Iterator[None]:
+    """Ray connected for the block: to ``address`` (probe it with ``check_reachable`` first),
+    or a Ray instance started on this machine (and stopped after) when it is None. A session
+    the caller already opened is used as it is and left open."""
     try:
         import ray
     except ImportError:
@@ -53,8 +53,6 @@ def ray_session(address: str | None, *, connect_timeout_s: float) -> Iterator[No
     if ray.is_initialized():
         yield
         return
-    if address is not None:
-        check_reachable(address, connect_timeout_s)
     try:
         if address is None:
             ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)

@@ -83,9 +83,7 @@ def triage_file_on_ray(
     started = time.perf_counter()
     if todo:
         with ExitStack() as stack:
-            stack.enter_context(
-                ray_session(address, connect_timeout_s=settings.ray_connect_timeout_s)
-            )
+            stack.enter_context(ray_session(address))
             progress = stack.enter_context(batch_progress(console)) if console else None
             total = sum(len(block.rows) for block in todo)
             task = progress.add_task("", total=total, errors=0) if progress else None
