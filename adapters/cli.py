@@ -389,9 +389,15 @@ def fit_judge_command(
     ] = None,
     hold_out: HoldOut = None,
 ) -> None:
-    """Fit the answerability judge (the graph's grade step) on real labels, searched with this
-    project's retriever over a fresh index of each corpus."""
-    from assistant.adapters.behaviour_fit import collect_judge_examples, fit_judge, save_judge
+    """Fit the judge of the graph's grade step (does the search answer, which chunks do, is the
+    question too vague) on real labels, searched with this project's retriever over a fresh
+    index of each corpus."""
+    from assistant.adapters.behaviour_fit import (
+        collect_judge_examples,
+        fit_clarify,
+        fit_judge,
+        save_judge,
+    )
     from assistant.embedder import load_embedder
 
     if len(tasks) != len(corpus):
@@ -402,14 +408,18 @@ def fit_judge_command(
     examples = collect_judge_examples(
         settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=fold
     )
-    turn, chunk = fit_judge(
-        examples, embedder=embedder.name, trained_on=[p.name for p in [*tasks, *corpus]]
-    )
+    trained_on = [p.name for p in [*tasks, *corpus]]
+    turn, chunk = fit_judge(examples, embedder=embedder.name, trained_on=trained_on)
+    clarify = fit_clarify(examples, embedder, trained_on=trained_on)
     folder = out or _heads_dir(settings) / "judge"
-    save_judge(turn, chunk, folder)
+    save_judge(turn, chunk, folder, clarify)
     console = Console()
     _print_head(console, "turn", turn, folder / "turn")
     _print_head(console, "chunk", chunk, folder / "chunk")
+    if clarify is None:
+        console.print("clarify: no UNDERSPECIFIED task in the task files; no clarify head")
+    else:
+        _print_head(console, "clarify", clarify, folder / "clarify")
 
 
 @adapters_app.command("fit-router")
@@ -417,7 +427,10 @@ def fit_judge_command(
 def fit_router_command(
     tasks: Annotated[
         list[Path] | None,
-        typer.Option(help="MTRAG-UN style tasks: UNDERSPECIFIED -> clarify; repeatable."),
+        typer.Option(
+            help="MTRAG-UN style tasks, all searched (the judge asks the vague ones "
+            "which one they mean); repeatable."
+        ),
     ] = None,
     clinc: Annotated[
         Path | None, typer.Option(help="CLINC150 rows: small_talk -> reply, oos -> search.")
@@ -430,7 +443,7 @@ def fit_router_command(
     ] = None,
     hold_out: HoldOut = None,
 ) -> None:
-    """Fit the decide step's router (search, reply, clarify, human) on real labels."""
+    """Fit the decide step's router (search, reply, human) on real labels."""
     from assistant.adapters.behaviour_fit import collect_router_examples, fit_router
     from assistant.embedder import load_embedder
 

@@ -115,6 +115,28 @@ def recall_floor(min_recall: float) -> ThresholdRule:
     return rule
 
 
+def false_alarm_ceiling(max_flagged: float) -> ThresholdRule:
+    """Binary: the lowest threshold at which at most `max_flagged` of the negatives are flagged.
+
+    For the clarify head: asking "which one do you mean?" of a question that was clear fails
+    the customer, so the clear questions bound how often it may ask.
+    """
+
+    def rule(oof: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, float]]:
+        p = oof[:, 1]
+        negatives = np.sort(p[y == 0])
+        allowed = int(np.floor(max_flagged * len(negatives)))
+        # Just above the highest negative score that must stay unflagged.
+        threshold = float(np.nextafter(negatives[len(negatives) - allowed - 1], 1.0))
+        return threshold, {
+            "auc": float(roc_auc_score(y, p)),
+            "positives_flagged": float(np.mean(p[y == 1] >= threshold)),
+            "negatives_flagged": float(np.mean(p[y == 0] >= threshold)),
+        }
+
+    return rule
+
+
 def best_f1(oof: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, float]]:
     """Binary: the threshold with the best F1 of the positive label (for the chunk head)."""
     p = oof[:, 1]

@@ -10,9 +10,11 @@ graph's depth, and the evidence of those chunks is read:
 - ANSWERABLE / PARTIAL again, with its gold documents taken out of the results (the next
   chunks move up): a real negative, the same question over real chunks that do not answer it.
 
-UNDERSPECIFIED tasks call for a clarifying question (the router's job) and are left out, as
-are answerable tasks whose search missed every gold document (no label to learn from: the
-chunks may or may not answer). Every example keeps its conversation, so folds split by it.
+The clarify head learns from the same searches: UNDERSPECIFIED tasks (kind `underspecified`)
+are the vague questions, every other task's own search is not (answerable tasks whose search
+missed every gold document come as kind `missed`: the turn and chunk heads leave them out, with
+no label to learn from, but the question is no vaguer for it). Every example keeps its
+conversation, so folds split by it.
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.evaluation.datasets import SupportQuestion
-from assistant.evidence import EvidenceReader
+from assistant.evidence import EvidenceReader, spread_features
 from assistant.schemas import RetrievedChunk
 from assistant.settings import SearchMode
 from assistant.tools.search import Retriever
 
 ANSWERABLE = frozenset({"ANSWERABLE", "PARTIAL"})
+ANSWER_KINDS = frozenset({"answerable", "unanswerable", "gold_removed"})
+"""The kinds the turn and chunk heads learn from."""
+CLARIFY_KINDS = frozenset({"answerable", "missed", "unanswerable", "underspecified"})
+"""The kinds the clarify head learns from: each task's own search, once."""
 # How many more chunks to fetch so that a search without its gold still holds `k` chunks.
 SPARE = 5
 
@@ -39,8 +45,10 @@ class JudgeExample:
 
     conversation: str
     kind: str
-    """`answerable`, `unanswerable` or `gold_removed`."""
+    """`answerable`, `unanswerable`, `gold_removed`, `missed` or `underspecified`."""
     features: np.ndarray
+    spread: np.ndarray
+    """The search's spread row (`assistant.evidence.SPREAD_FEATURES`)."""
     chunk_labels: np.ndarray
     answers: bool
     question: str = ""
@@ -62,16 +70,17 @@ def judge_examples(
     """The examples of `questions` over the knowledge base `retriever` searches."""
     examples = []
     for question in questions:
-        if question.answerability not in ANSWERABLE | {"UNANSWERABLE"}:
+        if question.answerability not in ANSWERABLE | {"UNANSWERABLE", "UNDERSPECIFIED"}:
             continue
         query = question.search_query()
         top = retriever.search(query, tenant=tenant, k=k, mode=mode)
         gold = set(question.doc_ids)
 
-        if question.answerability == "UNANSWERABLE":
-            examples.append(_example(reader, question, top, "unanswerable"))
+        if question.answerability in ("UNANSWERABLE", "UNDERSPECIFIED"):
+            examples.append(_example(reader, question, top, question.answerability.lower()))
             continue
         if not any(c.doc_id in gold for c in top):
+            examples.append(_example(reader, question, top, "missed"))
             continue
         examples.append(_example(reader, question, top, "answerable"))
         found = retriever.search(query, tenant=tenant, k=k + SPARE, mode=mode)
@@ -91,8 +100,9 @@ def _example(
         question.conversation,
         kind,
         evidence.features,
+        spread_features(evidence),
         labels,
-        bool(labels.any()),
+        kind == "answerable",
         question=question.question,
         context=question.previous_question,
         chunk_texts=tuple(c.text for c in chunks),

@@ -1,7 +1,8 @@
 """Router examples from real labels: what the decide step should do with a message.
 
-- MTRAG-UN tasks (`question`, `history`, `answerability`): UNDERSPECIFIED -> `clarify`, the
-  other classes -> `search` (the judgement then answers or declines).
+- MTRAG-UN tasks (`question`, `history`, `answerability`): every class -> `search`. The
+  judgement then answers, declines, or asks which one the customer means: a vague question is
+  told apart better with what its search found (the judge's clarify head) than before it.
 - CLINC150 (`clinc150_train.jsonl`): the `small_talk` domain -> `reply`; out-of-scope rows
   (`oos`) -> `search`, so the judgement declines them; a sample of the other domains'
   requests -> `search`.
@@ -33,9 +34,9 @@ from assistant.adapters.policy import policy_for
 from assistant.evaluation.datasets import SupportQuestion
 from assistant.jsonl import read_jsonl
 
-ROUTER_LABELS: tuple[str, ...] = ("search", "reply", "clarify", "human")
-# Rows kept per intent from the large classification sets, so they do not drown the ~60
-# UNDERSPECIFIED tasks (the balanced class weights do the rest).
+ROUTER_LABELS: tuple[str, ...] = ("search", "reply", "human")
+# Rows kept per intent from the large classification sets, so they do not drown the few
+# hundred task questions (the balanced class weights do the rest).
 PER_INTENT = 12
 
 
@@ -63,7 +64,7 @@ def task_examples(questions: Iterable[SupportQuestion]) -> list[RouterExample]:
         RouterExample(
             text=q.question,
             context=q.previous_question,
-            label="clarify" if q.answerability == "UNDERSPECIFIED" else "search",
+            label="search",
             group=q.conversation,
             source=q.source,
             origin="tasks",

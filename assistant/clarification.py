@@ -2,8 +2,10 @@
 
 A vague question ("What services does the clinic provide?") is searched first; the distinct
 documents found are the options the customer can choose between, named by their title, their
-heading or, where a passage has neither, its opening words. No options found: the caller asks
-the model for a question instead.
+heading or, where a passage has neither, its opening words. Web page titles carry their site
+("Police Explorers | Auburn, CA", "Missions - NASA"): an option is named by the page part
+alone unless that would make two options read the same. No options found: the caller asks the
+model for a question instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from assistant.schemas import RetrievedChunk
 
 MAX_OPTIONS = 3
 OPTION_WORDS = 8
+# "Page - Site": a trailing part of at most this many words after " - " names the site.
+SITE_WORDS = 3
 
 
 def option_name(chunk: RetrievedChunk) -> str:
@@ -27,13 +31,28 @@ def option_name(chunk: RetrievedChunk) -> str:
     return " ".join(label.split()).rstrip(" .:;,")
 
 
+def page_name(name: str) -> str:
+    """`name` less the site a web page title carries ("Page | Site", "Page - Site")."""
+    page = name.split(" | ")[0].strip()
+    head, dash, site = page.rpartition(" - ")
+    if dash and head.strip() and len(site.split()) <= SITE_WORDS:
+        page = head.strip()
+    return page or name
+
+
 def clarifying_question(chunks: Sequence[RetrievedChunk]) -> str | None:
     """A question naming up to `MAX_OPTIONS` distinct documents among `chunks` (rank order)."""
     options: list[str] = []
+    fulls: list[str] = []
     for chunk in chunks:
-        name = option_name(chunk)
-        if name and name.casefold() not in {o.casefold() for o in options}:
-            options.append(name)
+        full = option_name(chunk)
+        if not full or full.casefold() in {f.casefold() for f in fulls}:
+            continue
+        short = page_name(full)
+        taken = {o.casefold() for o in options}
+        # Two pages of one name on two sites are told apart by the site.
+        options.append(full if short.casefold() in taken else short)
+        fulls.append(full)
         if len(options) == MAX_OPTIONS:
             break
     if not options:

@@ -124,3 +124,20 @@ def turn_features(features: np.ndarray) -> np.ndarray:
     if not len(features):
         return np.zeros(len(TURN_FEATURES))
     return features.max(axis=0)
+
+
+SPREAD_FEATURES: tuple[str, ...] = ("distinct_sources", "best_sentence_spread", "dense_spread")
+"""How far a search spreads: a vague question finds many pages, none much closer than the
+others; a clear one finds one or two that stand out (the clarify head reads these)."""
+
+
+def spread_features(evidence: Evidence) -> np.ndarray:
+    """One row for the whole search, columns as `SPREAD_FEATURES`."""
+    if not evidence.chunks:
+        return np.zeros(len(SPREAD_FEATURES))
+    sources = {c.title.casefold() if c.title else c.doc_id for c in evidence.chunks}
+    best = evidence.features[:, FEATURES.index("best_sentence")]
+    dense = evidence.features[:, FEATURES.index("dense")]
+    return np.array(
+        [float(len(sources)), float(best.max() - best.min()), float(dense.max() - dense.min())]
+    )

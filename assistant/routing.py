@@ -1,11 +1,13 @@
-"""The decide step's fitted router: search, reply, clarify or hand over, from real labels.
+"""The decide step's fitted router: search, reply or hand over, from real labels.
 
 A multinomial logistic regression over the question's embedding and a few signs of a vague
 question (its length, whether a conversation came before, pronouns and demonstratives, how
-close it is to the earlier turn), fitted by `assistant adapters fit-router` on MTRAG-UN
-answerability, CLINC150 small talk and out-of-scope rows, BANKING77 by the policy table and
-requests for a person. Where no router is fitted the graph falls back to the calibrated choice
-of the base model (`assistant.llm.calibration`).
+close it is to the earlier turn), fitted by `assistant adapters fit-router` on MTRAG-UN tasks,
+CLINC150 small talk and out-of-scope rows, BANKING77 by the policy table and requests for a
+person. The same row, with what the search found, is what the judge's clarify head reads
+(`assistant.judgement`): whether a question is too vague is decided after searching. Where no
+router is fitted the graph falls back to the calibrated choice of the base model
+(`assistant.llm.calibration`).
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ def router_rows(embedder: Embedder, messages: list[str], contexts: list[str]) ->
 class FittedRouter:
     """Routes a message; another label must beat `search` by `margin` in probability.
 
-    Searching by mistake costs a search that ends in an answer or a decline; clarifying,
-    replying or handing over by mistake fails the customer, hence the margin.
+    Searching by mistake costs a search that ends in an answer, a decline or a clarifying
+    question; replying or handing over by mistake fails the customer, hence the margin.
     """
 
     def __init__(self, head: LinearHead, embedder: Embedder, *, margin: float) -> None:

@@ -170,6 +170,11 @@ class Settings(BaseSettings):
         "(falls back to `cosine` with a warning when missing); `cosine` = every chunk whose "
         "cosine with the query is at least `min_relevance`.",
     )
+    clarify: bool = Field(
+        True,
+        description="Grade step, fitted judge: ask which one the customer means when its "
+        "clarify head finds the question too vague to answer as asked.",
+    )
     answer_sentences: int = Field(
         4,
         ge=1,

@@ -62,7 +62,7 @@ def build_graph(
     graph.add_conditional_edges(
         "grade",
         partial(nodes.route_after_grade, deps=deps),
-        ["generate", "rewrite", "decline", "escalate"],
+        ["generate", "rewrite", "decline", "escalate", "clarify"],
     )
     graph.add_edge("rewrite", "retrieve")
     graph.add_edge("hand_over", "await_human")

@@ -116,7 +116,13 @@ class GraphDeps:
             ),
             verifier=verifier if settings.verify_citations != "off" else None,
             router=open_router(settings.router, heads / "router", embedder),
-            judge=open_judge(settings.judge, heads / "judge", reader, settings.min_relevance),
+            judge=open_judge(
+                settings.judge,
+                heads / "judge",
+                reader,
+                settings.min_relevance,
+                clarify=settings.clarify,
+            ),
             reader=reader,
             tracer=tracer,
         )
@@ -183,9 +189,12 @@ def retrieve(state: SupportState, *, deps: GraphDeps) -> Update:
 
 def grade(state: SupportState, *, deps: GraphDeps) -> Update:
     """Judge whether the search answers the question in its conversation, and keep the
-    chunks that do; none kept means the generator is never called for this search."""
+    chunks that do; none kept means the generator is never called for this search. A
+    question the judge finds too vague turns the step into a clarifying question."""
     chunks = state["chunks"]
     judgement = deps.judgement.judge(state["question"], _previous_question(state), chunks)
+    if judgement.clarify:
+        return {"relevant": [], "action": Action.CLARIFY}
     return {"relevant": [chunks[i] for i in judgement.kept] if judgement.answerable else []}
 
 
@@ -327,6 +336,8 @@ def route_after_retrieve(state: SupportState) -> str:
 
 
 def route_after_grade(state: SupportState, *, deps: GraphDeps) -> str:
+    if state["action"] is Action.CLARIFY:
+        return "clarify"
     if state["relevant"]:
         return "generate"
     if len(state["queries"]) <= deps.settings.max_rewrites:

@@ -50,11 +50,14 @@ from assistant.llm.gateway import complete
 from assistant.schemas import Citation, Outcome, RetrievedChunk
 from assistant.service import Assistant
 
-AnswerVariant = Literal["rag", "no-rag", "cosine-gate", "one-sentence", "no-router", "before"]
+AnswerVariant = Literal[
+    "rag", "no-rag", "cosine-gate", "no-clarify", "one-sentence", "no-router", "before"
+]
 
 # The turn's design choices as A/B variants: each is `rag` with these settings changed.
 TURN_VARIANTS: dict[str, dict[str, object]] = {
     "cosine-gate": {"judge": "cosine"},
+    "no-clarify": {"clarify": False},
     "one-sentence": {"answer_sentences": 1},
     "no-router": {"router": "model"},
     # The turn as it was before the router, the judge and several sentences.

@@ -30,6 +30,7 @@ MEANING: dict[str, str] = {
     "rag": "the assistant's turn (search, grade, answer with citations)",
     "no-rag": "the same model, closed book (no knowledge base)",
     "cosine-gate": "rag with the old gate (chunk cosine >= ASSISTANT_MIN_RELEVANCE) for the judge",
+    "no-clarify": "rag without the judge's clarify head (never asks which one is meant)",
     "one-sentence": "rag with one answer sentence, chosen by the model",
     "no-router": "rag with the base model's calibrated choice instead of the router",
     "before": "rag as before the router, the judge and several sentences (all three undone)",

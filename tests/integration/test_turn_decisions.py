@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.clarification import option_name
+from assistant.clarification import option_name, page_name
 from assistant.embedder import Embedder
 from assistant.evaluation.answers import RawAnswer, rag_answerer
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
@@ -137,5 +137,7 @@ def test_a_vague_question_gets_a_clarifying_question_naming_options_from_its_pas
     assert answer.outcome is Outcome.CLARIFY, answer.text
     named = _options(answer)
     assert named, answer.text
-    # Every option named is a passage the turn's search found, by the name it carries.
-    assert named <= {option_name(c) for c in answer.retrieved}, (named, answer.text)
+    # Every option named is a passage the turn's search found, by the name it carries (its
+    # page's part of it, when that alone tells the options apart).
+    names = {option_name(c) for c in answer.retrieved}
+    assert named <= names | {page_name(n) for n in names}, (named, answer.text)

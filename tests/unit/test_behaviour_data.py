@@ -8,11 +8,11 @@ import numpy as np
 from doubles import HashEmbedder, ListRetriever, chunk
 
 from assistant.adapters.data import read_banking77
-from assistant.adapters.fitting import fit_head, folds, recall_floor
-from assistant.adapters.judge_data import judge_examples
+from assistant.adapters.fitting import false_alarm_ceiling, fit_head, folds, recall_floor
+from assistant.adapters.judge_data import ANSWER_KINDS, CLARIFY_KINDS, judge_examples
 from assistant.adapters.router_data import banking_examples, clinc_examples, task_examples
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
-from assistant.evidence import EvidenceReader
+from assistant.evidence import SPREAD_FEATURES, EvidenceReader
 
 
 def test_no_conversation_is_on_both_sides_of_a_fold(shared_data: Path) -> None:
@@ -25,10 +25,12 @@ def test_no_conversation_is_on_both_sides_of_a_fold(shared_data: Path) -> None:
 
 
 def test_router_examples_label_real_rows_by_their_source(shared_data: Path) -> None:
-    tasks = task_examples(load_support_qa(shared_data / "behaviour_tasks.jsonl"))
-    vague = [e for e in tasks if e.label == "clarify"]
-    assert vague and all(e.origin == "tasks" for e in tasks)
-    assert {e.label for e in tasks} == {"search", "clarify"}
+    questions = load_support_qa(shared_data / "behaviour_tasks.jsonl")
+    tasks = task_examples(questions)
+    # Vague ones too: the judge's clarify head decides after searching.
+    assert any(q.answerability == "UNDERSPECIFIED" for q in questions)
+    assert all(e.origin == "tasks" for e in tasks)
+    assert {e.label for e in tasks} == {"search"}
     clinc = clinc_examples(shared_data / "clinc150_train.jsonl")
     assert {e.label for e in clinc} == {"reply", "search"}
     assert sum(e.source.startswith("clinc150") for e in clinc) == len(clinc)
@@ -81,3 +83,41 @@ def test_judge_examples_keep_the_texts_a_reader_would_read() -> None:
     assert answered.chunk_texts == (chunk(1).text, chunk(2).text)
     assert answered.chunk_labels.tolist() == [False, True]
     assert removed.kind == "gold_removed" and removed.chunk_texts == (chunk(1).text, chunk(3).text)
+
+
+def test_the_clarify_rule_flags_no_more_clear_questions_than_it_may() -> None:
+    rng = np.random.default_rng(1)
+    p = np.concatenate([rng.uniform(0.0, 0.7, 300), rng.uniform(0.3, 1.0, 60)])
+    y = np.array([0] * 300 + [1] * 60)
+    threshold, metrics = false_alarm_ceiling(0.05)(np.stack([1 - p, p], axis=1), y)
+    assert np.mean(p[y == 0] >= threshold) <= 0.05
+    # The lowest such threshold: one score lower would flag one clear question too many.
+    assert np.mean(p[y == 0] >= np.sort(p[y == 0])[-16]) > 0.05
+    assert metrics["negatives_flagged"] <= 0.05 < metrics["positives_flagged"]
+
+
+def test_judge_examples_keep_vague_and_missed_questions_for_the_clarify_head_only() -> None:
+    def task(qid: str, answerability: str, gold: list[str]) -> SupportQuestion:
+        return SupportQuestion.model_validate(
+            {
+                "qid": qid,
+                "question": "Which one?",
+                "history": [],
+                "doc_ids": gold,
+                "answerability": answerability,
+            }
+        )
+
+    examples = judge_examples(
+        [task("a<::>1", "UNDERSPECIFIED", ["doc-1"]), task("b<::>1", "ANSWERABLE", ["doc-9"])],
+        ListRetriever([chunk(1), chunk(2)]),
+        EvidenceReader(HashEmbedder()),
+        tenant="default",
+        k=2,
+    )
+    assert [(e.kind, e.answers) for e in examples] == [
+        ("underspecified", False),
+        ("missed", False),
+    ]
+    assert all(e.kind not in ANSWER_KINDS and e.kind in CLARIFY_KINDS for e in examples)
+    assert examples[0].spread.shape == (len(SPREAD_FEATURES),)

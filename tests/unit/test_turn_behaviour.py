@@ -19,17 +19,18 @@ from doubles import (
     script,
 )
 
+from assistant.adapters.behaviour_fit import save_judge
 from assistant.adapters.heads import LinearHead, load_head
 from assistant.adapters.schemas import EscalationDecision
 from assistant.citations import MARKER
-from assistant.clarification import clarifying_question, option_name
+from assistant.clarification import clarifying_question, option_name, page_name
 from assistant.errors import InputError
-from assistant.evidence import Evidence, EvidenceReader
+from assistant.evidence import FEATURES, TURN_FEATURES, Evidence, EvidenceReader
 from assistant.extraction import extractive_answer
 from assistant.graphs.builder import build_graph
 from assistant.graphs.nodes import GraphDeps
 from assistant.graphs.state import new_turn
-from assistant.judgement import CosineGate, Judgement, open_judge
+from assistant.judgement import CosineGate, FittedJudge, Judgement, clarify_inputs, open_judge
 from assistant.routing import open_router
 from assistant.schemas import Answer, Outcome, RetrievedChunk
 
@@ -64,6 +65,19 @@ def test_a_search_judged_unanswerable_never_reaches_the_generator(settings):
     assert answer.outcome is Outcome.DECLINED
     assert model.saw(GENERATE_MARK) == 0
     assert judge.asked == [("How do I reset my password?", "", 2)]
+
+
+def test_a_search_judged_too_vague_gets_a_clarifying_question_naming_what_it_found(settings):
+    settings.answer_mode = "generative"
+    model = ScriptedChatModel(respond=script("search"))
+    judge = FixedJudge(Judgement(answerable=False, clarify=True, confidence=0.6))
+    answer = ask(
+        graph_deps(settings, model, ListRetriever([chunk(1), chunk(2)]), judge=judge),
+        "What are the limits?",
+    )
+    assert answer.outcome is Outcome.CLARIFY
+    assert '"Doc 1" or "Doc 2"' in answer.text
+    assert model.saw(GENERATE_MARK) == 0
 
 
 def test_unanswerable_after_search_goes_to_the_escalation_step_when_asked(settings):
@@ -224,3 +238,62 @@ def test_a_sentence_two_passages_share_is_said_once():
     )
     said = "Reset it in Settings. [1] Then sign in. [1] More. [2]"
     assert extractive_answer(evidence, 3) == said
+
+
+def test_a_clarifying_question_names_web_pages_without_their_site_unless_that_is_the_difference():
+    def titled(title: str) -> RetrievedChunk:
+        return chunk(1).model_copy(update={"title": title, "doc_id": title})
+
+    assert page_name("MLPD & MCSO Explorer Post 7880 | Mammoth Lakes, CA - Official Website") == (
+        "MLPD & MCSO Explorer Post 7880"
+    )
+    assert page_name("Missions - NASA") == "Missions"
+    assert page_name("Step 1 - Install the package and start the server") == (
+        "Step 1 - Install the package and start the server"
+    )
+    question = clarifying_question(
+        [
+            titled("Police Explorers | Auburn, CA"),
+            titled("Missions - NASA"),
+            titled("Police Explorers | Morgan Hill, CA"),
+        ]
+    )
+    assert question is not None
+    assert '"Police Explorers", "Missions" or "Police Explorers | Morgan Hill, CA"' in question
+
+
+def constant_head(inputs: Sequence[str], p: float) -> LinearHead:
+    """A judge head that gives P(second label) = `p` whatever it reads."""
+    return LinearHead(
+        kind="judge",
+        labels=["no", "yes"],
+        inputs=list(inputs),
+        mean=[0.0] * len(inputs),
+        scale=[1.0] * len(inputs),
+        weights=[[0.0] * len(inputs)],
+        intercept=[float(np.log(p / (1 - p)))],
+        threshold=0.5,
+        embedder="hash",
+        trained_on=["t.jsonl"],
+        data_hash="0",
+    )
+
+
+def test_the_fitted_judge_asks_when_its_clarify_head_says_so_and_loads_without_one(
+    tmp_path: Path, caplog
+):
+    reader = EvidenceReader(HashEmbedder(64))
+    turn, chunk_head = constant_head(TURN_FEATURES, 0.9), constant_head(FEATURES, 0.9)
+    save_judge(turn, chunk_head, tmp_path / "old")
+    with caplog.at_level(logging.WARNING):
+        old = FittedJudge.load(tmp_path / "old", reader)
+    assert "no clarify head" in caplog.text
+    assert old.judge("Which one?", "", [chunk(1), chunk(2)]).answerable
+
+    inputs = clarify_inputs(reader.embedder.dim)
+    save_judge(turn, chunk_head, tmp_path / "new", constant_head(inputs, 0.8))
+    judgement = FittedJudge.load(tmp_path / "new", reader).judge("Which one?", "", [chunk(1)])
+    assert judgement.clarify and not judgement.answerable
+    save_judge(turn, chunk_head, tmp_path / "stale", constant_head(inputs[:-1], 0.8))
+    with pytest.raises(ValueError, match="clarify head"):
+        FittedJudge.load(tmp_path / "stale", reader)
