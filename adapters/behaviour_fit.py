@@ -35,7 +35,14 @@ from assistant.errors import InputError
 from assistant.evaluation.datasets import Fold, SupportQuestion, load_support_qa
 from assistant.evidence import FEATURES, TURN_FEATURES, EvidenceReader, turn_features
 from assistant.ingest import ingest_paths
-from assistant.judgement import CHUNK_HEAD, CLARIFY_HEAD, TURN_HEAD, clarify_inputs, clarify_rows, search_row
+from assistant.judgement import (
+    CHUNK_HEAD,
+    CLARIFY_HEAD,
+    TURN_HEAD,
+    clarify_inputs,
+    clarify_rows,
+    search_row,
+)
 from assistant.routing import router_inputs, router_rows
 from assistant.settings import Settings
 from assistant.sparse import SparseEncoder
