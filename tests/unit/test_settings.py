@@ -43,3 +43,12 @@ def test_invalid_values_are_refused_naming_the_setting(monkeypatch, field, value
     monkeypatch.setenv(f"ASSISTANT_{field.upper()}", value)
     with pytest.raises(ValidationError, match=field):
         Settings(_env_file=None)
+
+
+def test_every_turn_variant_of_the_evaluation_changes_settings_that_exist():
+    # The runner applies them with `model_copy(update=...)`, which does not check the names.
+    from assistant.evaluation.answers import TURN_VARIANTS
+
+    for name, update in TURN_VARIANTS.items():
+        assert set(update) <= set(Settings.model_fields), name
+        Settings.model_validate(update)
