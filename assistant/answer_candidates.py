@@ -26,12 +26,27 @@ def chunk_sentences(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[str]
         if _is_structure(paragraph):
             continue
         for unit in LIST_ITEM.split(paragraph):
-            flat = " ".join(unit.split())
-            for sentence in SENTENCE_END.split(flat):
+            for sentence in _joined_fragments(SENTENCE_END.split(" ".join(unit.split()))):
                 sentence = strip_markers(sentence).strip()
                 if MIN_CHARS <= len(sentence) <= max_chars:
                     sentences.append(sentence)
     return sentences
+
+
+def _joined_fragments(pieces: list[str]) -> list[str]:
+    """`pieces` with each one shorter than MIN_CHARS joined to the one after it.
+
+    A short piece followed by more text is a step ("Run `make test`.") or a split after an
+    abbreviation ("Timothy P."); either way it belongs with its neighbour, not dropped.
+    """
+    joined: list[str] = []
+    pending = ""
+    for piece in pieces:
+        piece = f"{pending} {piece}".strip()
+        pending = piece if len(piece) < MIN_CHARS else ""
+        if not pending:
+            joined.append(piece)
+    return [*joined, pending] if pending else joined
 
 
 def answer_candidates(

@@ -4,6 +4,11 @@ For one question in its conversation and the numbered chunks of a search, each c
 sentences are embedded once; from them come per-chunk features (how close its best sentence is
 to the question, how many of the question's words it contains, above all the words the
 conversation has not used yet, its rank) and the sentences an extractive answer is made of.
+A chunk's own heading (the last part of its section path) is read with its sentences: help
+pages put the answer's subject in the heading ("Run the tests") and the steps below it ("Run
+`make test`."), and a chunk stripped of its heading looked unanswered. The heading counts for
+the features only, never as a sentence of the answer. Chunks without a section (plain text and
+JSONL, as the training tasks' corpora) read exactly as before.
 The same code computes the features when a head is fitted (`assistant adapters fit-judge`) and
 when a turn is judged, so the two cannot drift apart.
 """
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answer_candidates import chunk_sentences
+from assistant.chunking import SECTION_SEPARATOR
 from assistant.embedder import Embedder
 from assistant.schemas import RetrievedChunk
 from assistant.sparse import SparseEncoder
@@ -63,14 +69,16 @@ class EvidenceReader:
         """`context` is the conversation's earlier user turns (may be empty)."""
         chunks = list(chunks)
         sentences = [chunk_sentences(chunk) or [chunk.text] for chunk in chunks]
-        flat = [s for group in sentences for s in group]
+        headings = [_heading(chunk) for chunk in chunks]
+        read = [[*group, *heading] for group, heading in zip(sentences, headings, strict=True)]
+        flat = [s for group in read for s in group]
         queries = [question, f"{context} {question}".strip()]
         vectors = self.embedder.embed_documents([*queries, *flat])
         asked, in_context, pieces = vectors[0], vectors[1], vectors[2:]
         similarity: list[np.ndarray] = []
         similarity_in_context: list[np.ndarray] = []
         start = 0
-        for group in sentences:
+        for group in read:
             block = pieces[start : start + len(group)]
             similarity.append(block @ asked)
             similarity_in_context.append(block @ in_context)
@@ -82,7 +90,7 @@ class EvidenceReader:
         for rank, (chunk, sims, sims_c) in enumerate(
             zip(chunks, similarity, similarity_in_context, strict=True), 1
         ):
-            held = set(self.sparse.tokenize(chunk.text))
+            held = set(self.sparse.tokenize(" ".join([chunk.text, *_heading(chunk)])))
             top2 = np.sort(sims)[-2:]
             rows.append(
                 [
@@ -109,7 +117,15 @@ class EvidenceReader:
             features[:, FEATURES.index("coverage_vs_top")] = (
                 features[:, cover] - features[:, cover].max()
             )
-        return Evidence(chunks, sentences, similarity, features)
+        # The answer is made of sentences only: the headings' cosines are dropped here.
+        answerable = [sims[: len(group)] for sims, group in zip(similarity, sentences, strict=True)]
+        return Evidence(chunks, sentences, answerable, features)
+
+
+def _heading(chunk: RetrievedChunk) -> list[str]:
+    """The chunk's own heading, as a one-item list (empty without a section)."""
+    heading = chunk.section.rsplit(SECTION_SEPARATOR, 1)[-1].strip()
+    return [heading] if heading else []
 
 
 TURN_FEATURES: tuple[str, ...] = tuple(f"max_{name}" for name in FEATURES)

@@ -5,7 +5,11 @@ head reads the whole search and says whether it answers, a chunk head says which
 and a clarify head says whether the question is too vague to answer as asked (it reads the
 question as the router does, plus how the search spread: a vague question finds many pages).
 `CosineGate` is the judgement the graph made before there was a judge (every chunk whose
-cosine with the query clears a floor), kept as the fallback and as the A/B baseline.
+cosine with the query clears a floor), kept as the fallback and as the A/B baseline. The same
+floor stays in front of the fitted judge as a pre-filter: a search with nothing that close to the
+question found nothing about it, and is declined, not asked about (the clarify head, fitted on
+questions a knowledge base is about, read an off-topic search's spread as vagueness and asked
+which of some unrelated pages was meant).
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ class FittedJudge:
         chunk: LinearHead,
         reader: EvidenceReader,
         clarify: LinearHead | None = None,
+        floor: float | None = None,
     ) -> None:
         if list(turn.inputs) != list(TURN_FEATURES) or list(chunk.inputs) != list(FEATURES):
             raise ValueError("the judge's heads were fitted on other features; refit them")
@@ -104,13 +109,21 @@ class FittedJudge:
         self.chunk = chunk
         self.clarify = clarify
         self.reader = reader
+        self.floor = floor
 
     @classmethod
-    def load(cls, folder: Path, reader: EvidenceReader, *, clarify: bool = True) -> FittedJudge:
+    def load(
+        cls,
+        folder: Path,
+        reader: EvidenceReader,
+        *,
+        clarify: bool = True,
+        floor: float | None = None,
+    ) -> FittedJudge:
         """The heads in `folder`/turn, `folder`/chunk and, unless `clarify` is off,
         `folder`/clarify (`InputError` when turn or chunk is missing or stale; without a
         clarify head the judge never clarifies, with a warning: heads fitted before it existed
-        still load)."""
+        still load). A search whose best dense cosine is below `floor` is declined unread."""
         name = reader.embedder.name
         vague = None
         if clarify and (folder / CLARIFY_HEAD).exists():
@@ -126,10 +139,11 @@ class FittedJudge:
             load_head(folder / CHUNK_HEAD, "judge", embedder=name),
             reader,
             vague,
+            floor,
         )
 
     def judge(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Judgement:
-        if not chunks:
+        if not chunks or self._off_topic(chunks):
             return Judgement(answerable=False, confidence=0.0)
         evidence = self.reader.read(question, context, chunks)
         confidence = float(self.turn.probabilities(turn_features(evidence.features))[0, 1])
@@ -148,16 +162,20 @@ class FittedJudge:
             answerable=True, kept=sorted({best, *kept}), confidence=round(confidence, 4)
         )
 
+    def _off_topic(self, chunks: Sequence[RetrievedChunk]) -> bool:
+        scores = [c.dense_score for c in chunks if c.dense_score is not None]
+        return self.floor is not None and bool(scores) and max(scores) < self.floor
+
 
 def open_judge(
     kind: str, folder: Path, reader: EvidenceReader | None, floor: float, *, clarify: bool = True
 ) -> Judge:
-    """The judge the settings ask for (`fitted` or `cosine`; `clarify` off leaves the clarify
-    head out); a fitted judge that cannot be loaded (missing, broken, another embedder) falls
-    back to the cosine gate with a warning."""
+    """The judge the settings ask for (`fitted` or `cosine`, both with `floor` as the cosine a
+    chunk needs; `clarify` off leaves the clarify head out); a fitted judge that cannot be
+    loaded (missing, broken, another embedder) falls back to the cosine gate with a warning."""
     if kind == "fitted" and reader is not None:
         try:
-            return FittedJudge.load(folder, reader, clarify=clarify)
+            return FittedJudge.load(folder, reader, clarify=clarify, floor=floor)
         except (InputError, ValueError) as exc:
             logger.warning("answerability judge not used, falling back to the cosine gate: %s", exc)
     return CosineGate(floor)

@@ -176,11 +176,18 @@ class Settings(BaseSettings):
         "clarify head finds the question too vague to answer as asked.",
     )
     answer_sentences: int = Field(
-        4,
+        8,
         ge=1,
-        le=10,
-        description="Extractive mode: passage sentences per answer, from the chunks the "
+        le=20,
+        description="Extractive mode: most passage sentences per answer, from the chunks the "
         "judgement kept; 1 = the model chooses the one sentence.",
+    )
+    answer_words: int = Field(
+        80,
+        ge=1,
+        le=1000,
+        description="Extractive mode: sentences are added until the answer has this many words "
+        "(at most `answer_sentences` of them).",
     )
     max_rewrites: int = Field(
         0,
@@ -191,7 +198,11 @@ class Settings(BaseSettings):
         "pass an unanswerable question (README); raise it with a bigger model.",
     )
     min_relevance: float = Field(
-        0.25, ge=-1.0, le=1.0, description="Dense cosine below which a chunk is not relevant."
+        0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Dense cosine below which a chunk is not relevant: the cosine judge's gate, "
+        "and the fitted judge's pre-filter (a search with no chunk this close is declined).",
     )
     no_answer_action: Literal["decline", "escalate"] = "decline"
     verify_citations: Literal["off", "flag", "remove"] = Field(

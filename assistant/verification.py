@@ -22,8 +22,9 @@ from assistant.embedder import Embedder
 from assistant.schemas import RetrievedChunk
 from assistant.sparse import SparseEncoder
 
-# A sentence ends at . ! ? (or a marker) followed by space; markers stay with their sentence.
-_SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[^\s\[])")
+# A sentence ends at a marker followed by space (markers stay with their sentence), or at
+# . ! ? followed by space and anything but a lower-case letter: "e.g. the" and "etc. and" run on.
+_SENTENCE_END = re.compile(r"(?<=\])\s+(?=[^\s\[])|(?<=[.!?])\s+(?=[^\s\[a-z])")
 _MARKER_NUMBER = re.compile(r"\[(\d{1,3})\]")
 # Chunk sentences shorter than this add noise to the best-cosine search, not evidence.
 _MIN_CHUNK_SENTENCE = 20

@@ -220,7 +220,7 @@ def rewrite(state: SupportState, *, deps: GraphDeps) -> Update:
 def generate(state: SupportState, *, deps: GraphDeps) -> Update:
     """Answer over the numbered relevant chunks; every sentence ends in its [n] marker.
 
-    `extractive`: up to `answer_sentences` passage sentences of the kept chunks
+    `extractive`: passage sentences of the kept chunks up to `answer_words` words
     (`assistant.extraction`); with 1, the model chooses the sentence, marker included (a
     constrained choice). `generative`: the model writes, under a regex that demands a marker
     per sentence. The draft is released as it comes (`assistant.release`): each sentence checked
@@ -354,7 +354,8 @@ def _draft(state: SupportState, deps: GraphDeps) -> Iterator[str]:
     extractive = deps.settings.answer_mode == "extractive"
     if extractive and deps.reader is not None and deps.settings.answer_sentences > 1:
         evidence = deps.reader.read(state["question"], _previous_question(state), chunks)
-        if draft := extractive_answer(evidence, deps.settings.answer_sentences):
+        settings = deps.settings
+        if draft := extractive_answer(evidence, settings.answer_sentences, settings.answer_words):
             yield draft
             return
     passages = prompts.format_passages([(c.title or c.section, c.text) for c in chunks])

@@ -51,7 +51,14 @@ from assistant.schemas import Citation, Outcome, RetrievedChunk
 from assistant.service import Assistant
 
 AnswerVariant = Literal[
-    "rag", "no-rag", "cosine-gate", "no-clarify", "one-sentence", "no-router", "before"
+    "rag",
+    "no-rag",
+    "cosine-gate",
+    "no-clarify",
+    "one-sentence",
+    "four-sentences",
+    "no-router",
+    "before",
 ]
 
 # The turn's design choices as A/B variants: each is `rag` with these settings changed.
@@ -59,6 +66,8 @@ TURN_VARIANTS: dict[str, dict[str, object]] = {
     "cosine-gate": {"judge": "cosine"},
     "no-clarify": {"clarify": False},
     "one-sentence": {"answer_sentences": 1},
+    # The count of sentences before the word budget.
+    "four-sentences": {"answer_sentences": 4, "answer_words": 1000},
     "no-router": {"router": "model"},
     # The turn as it was before the router, the judge and several sentences.
     "before": {"judge": "cosine", "answer_sentences": 1, "router": "model"},

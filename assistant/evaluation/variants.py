@@ -32,6 +32,7 @@ MEANING: dict[str, str] = {
     "cosine-gate": "rag with the old gate (chunk cosine >= ASSISTANT_MIN_RELEVANCE) for the judge",
     "no-clarify": "rag without the judge's clarify head (never asks which one is meant)",
     "one-sentence": "rag with one answer sentence, chosen by the model",
+    "four-sentences": "rag with four answer sentences, however many words they have",
     "no-router": "rag with the base model's calibrated choice instead of the router",
     "before": "rag as before the router, the judge and several sentences (all three undone)",
     "lora": "the task's LoRA adapter on the configured backend",

@@ -91,3 +91,28 @@ def test_a_thread_keeps_its_conversation_across_turns(
     messages = assistant.graph.get_state(config).values["messages"]  # type: ignore[arg-type]
     assert [m.type for m in messages] == ["human", "ai", "human", "ai"]
     assert messages[2].text == "And on weekends?"
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "source"),
+    [
+        ("How do I run the tests?", "make test", "setup.md"),
+        ("Where is the data kept?", "hybrid-assistant", "setup.md"),
+        ("How do I delete a document?", "assistant delete DOC_ID", "ingestion.md"),
+    ],
+)
+def test_questions_a_heading_of_the_shipped_docs_answers_are_answered_from_that_section(
+    settings: Settings,
+    store: KnowledgeStore,
+    chat_model: EmbeddedChatModel,
+    question: str,
+    said: str,
+    source: str,
+) -> None:
+    # The answer's subject is in the section heading ("Run the tests"), the steps below it.
+    docs = Path(__file__).parents[2] / "docs"
+    ingest_paths([docs], store, tenant=TENANT, max_chars=settings.chunk_max_chars)
+    answer = _assistant(settings, store, chat_model).ask(question)
+    assert answer.outcome is Outcome.ANSWERED, answer.text
+    assert said in answer.text
+    assert source in {c.doc_id for c in answer.citations}

@@ -39,3 +39,11 @@ def test_list_items_are_candidates_of_their_own_without_the_bullet():
         "`TOP_K`: chunks per search, 5 by default. [1]",
         "`MODE`: hybrid, dense or sparse. [1]",
     ]
+
+
+def test_a_short_step_or_a_split_after_an_abbreviation_joins_the_sentence_after_it():
+    text = "Run `make test`. It runs the whole suite.\n\nAsk Timothy P. Smith about refunds.\n\nOk."
+    assert answer_candidates([_chunk(text)]) == [
+        "Run `make test`. It runs the whole suite. [1]",
+        "Ask Timothy P. Smith about refunds. [1]",
+    ]

@@ -33,6 +33,7 @@ from assistant.graphs.state import new_turn
 from assistant.judgement import CosineGate, FittedJudge, Judgement, clarify_inputs, open_judge
 from assistant.routing import open_router
 from assistant.schemas import Answer, Outcome, RetrievedChunk
+from assistant.verification import split_sentences
 
 
 class FixedJudge:
@@ -157,6 +158,21 @@ def test_extractive_answer_takes_the_best_sentence_and_the_one_after_it_in_passa
     assert extractive_answer(evidence, 2) == "b best. [1] c next. [1]"
     assert extractive_answer(evidence, 3) == "b best. [1] c next. [1] d second best. [2]"
     assert extractive_answer(evidence, 1) == "b best. [1]"
+
+
+def test_extractive_answer_stops_at_the_word_budget_before_the_sentence_cap():
+    evidence = Evidence(
+        chunks=[chunk(1), chunk(2)],
+        sentences=[["Short one.", "Open Settings and choose Reset password."], ["A third one."]],
+        similarity=[np.array([0.9, 0.1]), np.array([0.5])],
+        features=np.zeros((2, 1)),
+    )
+    # 2 + 6 words reach a budget of 8: the third sentence is left out although the cap allows it.
+    assert extractive_answer(evidence, 8, words=8) == (
+        "Short one. [1] Open Settings and choose Reset password. [1]"
+    )
+    assert extractive_answer(evidence, 8, words=9).endswith("A third one. [2]")
+    assert extractive_answer(evidence, 1, words=100) == "Short one. [1]"
 
 
 def test_a_clarifying_question_names_passages_without_titles_by_their_opening_words():
@@ -297,3 +313,45 @@ def test_the_fitted_judge_asks_when_its_clarify_head_says_so_and_loads_without_o
     save_judge(turn, chunk_head, tmp_path / "stale", constant_head(inputs[:-1], 0.8))
     with pytest.raises(ValueError, match="clarify head"):
         FittedJudge.load(tmp_path / "stale", reader)
+
+
+def test_a_chunks_heading_is_read_with_its_sentences_but_never_answered_with():
+    reader = EvidenceReader(HashEmbedder(64))
+    steps = "Type make check in a terminal. It installs what is missing."
+    headed = chunk(1).model_copy(update={"text": steps, "section": "Setup > Run the tests"})
+    bare = headed.model_copy(update={"section": ""})
+    question = "How do I run the tests?"
+    with_heading, without = reader.read(question, "", [headed]), reader.read(question, "", [bare])
+
+    best, cover = FEATURES.index("best_sentence"), FEATURES.index("coverage")
+    assert with_heading.features[0, best] > without.features[0, best]
+    assert with_heading.features[0, cover] > without.features[0, cover]
+    # The answer is made of the passage's sentences only.
+    assert with_heading.sentences == without.sentences
+    assert [len(s) for s in with_heading.similarity] == [2]
+    assert "Run the tests" not in extractive_answer(with_heading, 8, words=80)
+
+
+def test_every_piece_the_citation_check_splits_an_extracted_sentence_into_carries_its_marker():
+    evidence = Evidence(
+        chunks=[chunk(1)],
+        sentences=[["Run `make test`. It runs the whole suite, e.g. the slow tests."]],
+        similarity=[np.array([0.9])],
+        features=np.zeros((1, 1)),
+    )
+    answer = extractive_answer(evidence, 8, words=80)
+    assert answer == "Run `make test`. [1] It runs the whole suite, e.g. the slow tests. [1]"
+    assert all(MARKER.search(piece) for piece in split_sentences(answer))
+
+
+def test_a_search_with_nothing_near_the_question_is_declined_not_asked_about(tmp_path: Path):
+    reader = EvidenceReader(HashEmbedder(64))
+    turn, chunk_head = constant_head(TURN_FEATURES, 0.9), constant_head(FEATURES, 0.9)
+    save_judge(turn, chunk_head, tmp_path, constant_head(clarify_inputs(reader.embedder.dim), 0.8))
+    judge = open_judge("fitted", tmp_path, reader, 0.25)
+    far = [chunk(1, score=0.1), chunk(2, score=0.2)]
+    assert judge.judge("What is the capital of France?", "", far) == Judgement(
+        answerable=False, confidence=0.0
+    )
+    near = [chunk(1, score=0.3), chunk(2, score=0.2)]
+    assert judge.judge("Which one?", "", near).clarify
