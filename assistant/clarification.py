@@ -63,7 +63,5 @@ def clarifying_question(chunks: Sequence[RetrievedChunk]) -> str | None:
             "find the right answer."
         )
     listed = ", ".join(f'"{o}"' for o in options[:-1]) + f' or "{options[-1]}"'
-    return (
-        f"Could you tell me which one you mean: {listed}? Or say a little more about what you "
-        "need, so I can find the right answer."
-    )
+    # The form of the MTRAG-UN clarifying references: the options found, then the question.
+    return f"There are a few pages you might be asking about, like {listed}. Which one are you referring to?"

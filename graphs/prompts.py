@@ -68,9 +68,9 @@ CLARIFY = (
     "tell you what they need.\n\nMessage: {question}\nQuestion:"
 )
 
+# Short, as the MTRAG-UN references decline, with the two ways on.
 DECLINE = (
-    "Sorry, I do not have that information: it is not in the knowledge base, so I would rather "
-    "not guess. Could you rephrase the question, or ask for a person to take it over?"
+    "Sorry, I do not have that information. You can rephrase the question or ask for a person."
 )
 
 # What the escalation adapter is told when the search found nothing (its training wording).
