@@ -64,4 +64,7 @@ def clarifying_question(chunks: Sequence[RetrievedChunk]) -> str | None:
         )
     listed = ", ".join(f'"{o}"' for o in options[:-1]) + f' or "{options[-1]}"'
     # The form of the MTRAG-UN clarifying references: the options found, then the question.
-    return f"There are a few pages you might be asking about, like {listed}. Which one are you referring to?"
+    return (
+        f"There are a few pages you might be asking about, like {listed}. "
+        "Which one are you referring to?"
+    )
