@@ -255,13 +255,18 @@ class KnowledgeStore:
             return []
         flt = tenant_filter(tenant)
         dense_query = dense.tolist()
+        # Fused (RRF) scores tie often (ranks 1+3 and 3+1 sum alike), and the engine orders ties
+        # by its internal point order, which differs between two builds of the same index: a
+        # few candidates past k are fetched so that `in_stable_order` decides ties and the k-th
+        # place the same way every time.
+        limit = 2 * k
         if mode == "dense":
-            points = self.engine.query(dense_query, using=DENSE, flt=flt, limit=k)
-            return [_to_chunk(p, dense_score=p.score) for p in points]
+            points = self.engine.query(dense_query, using=DENSE, flt=flt, limit=limit)
+            return in_stable_order([_to_chunk(p, dense_score=p.score) for p in points], k)
         if mode == "sparse":
             if not sparse.indices:  # only stopwords: BM25 has nothing to match
                 return []
-            points = self.engine.query(sparse, using=SPARSE, flt=flt, limit=k, with_dense=True)
+            points = self.engine.query(sparse, using=SPARSE, flt=flt, limit=limit, with_dense=True)
         else:
             depth = max(4 * k, 20)  # RRF needs candidates beyond k from each list
             prefetch = [models.Prefetch(query=dense_query, using=DENSE, filter=flt, limit=depth)]
@@ -274,10 +279,23 @@ class KnowledgeStore:
                 using=None,
                 prefetch=prefetch,
                 flt=flt,
-                limit=k,
+                limit=limit,
                 with_dense=True,
             )
-        return [_to_chunk(p, dense_score=_cosine(dense, p)) for p in points]
+        return in_stable_order([_to_chunk(p, dense_score=_cosine(dense, p)) for p in points], k)
+
+
+def in_stable_order(chunks: Sequence[RetrievedChunk], k: int) -> list[RetrievedChunk]:
+    """The `k` best by score; ties go to the closer chunk by cosine, then by chunk id, so the
+    same index content gives the same results whatever order it was built in."""
+    return sorted(
+        chunks,
+        key=lambda c: (
+            -c.score,
+            -(c.dense_score if c.dense_score is not None else -2.0),
+            c.chunk_id,
+        ),
+    )[:k]
 
 
 def _cosine(query: np.ndarray, point: models.ScoredPoint) -> float | None:
