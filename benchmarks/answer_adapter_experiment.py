@@ -7,32 +7,31 @@ best other one, cut to `--cut` characters), scored on 30 answerable support dev 
 is the graph's GENERATE prompt; the target is the reference answer with each sentence ending in
 the marker of its closest passage. Every variant reads the same cut passages.
 
-    python benchmarks/answer_adapter_experiment.py --examples out/folds/examples.pkl \
+    python benchmarks/answer_adapter_experiment.py --examples out/reader/examples.pkl \
         --heads 'out/folds/{fold}/judge' --out out/answer-adapter
 
-`--examples`: a cache of the judge examples of both task files (searched once with
-`collect_judge_examples`, then read from there); `--heads`: the judge folders of the five-fold
-loop of adapters/README.md.
+`--examples`: the judge examples' cache of `reader_experiment.py` (both task files, searched
+once); `--heads`: the judge folders of the five-fold loop of adapters/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import random
 import re
 import statistics
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
+from reader_experiment import examples as judge_examples
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from assistant.adapters.behaviour_fit import collect_judge_examples
 from assistant.adapters.heads import load_head
 from assistant.citations import MARKER
 from assistant.embedder import load_embedder
@@ -47,19 +46,6 @@ from assistant.verification import split_sentences
 from graphs import prompts
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TASKS = ("behaviour_tasks.jsonl", "support_qa_dev.jsonl")
-CORPORA = ("behaviour_corpus.jsonl", "support_corpus.jsonl")
-
-
-def judge_examples(cache: Path, settings: Settings, embedder: Any) -> list[Any]:
-    """The judge examples of both task files (searched once, then read from `cache`)."""
-    if cache.is_file():
-        return list(pickle.loads(cache.read_bytes()))
-    pairs = [(DATA / t, DATA / c) for t, c in zip(TASKS, CORPORA, strict=True)]
-    found = collect_judge_examples(settings, embedder, pairs)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_bytes(pickle.dumps(found))
-    return found
 
 
 def main() -> None:
@@ -81,11 +67,11 @@ def main() -> None:
     embedder = load_embedder(settings.embedder)
     reader = EvidenceReader(embedder)
     tokenizer = AutoTokenizer.from_pretrained(converted_folder(settings))
-    examples = judge_examples(args.examples, settings, embedder)
-    refs: dict[tuple[str, str], tuple[str, str]] = {}
-    for name in TASKS:
+    found = judge_examples(args.examples)
+    refs: dict[tuple[str, str], str] = {}
+    for name in ("behaviour_tasks.jsonl", "support_qa_dev.jsonl"):
         for q in load_support_qa(DATA / name):
-            refs[(q.conversation, q.question)] = (q.answer or "", name)
+            refs[(q.conversation, q.question)] = q.answer or ""
 
     def prompt_text(question: str, texts: list[str]) -> str:
         passages = prompts.format_passages([("", t[: args.cut]) for t in texts])
@@ -111,17 +97,14 @@ def main() -> None:
             for s, v in zip(sentences, said, strict=True)
         )
 
-    def domain(e: Any) -> str:
-        return refs.get((e.conversation, e.question), ("", ""))[1]
-
     train = []
-    for e in examples:
-        if e.kind != "answerable" or domain(e) != TASKS[0]:
+    for e in found["behaviour"]:
+        if e.kind != "answerable":
             continue
         gold = [j for j, y in enumerate(e.chunk_labels) if y]
         other = [j for j, y in enumerate(e.chunk_labels) if not y][:1]
         texts = [e.chunk_texts[j] for j in sorted(gold[:2] + other)]
-        if t := target(refs[(e.conversation, e.question)][0], texts):
+        if t := target(refs[(e.conversation, e.question)], texts):
             train.append((prompt_text(e.question, texts), t + tokenizer.eos_token))
 
     def encode(prompt: str, reply: str) -> tuple[list[int], list[int]]:
@@ -183,19 +166,15 @@ def main() -> None:
         )
         for f in folds
     }
-    scored = [e for e in examples if e.kind == "answerable" and domain(e) == TASKS[1]]
+    scored = [e for e in found["support"] if e.kind == "answerable"]
     random.Random(0).shuffle(scored)
 
     @torch.no_grad()
     def generate(prompt: str, adapter: bool) -> str:
         ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
-        if adapter:
+        # The base model is the same weights with the adapter switched off.
+        with nullcontext() if adapter else model.disable_adapter():
             out = model.generate(ids, max_new_tokens=120, do_sample=False, repetition_penalty=1.1)
-        else:
-            with model.disable_adapter():
-                out = model.generate(
-                    ids, max_new_tokens=120, do_sample=False, repetition_penalty=1.1
-                )
         return str(tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)).strip()
 
     rows: dict[str, list[dict[str, Any]]] = {"extractive": [], "base": [], "answer adapter": []}
@@ -226,7 +205,7 @@ def main() -> None:
             sentences = split_sentences(text)
             rows[name].append(
                 {
-                    "f1": token_f1(MARKER.sub("", text), refs[(e.conversation, e.question)][0]),
+                    "f1": token_f1(MARKER.sub("", text), refs[(e.conversation, e.question)]),
                     "precision": statistics.fmean(gold[c - 1] for c in cites) if cites else None,
                     "marked": sum(bool(MARKER.search(s)) for s in sentences) / len(sentences)
                     if sentences
@@ -239,13 +218,13 @@ def main() -> None:
     (args.out / "answers.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     print("| variant | token F1 | citation precision | answers citing | sentences with a marker |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for name, found in rows.items():
-        precisions = [x["precision"] for x in found if x["precision"] is not None]
+    for name, answers in rows.items():
+        precisions = [x["precision"] for x in answers if x["precision"] is not None]
         print(
-            f"| {name} | {statistics.fmean(x['f1'] for x in found):.3f} "
+            f"| {name} | {statistics.fmean(x['f1'] for x in answers):.3f} "
             f"| {statistics.fmean(precisions) if precisions else 0.0:.3f} "
-            f"| {len(precisions)}/{len(found)} "
-            f"| {statistics.fmean(x['marked'] for x in found):.2f} |"
+            f"| {len(precisions)}/{len(answers)} "
+            f"| {statistics.fmean(x['marked'] for x in answers):.2f} |"
         )
 
 

@@ -114,7 +114,12 @@ def test_ties_go_to_the_closer_chunk_then_to_the_chunk_id() -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_two_builds_of_the_same_documents_in_other_orders_search_alike(
-    mode: SearchMode, settings: Settings, embedder: Embedder, corpus_slice: Path, tmp_path: Path
+    mode: SearchMode,
+    settings: Settings,
+    embedder: Embedder,
+    sparse: SparseEncoder,
+    corpus_slice: Path,
+    tmp_path: Path,
 ) -> None:
     # Fused scores tie often; Qdrant Edge ordered ties by insertion, so evaluations of two
     # fresh builds differed.
@@ -129,7 +134,7 @@ def test_two_builds_of_the_same_documents_in_other_orders_search_alike(
         path = tmp_path / f"{name}.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in ordered), encoding="utf-8")
         local = settings.model_copy(update={"qdrant_path": tmp_path / name})
-        with KnowledgeStore.open(local, embedder=embedder, sparse=SparseEncoder()) as store:
+        with KnowledgeStore.open(local, embedder=embedder, sparse=sparse) as store:
             store.ensure_collection()
             ingest_paths([path], store, tenant=TENANT, max_chars=1200)
             results.append(
