@@ -196,7 +196,9 @@ def main() -> None:
         evidence = reader.read(e.question, e.context, chunks)
         prompt = prompt_text(e.question, texts)
         drafts = {
-            "extractive": extractive_answer(evidence, 8, 80),
+            "extractive": extractive_answer(
+                evidence, settings.answer_sentences, settings.answer_words
+            ),
             "base": generate(prompt, adapter=False),
             "answer adapter": generate(prompt, adapter=True),
         }
