@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Self
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -20,6 +19,7 @@ from opentelemetry.trace import Tracer, TracerProvider
 
 from assistant.adapters.engine import build_triage
 from assistant.adapters.registry import AdapterRegistry
+from assistant.closing import Closing
 from assistant.embedder import load_embedder
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
 from assistant.graphs.builder import build_graph, hand_over_on_request, waits_for_human
@@ -134,7 +134,7 @@ def graph_deps(
     )
 
 
-class Assistant:
+class Assistant(Closing):
     """Answers questions over one knowledge base; keeps threads on disk.
 
     A turn, a resume and a hand-over each hold their thread's lock (`ThreadLocks`) from the
@@ -372,14 +372,3 @@ class Assistant:
         if self._owns_tracing and self.tracer_provider is not None:
             # The SDK's provider flushes its batch of spans on shutdown (the API has none).
             getattr(self.tracer_provider, "shutdown", lambda: None)()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

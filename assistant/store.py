@@ -8,12 +8,12 @@ reach another tenant's results. Where the points live is the engine's business
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Self
 
 import numpy as np
 from qdrant_client import models
 
+from assistant.closing import Closing
 from assistant.embedder import Embedder
 from assistant.engines import open_engine
 from assistant.engines.base import DENSE, SPARSE, Offset, StoreEngine
@@ -40,7 +40,7 @@ def tenant_filter(tenant: str, *conditions: models.Condition) -> models.Filter:
     )
 
 
-class KnowledgeStore:
+class KnowledgeStore(Closing):
     """Chunks with dense + sparse vectors in one collection; hybrid search with RRF."""
 
     def __init__(
@@ -74,17 +74,6 @@ class KnowledgeStore:
     def close(self) -> None:
         """Release the engine (and the lock on a folder)."""
         self.engine.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- collection ---------------------------------------------------------------------------
 

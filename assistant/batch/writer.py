@@ -14,17 +14,17 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from pydantic import ValidationError
 
 from assistant.batch.readers import output_format
 from assistant.batch.records import CSV_COLUMNS, TicketRecord
+from assistant.closing import Closing
 from assistant.errors import InputError
 
 
-class RecordWriter:
+class RecordWriter(Closing):
     """Appends records to a JSONL or CSV output; open with ``RecordWriter.open``."""
 
     def __init__(self, path: Path, fd: int, *, csv_output: bool) -> None:
@@ -79,17 +79,6 @@ class RecordWriter:
 
     def close(self) -> None:
         os.close(self._fd)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def drop_records(path: Path, drop: Callable[[TicketRecord], bool]) -> int:

@@ -10,13 +10,13 @@ import logging
 import threading
 from collections import OrderedDict
 from contextlib import AbstractContextManager, nullcontext
-from types import TracebackType
 from typing import Any, Self
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from assistant.closing import Closing
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
 from assistant.interaction_log import Feedback
 from assistant.schemas import Answer, Outcome
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 SEEN_MESSAGES = 4096
 
 
-class SlackBot:
+class SlackBot(Closing):
     """The assistant as a Slack bot. Owns the hand-off store; the assistant is the caller's."""
 
     def __init__(
@@ -263,14 +263,3 @@ class SlackBot:
 
     def close(self) -> None:
         self.escalations.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -9,11 +9,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from pydantic import BaseModel, ConfigDict
 
+from assistant.closing import Closing
 from assistant.slack.threads import SlackThread
 
 _SCHEMA = """
@@ -40,7 +39,7 @@ class Escalation(BaseModel):
     customer: SlackThread
 
 
-class EscalationStore:
+class EscalationStore(Closing):
     """The hand-offs of the bot, kept in a SQLite file."""
 
     def __init__(self, path: Path) -> None:
@@ -85,17 +84,6 @@ class EscalationStore:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _escalation(row: tuple[str, str, str, str, str]) -> Escalation:
