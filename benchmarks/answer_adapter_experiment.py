@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
+from reader_experiment import DATA
 from reader_experiment import examples as judge_examples
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -44,8 +45,6 @@ from assistant.schemas import RetrievedChunk
 from assistant.settings import Settings
 from assistant.verification import split_sentences
 from graphs import prompts
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def main() -> None:

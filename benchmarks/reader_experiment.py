@@ -31,7 +31,7 @@ from assistant.evaluation.datasets import Fold
 from assistant.evidence import turn_features
 from assistant.settings import Settings
 
-DATA = Path("../shared/data")
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SOURCES = {
     "behaviour": (DATA / "behaviour_tasks.jsonl", DATA / "behaviour_corpus.jsonl"),
     "support": (DATA / "support_qa_dev.jsonl", DATA / "support_corpus.jsonl"),
