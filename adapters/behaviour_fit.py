@@ -2,7 +2,8 @@
 
 The judge's examples are searched with the project's own retriever: each task file's corpus is
 ingested into a fresh local index (never the configured knowledge base), at the graph's depth.
-The heads land in ``ADAPTERS_DIR/judge/{turn,chunk,clarify}`` and ``ADAPTERS_DIR/router``.
+The heads land in ``ADAPTERS_DIR/judge/{turn,chunk,clarify}``, ``ADAPTERS_DIR/router`` and
+``ADAPTERS_DIR/small_talk`` (`fit-small-talk`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from assistant.adapters.fitting import (
     best_f1,
     false_alarm_ceiling,
     fit_head,
+    most_likely,
     recall_floor,
     search_margin,
 )
@@ -211,4 +213,25 @@ def fit_router(
         embedder=embedder.name,
         trained_on=trained_on,
         rule=search_margin(labels, KEEP_SEARCHED, from_tasks),
+    )
+
+
+def fit_small_talk(
+    rows: Sequence[tuple[str, str]], embedder: Embedder, *, trained_on: Sequence[str]
+) -> LinearHead:
+    """Which small talk a message is, from its embedding ((text, intent) rows)."""
+    texts = [text for text, _ in rows]
+    intents = sorted({intent for _, intent in rows})
+    if len(intents) < 2:
+        raise InputError(f"the small-talk head needs two intents or more; the data has {intents}")
+    return fit_head(
+        embedder.embed_documents(texts),
+        [intent for _, intent in rows],
+        texts,
+        kind="small_talk",
+        labels=intents,
+        inputs=[f"embedding_{i}" for i in range(embedder.dim)],
+        embedder=embedder.name,
+        trained_on=trained_on,
+        rule=most_likely,
     )

@@ -458,6 +458,30 @@ def fit_router_command(
     _print_head(Console(), "router", head, folder)
 
 
+@adapters_app.command("fit-small-talk")
+@clear_errors
+def fit_small_talk_command(
+    clinc: Annotated[
+        Path, typer.Option(help="CLINC150 rows: the `small_talk` domain's intents are learned.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the head. Default: HEADS_DIR/small_talk.")
+    ] = None,
+) -> None:
+    """Fit the head that tells which small talk a message is (its reply is written for that)."""
+    from assistant.adapters.behaviour_fit import fit_small_talk
+    from assistant.adapters.router_data import small_talk_rows
+    from assistant.embedder import load_embedder
+
+    settings = load_settings()
+    head = fit_small_talk(
+        small_talk_rows(clinc), load_embedder(settings.embedder), trained_on=[clinc.name]
+    )
+    folder = out or _heads_dir(settings) / "small_talk"
+    head.save(folder)
+    _print_head(Console(), "small talk", head, folder)
+
+
 @adapters_app.command("fit-classifier")
 @clear_errors
 def fit_classifier_command(

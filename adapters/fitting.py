@@ -197,3 +197,11 @@ def search_margin(
         return chosen, metrics
 
     return rule
+
+
+def most_likely(oof: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, float]]:
+    """Multiclass, no threshold (the likeliest label wins): accuracy and the lowest recall of
+    a label, out of fold (for the small-talk head)."""
+    picked = oof.argmax(axis=1)
+    recalls = [float(np.mean(picked[y == i] == i)) for i in np.unique(y)]
+    return 0.0, {"accuracy": float(np.mean(picked == y)), "min_recall": min(recalls)}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from assistant.errors import InputError
 
 HEAD_FILE = "head.json"
-HeadKind = Literal["judge", "router"]
+HeadKind = Literal["judge", "router", "small_talk"]
 
 
 class HeadScores(BaseModel):
@@ -79,6 +79,6 @@ def load_head(folder: Path, kind: HeadKind, *, embedder: str) -> LinearHead:
     if head.embedder != embedder:
         raise InputError(
             f"{path}: fitted on the embedder {head.embedder!r}, the knowledge base uses "
-            f"{embedder!r}; refit it (assistant adapters fit-{kind})"
+            f"{embedder!r}; refit it (assistant adapters fit-{kind.replace('_', '-')})"
         )
     return head

@@ -84,6 +84,12 @@ def clinc_examples(path: Path, *, per_intent: int = PER_INTENT) -> list[RouterEx
     return examples
 
 
+def small_talk_rows(path: Path) -> list[tuple[str, str]]:
+    """(text, intent) of CLINC150's `small_talk` domain: what the small-talk head learns."""
+    rows = read_jsonl(path, _ClincRow, expected="CLINC150 rows `{text, label, domain}`")
+    return [(row.text, row.label) for _, row in rows if row.domain == "small_talk"]
+
+
 def banking_examples(
     banking: Sequence[LabelledText], *, per_intent: int = PER_INTENT
 ) -> list[RouterExample]:

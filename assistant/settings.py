@@ -164,6 +164,18 @@ class Settings(BaseSettings):
         "real labels; falls back to `model` with a warning when missing); `model` = the "
         "calibrated constrained choice of the base model.",
     )
+    small_talk: Literal["fitted", "model"] = Field(
+        "fitted",
+        description="Replies to small talk: `fitted` = the small-talk head in "
+        "HEADS_DIR/small_talk picks the reply written for what the message is (a greeting, "
+        "thanks, ...; falls back to `model` with a warning when missing); `model` = the model "
+        "writes it (for a bigger model on vLLM).",
+    )
+    small_talk_replies: Path | None = Field(
+        None,
+        description="YAML file of `intent: reply` lines (CLINC150 small-talk intents: "
+        "greeting, thank_you, goodbye, are_you_a_bot, ...) replacing the default replies.",
+    )
     judge: Literal["fitted", "cosine"] = Field(
         "fitted",
         description="Grade step: `fitted` = the answerability judge in HEADS_DIR/judge "

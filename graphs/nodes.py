@@ -44,6 +44,7 @@ from assistant.release import Released, release
 from assistant.routing import FittedRouter, open_router
 from assistant.schemas import Action, Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
+from assistant.small_talk import SmallTalk, open_small_talk
 from assistant.tools.search import TOOL_NAME, Retriever, make_search_tool
 from assistant.tracing import TracedRetriever
 from assistant.verification import CitationVerifier
@@ -65,7 +66,8 @@ class GraphDeps:
 
     `triage` and `escalation` read a message with their adapters; None where the adapter is
     not available (the graph then skips triage, and hands over with the message as summary).
-    `router` decides the step (None: the base model's calibrated choice); `judge` grades the
+    `router` decides the step (None: the base model's calibrated choice); `small_talk` replies
+    to small talk (None: the model writes the reply); `judge` grades the
     search (None: the cosine gate of the settings); `reader` reads chunks for extractive
     answers of several sentences (None: the model chooses one sentence).
     """
@@ -77,6 +79,7 @@ class GraphDeps:
     escalation: Escalation | None = None
     verifier: CitationVerifier | None = None
     router: FittedRouter | None = None
+    small_talk: SmallTalk | None = None
     judge: Judge | None = None
     reader: EvidenceReader | None = None
     # Spans of nodes and searches; None = tracing off (nothing wrapped).
@@ -116,6 +119,9 @@ class GraphDeps:
             ),
             verifier=verifier if settings.verify_citations != "off" else None,
             router=open_router(settings.router, heads / "router", embedder),
+            small_talk=open_small_talk(
+                settings.small_talk, heads / "small_talk", embedder, settings.small_talk_replies
+            ),
             judge=open_judge(
                 settings.judge,
                 heads / "judge",
@@ -252,6 +258,9 @@ def cite(state: SupportState, *, deps: GraphDeps) -> Update:
 
 
 def answer_directly(state: SupportState, *, deps: GraphDeps) -> Update:
+    """Small talk: the reply written for what the message is, or the model's."""
+    if deps.small_talk is not None:
+        return _finish(state, deps.small_talk.reply(state["question"]), Outcome.ANSWERED_DIRECTLY)
     text = complete(deps.model, _prompt(prompts.ANSWER_DIRECTLY.format(question=state["question"])))
     return _finish(state, text.strip(), Outcome.ANSWERED_DIRECTLY)
 

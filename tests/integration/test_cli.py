@@ -14,6 +14,7 @@ from web_site import serve_help_center
 
 from assistant.cli import app
 from assistant.settings import Settings
+from assistant.small_talk import DEFAULT_REPLIES, SmallTalk
 from assistant.threads import open_checkpointer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -179,3 +180,34 @@ def test_chat_keeps_one_thread_for_the_whole_conversation(env):
         if "· thread " in line
     }
     assert len(threads) == 1
+
+
+def test_fit_small_talk_learns_the_intents_of_a_clinc_file_and_refuses_a_broken_one(
+    env, tmp_path: Path, embedder
+):
+    rows = [
+        *(("greeting", t) for t in ("hello", "hi there", "good morning", "hey", "howdy")),
+        *(("thank_you", t) for t in ("thanks", "thank you", "many thanks", "cheers", "ta")),
+        *(("goodbye", t) for t in ("bye", "goodbye", "see you", "farewell", "later")),
+    ]
+    clinc = tmp_path / "clinc.jsonl"
+    lines = [json.dumps({"text": t, "label": i, "domain": "small_talk"}) for i, t in rows]
+    # Another domain's rows are not small talk: left out.
+    lines.append(json.dumps({"text": "book a flight", "label": "book_flight", "domain": "travel"}))
+    clinc.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "heads" / "small_talk"
+
+    code, output = invoke(
+        env, "adapters", "fit-small-talk", "--clinc", str(clinc), "--out", str(out)
+    )
+
+    assert code == 0, output
+    small_talk = SmallTalk.load(out, embedder)
+    assert small_talk.head.labels == ["goodbye", "greeting", "thank_you"]
+    assert small_talk.reply("thank you very much") == DEFAULT_REPLIES["thank_you"]
+    clinc.write_text('{"text": "hello"}\n', encoding="utf-8")
+    code, output = invoke(
+        env, "adapters", "fit-small-talk", "--clinc", str(clinc), "--out", str(out)
+    )
+    assert code != 0
+    assert "clinc.jsonl:1" in output and "Traceback" not in output

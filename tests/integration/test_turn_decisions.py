@@ -25,6 +25,7 @@ from assistant.llm.embedded import EmbeddedChatModel
 from assistant.schemas import Document, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
+from assistant.small_talk import DEFAULT_REPLIES
 from assistant.sparse import SparseEncoder
 from assistant.store import KnowledgeStore
 from assistant.threads import open_checkpointer
@@ -46,6 +47,7 @@ DISTRACTORS = 40
 
 class Bench:
     def __init__(self, assistant: Assistant, corpus: dict[str, Document]):
+        self.assistant = assistant
         self.store = assistant.store
         self.max_chars = assistant.settings.chunk_max_chars
         self.corpus = corpus
@@ -141,3 +143,18 @@ def test_a_vague_question_gets_a_clarifying_question_naming_options_from_its_pas
     # page's part of it, when that alone tells the options apart).
     names = {option_name(c) for c in answer.retrieved}
     assert named <= names | {page_name(n) for n in names}, (named, answer.text)
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("Hello!", "greeting"),
+        ("Thank you so much!", "thank_you"),
+        ("Am I chatting with a real person?", "are_you_a_bot"),
+    ],
+)
+def test_small_talk_gets_the_reply_written_for_it(bench: Bench, message: str, intent: str) -> None:
+    """The shipped router and small-talk head over the real embedder; the model writes nothing."""
+    answer = bench.assistant.ask(message)
+    assert answer.outcome is Outcome.ANSWERED_DIRECTLY, answer.text
+    assert answer.text == DEFAULT_REPLIES[intent]

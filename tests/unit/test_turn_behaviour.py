@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from doubles import (
+    DECIDE_MARK,
     GENERATE_MARK,
     HashEmbedder,
     ListRetriever,
@@ -33,6 +34,7 @@ from assistant.graphs.state import new_turn
 from assistant.judgement import CosineGate, FittedJudge, Judgement, clarify_inputs, open_judge
 from assistant.routing import open_router
 from assistant.schemas import Answer, Outcome, RetrievedChunk
+from assistant.small_talk import DEFAULT_REPLIES, SmallTalk, load_replies, open_small_talk
 from assistant.verification import split_sentences
 
 
@@ -195,9 +197,64 @@ def test_a_missing_router_or_judge_falls_back_with_a_warning(tmp_path: Path, cap
     with caplog.at_level(logging.WARNING):
         assert open_router("fitted", tmp_path / "router", embedder) is None
         judge = open_judge("fitted", tmp_path / "judge", EvidenceReader(embedder), 0.3)
+        assert open_small_talk("fitted", tmp_path / "small_talk", embedder, None) is None
     assert isinstance(judge, CosineGate) and judge.floor == 0.3
     assert "router not used" in caplog.text
     assert "cosine gate" in caplog.text
+    assert "the model writes the replies" in caplog.text
+
+
+def small_talk_head(embedder: HashEmbedder) -> LinearHead:
+    """Two intents, told apart by the embedding's direction (hash embeddings of two words)."""
+    greeting, thanks = embedder.embed_documents(["hello", "thanks"])
+    direction = greeting - thanks
+    return LinearHead(
+        kind="small_talk",
+        labels=["greeting", "thank_you"],
+        inputs=[f"embedding_{i}" for i in range(embedder.dim)],
+        mean=[0.0] * embedder.dim,
+        scale=[1.0] * embedder.dim,
+        weights=[(-direction).tolist()],
+        intercept=[0.0],
+        embedder=embedder.name,
+        trained_on=["t.jsonl"],
+        data_hash="0",
+    )
+
+
+def test_small_talk_gets_the_reply_written_for_it_and_never_calls_the_model(settings):
+    embedder = HashEmbedder()
+    small_talk = SmallTalk(
+        small_talk_head(embedder), embedder, load_replies(None, ["greeting", "thank_you"])
+    )
+    model = ScriptedChatModel(respond=script("reply"))
+    deps = graph_deps(settings, model, ListRetriever([chunk(1)]), small_talk=small_talk)
+    hello, thanks = ask(deps, "hello"), ask(deps, "thanks")
+    assert hello.outcome is thanks.outcome is Outcome.ANSWERED_DIRECTLY
+    assert (hello.text, thanks.text) == (DEFAULT_REPLIES["greeting"], DEFAULT_REPLIES["thank_you"])
+    # The decide step's choice is the only model call: no reply is generated.
+    assert len(model.prompts) == 2
+    assert all(DECIDE_MARK in prompt for prompt in model.prompts)
+
+
+def test_the_teams_replies_replace_the_defaults_and_a_wrong_file_is_refused(tmp_path: Path):
+    intents = ["greeting", "tell_joke", "thank_you"]
+    own = tmp_path / "replies.yaml"
+    own.write_text("greeting: Hi, this is Acme support.\n", encoding="utf-8")
+    replies = load_replies(own, intents)
+    assert replies["greeting"] == "Hi, this is Acme support."
+    assert replies["thank_you"] == DEFAULT_REPLIES["thank_you"]
+    # An intent without a written reply says what the assistant is for.
+    assert "help center" in replies["tell_joke"]
+    own.write_text("greting: Hi\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"unknown small-talk intent.*greting"):
+        load_replies(own, intents)
+    own.write_text("greeting: ''\n", encoding="utf-8")
+    with pytest.raises(InputError, match="empty reply for greeting"):
+        load_replies(own, intents)
+    own.write_text("- greeting\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not a YAML mapping"):
+        load_replies(own, intents)
 
 
 def test_without_a_router_the_base_models_choice_decides(settings, tmp_path: Path):
