@@ -17,14 +17,11 @@ from langgraph.types import Command
 from opentelemetry import trace
 from opentelemetry.trace import Tracer, TracerProvider
 
-from assistant.adapters.engine import build_triage
-from assistant.adapters.registry import AdapterRegistry
 from assistant.closing import Closing
-from assistant.embedder import load_embedder
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
-from assistant.graphs.builder import build_graph, hand_over_on_request, waits_for_human
-from assistant.graphs.nodes import GraphDeps
-from assistant.graphs.state import new_turn
+from assistant.graph.builder import build_graph, hand_over_on_request, waits_for_human
+from assistant.graph.nodes import GraphDeps
+from assistant.graph.state import new_turn
 from assistant.interaction_log import (
     EscalatedBy,
     Feedback,
@@ -34,14 +31,15 @@ from assistant.interaction_log import (
     rating_record,
     turn_record,
 )
+from assistant.knowledge.embedder import load_embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
-from assistant.release import AnswerPiece
+from assistant.llm.registry import AdapterRegistry
 from assistant.schemas import Answer, Outcome
 from assistant.settings import Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
-from assistant.threads import ThreadLocks, open_thread_locks, open_thread_store
+from assistant.thread_store import ThreadLocks, open_thread_locks, open_thread_store
 from assistant.tracing import (
     INSTRUMENTATION,
     TENANT,
@@ -49,7 +47,9 @@ from assistant.tracing import (
     open_tracer_provider,
     turn_span,
 )
-from assistant.verification import CitationVerifier
+from assistant.triage.engines import build_triage
+from assistant.turn.release import AnswerPiece
+from assistant.turn.verification import CitationVerifier
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from assistant.kinds import SearchMode
 
 APP_NAME = "hybrid-assistant"
-# The adapters trained in this repository: `adapters/` at its top, installed as
-# `assistant/adapters`.
-SHIPPED_ADAPTERS_DIR = Path(__file__).parent / "adapters"
+
+
+def _shipped_adapters_dir() -> Path:
+    # The artifacts trained in this repository live in `adapters/` at its top; a wheel carries
+    # them inside the package as `assistant/shipped_adapters` (pyproject's force-include).
+    packaged = Path(__file__).parent / "shipped_adapters"
+    return packaged if packaged.is_dir() else Path(__file__).parents[1] / "adapters"
+
+
+SHIPPED_ADAPTERS_DIR = _shipped_adapters_dir()
 
 Backend = Literal["embedded", "openai"]
 StoreEngineName = Literal["edge", "local"]

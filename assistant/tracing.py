@@ -25,7 +25,7 @@ from assistant.schemas import RetrievedChunk
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
-    from assistant.tools.search import Retriever
+    from assistant.knowledge.search_tool import Retriever
 
 R = TypeVar("R")
 

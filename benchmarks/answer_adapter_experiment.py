@@ -33,17 +33,17 @@ from reader_experiment import DATA
 from reader_experiment import examples as judge_examples
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from assistant.adapters.heads import load_head
-from assistant.citations import MARKER
-from assistant.embedder import load_embedder
 from assistant.evaluation.datasets import Fold, load_support_qa
 from assistant.evaluation.metrics import token_f1
-from assistant.evidence import EvidenceReader
-from assistant.extraction import extractive_answer
+from assistant.knowledge.embedder import load_embedder
 from assistant.llm.packaged import converted_folder
 from assistant.schemas import RetrievedChunk
 from assistant.settings import Settings
-from assistant.verification import split_sentences
+from assistant.turn.citations import MARKER
+from assistant.turn.evidence import EvidenceReader
+from assistant.turn.extraction import extractive_answer
+from assistant.turn.heads import load_head
+from assistant.turn.verification import split_sentences
 from graphs import prompts
 
 

@@ -95,8 +95,8 @@ def main() -> None:
                 log,
             ),
             peak_rss(
-                "`python -c 'import assistant.cli'` (the CLI's imports)",
-                [python, "-c", "import assistant.cli"],
+                "`python -c 'import assistant.interfaces.cli.main'` (the CLI's imports)",
+                [python, "-c", "import assistant.interfaces.cli.main"],
                 env,
                 log,
             ),

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
-from assistant.adapters.classifier import TriageClassifier
-from assistant.adapters.data import LabelledText, is_dev, read_banking77
-from assistant.adapters.policy import shipped_policy
-from assistant.batch.cli import triage_batch_command
-from assistant.embedder import load_embedder
+from assistant.interfaces.cli.batch_commands import triage_batch_command
+from assistant.knowledge.embedder import load_embedder
+from assistant.policy import shipped_policy
 from assistant.settings import Settings
+from assistant.triage.classifier import TriageClassifier
+from assistant.triage.examples import LabelledText, is_dev, read_banking77
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "banking77_train.jsonl"
 TARGET = 0.9

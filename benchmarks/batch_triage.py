@@ -61,27 +61,27 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import LLMResult
 from langchain_openai.chat_models.base import BaseChatOpenAI
 
-from assistant.adapters.classifier import TriageClassifier
-from assistant.adapters.data import is_dev, read_banking77
-from assistant.adapters.inference import TRIAGE_ADAPTER, to_messages, triage, triage_regex
-from assistant.adapters.policy import shipped_policy
-from assistant.adapters.prompts import triage_messages
-from assistant.adapters.registry import AdapterRegistry
-from assistant.adapters.schemas import TriageResult
-from assistant.api.app import create_app
-from assistant.batch.cli import triage_batch_command
-from assistant.embedder import load_embedder
 from assistant.evaluation.metrics import percentile
+from assistant.interfaces.api.app import create_app
+from assistant.interfaces.cli.batch_commands import triage_batch_command
+from assistant.knowledge.embedder import load_embedder
 from assistant.llm.gateway import _call_kwargs, build_chat_model
 from assistant.llm.packaged import resolve_model_folder
-from assistant.service import Assistant
-from assistant.settings import Settings
-from assistant.vllm_launcher import (
+from assistant.llm.registry import AdapterRegistry
+from assistant.llm.vllm_launcher import (
     SERVED_MODEL_NAME,
     ServeConfig,
     free_port,
     running_vllm,
 )
+from assistant.policy import shipped_policy
+from assistant.schemas import TriageResult
+from assistant.service import Assistant
+from assistant.settings import Settings
+from assistant.triage.classifier import TriageClassifier
+from assistant.triage.examples import is_dev, read_banking77
+from assistant.triage.inference import TRIAGE_ADAPTER, to_messages, triage, triage_regex
+from assistant.triage.prompts import triage_messages
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "banking77_train.jsonl"

@@ -51,16 +51,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from qdrant_client import models
 from sentence_transformers import SentenceTransformer
 
-from assistant.embedder import Embedder, load_embedder
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
+from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.gateway import build_chat_model
 from assistant.schemas import RetrievedChunk
 from assistant.service import Assistant
 from assistant.settings import SearchMode, Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
-from assistant.threads import open_thread_store
+from assistant.thread_store import open_thread_store
 from assistant.tracing import turn_span
 
 TARGET = 0.05

@@ -34,22 +34,22 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.embedder import Embedder, load_embedder
-from assistant.ingest import ingest_documents
+from assistant.ingestion.ingest import ingest_documents
+from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.schemas import Answer, Document, Outcome, RetrievedChunk
 from assistant.service import Assistant
 from assistant.settings import SearchMode, Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"
 FIXTURE = REPO / "tests" / "data" / "hostile_documents.json"
 CLEAN, SALTED = "clean", "salted"
 MARKER = re.compile(r"\[(\d{1,3})\]")
-# A marker with the space before it, as `assistant.citations` reads and strips them.
+# A marker with the space before it, as `assistant.turn.citations` reads and strips them.
 SPACED_MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 
 

@@ -21,15 +21,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from assistant.chunking import PAGE_BREAK, chunk_document
-from assistant.embedder import Embedder, load_embedder
-from assistant.ingest import ingest_paths
-from assistant.loaders import load_documents
-from assistant.pdf_reader import read_pdf
+from assistant.ingestion.chunking import PAGE_BREAK, chunk_document
+from assistant.ingestion.ingest import ingest_paths
+from assistant.ingestion.loaders import load_documents
+from assistant.ingestion.pdf_reader import read_pdf
+from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Document
 from assistant.settings import Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
 
 REPO = Path(__file__).resolve().parents[1]
 # The tests' file writer: the benchmark reads the very file the tests check.

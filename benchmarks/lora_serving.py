@@ -25,15 +25,15 @@ from pathlib import Path
 
 import httpx
 
-from assistant.adapters.registry import AdapterRegistry
 from assistant.llm.packaged import resolve_model_folder
-from assistant.settings import Settings
-from assistant.vllm_launcher import (
+from assistant.llm.registry import AdapterRegistry
+from assistant.llm.vllm_launcher import (
     SERVED_MODEL_NAME,
     ServeConfig,
     free_port,
     running_vllm,
 )
+from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 ADAPTERS = ("triage", "escalation")

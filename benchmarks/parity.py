@@ -29,23 +29,24 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from assistant.adapters.data import build_examples, split
-from assistant.adapters.evaluate import dev_sample
-from assistant.adapters.inference import TRIAGE_ADAPTER, triage_validated
-from assistant.adapters.prompts import triage_messages
-from assistant.adapters.registry import AdapterRegistry
-from assistant.adapters.schemas import TriageResult
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.errors import ModelOutputError
 from assistant.llm.gateway import build_chat_model
 from assistant.llm.packaged import resolve_model_folder
-from assistant.settings import Settings
-from assistant.vllm_launcher import (
+from assistant.llm.registry import AdapterRegistry
+from assistant.llm.vllm_launcher import (
     SERVED_MODEL_NAME,
     ServeConfig,
     free_port,
     running_vllm,
 )
+from assistant.schemas import TriageResult
+from assistant.settings import Settings
+from assistant.training.flywheel import build_examples
+from assistant.triage.examples import split
+from assistant.triage.inference import TRIAGE_ADAPTER, triage_validated
+from assistant.triage.prompts import triage_messages
+from assistant.triage.scores import dev_sample
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data"

@@ -25,11 +25,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 
-from assistant.adapters.behaviour_fit import collect_judge_examples, fit_judge
-from assistant.embedder import load_embedder, resolve_model_path
 from assistant.evaluation.datasets import Fold
-from assistant.evidence import turn_features
+from assistant.knowledge.embedder import load_embedder, resolve_model_path
 from assistant.settings import Settings
+from assistant.training.behaviour_fit import collect_judge_examples, fit_judge
+from assistant.turn.evidence import turn_features
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SOURCES = {

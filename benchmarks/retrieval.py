@@ -17,17 +17,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.chunking import chunk_document
-from assistant.embedder import load_embedder
 from assistant.evaluation.datasets import load_support_qa
 from assistant.evaluation.metrics import percentile, rank_documents, retrieval_scores
 from assistant.evaluation.retrieval import CHUNKS_PER_QUERY
-from assistant.ingest import ingest_paths
-from assistant.loaders import load_documents
+from assistant.ingestion.chunking import chunk_document
+from assistant.ingestion.ingest import ingest_paths
+from assistant.ingestion.loaders import load_documents
+from assistant.knowledge.embedder import load_embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore, index_text
 from assistant.schemas import Document
 from assistant.settings import SearchMode, Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore, index_text
 
 MODES: tuple[SearchMode, ...] = ("dense", "sparse", "hybrid")
 TENANT = "bench"

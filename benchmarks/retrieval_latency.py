@@ -39,17 +39,17 @@ from pathlib import Path
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from assistant.chunking import chunk_document, chunk_id
-from assistant.embedder import Embedder, load_embedder
-from assistant.engines.client import ClientEngine
 from assistant.evaluation.datasets import load_support_qa
 from assistant.evaluation.metrics import percentile
-from assistant.ingest import ingest_documents
-from assistant.loaders import load_documents
+from assistant.ingestion.chunking import chunk_document, chunk_id
+from assistant.ingestion.ingest import ingest_documents
+from assistant.ingestion.loaders import load_documents
+from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.qdrant.server import ClientEngine
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import DENSE, SPARSE, KnowledgeStore, index_text
 from assistant.schemas import Chunk, Document
 from assistant.settings import SearchMode, Settings, StoreEngineName
-from assistant.sparse import SparseEncoder
-from assistant.store import DENSE, SPARSE, KnowledgeStore, index_text
 
 MODES: tuple[SearchMode, ...] = ("dense", "sparse", "hybrid")
 TENANT = "bench"

@@ -33,15 +33,15 @@ import httpx
 import uvicorn
 from graph_overhead import WARM_UP, corpus_subset
 
-from assistant.api.app import create_app
 from assistant.evaluation.datasets import load_support_qa
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
+from assistant.interfaces.api.app import create_app
 from assistant.llm.gateway import build_chat_model
+from assistant.llm.vllm_launcher import free_port
 from assistant.schemas import Answer
 from assistant.service import Assistant, open_store
 from assistant.settings import Settings
-from assistant.threads import open_thread_store
-from assistant.vllm_launcher import free_port
+from assistant.thread_store import open_thread_store
 
 # (label, answer mode, sentence check or None for the environment's)
 VARIANTS = (

@@ -2,7 +2,7 @@
 
 The tickets are the dev hold-out (the hash split no engine is fitted or trained on), drawn
 with a seed. Each engine reads them one at a time through the callable every triage command
-uses (`assistant.adapters.engine`), in this process:
+uses (`assistant.triage.engines`), in this process:
 
 - `classifier`: embeddings + logistic regression, fitted here on the train side (or loaded
   from --classifier, a fit-classifier folder);
@@ -21,15 +21,15 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.adapters.classifier import TriageClassifier
-from assistant.adapters.data import LabelledText, is_dev, read_banking77
-from assistant.adapters.engine import adapter_triage, classifier_triage
-from assistant.adapters.evaluate import macro_f1
-from assistant.adapters.policy import shipped_policy
-from assistant.embedder import load_embedder
+from assistant.knowledge.embedder import load_embedder
 from assistant.llm.errors import ModelOutputError
 from assistant.llm.gateway import build_chat_model
+from assistant.policy import shipped_policy
 from assistant.settings import Settings
+from assistant.triage.classifier import TriageClassifier
+from assistant.triage.engines import adapter_triage, classifier_triage
+from assistant.triage.examples import LabelledText, is_dev, read_banking77
+from assistant.triage.scores import macro_f1
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "banking77_train.jsonl"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from assistant.adapters.manifest import (
+from assistant.llm.manifest import (
     DataInfo,
     Hyperparameters,
     Manifest,

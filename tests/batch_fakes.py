@@ -9,8 +9,8 @@ from pathlib import Path
 
 from doubles import ScriptedChatModel
 
-from assistant.adapters.data import triage_result
-from assistant.adapters.prompts import render_triage
+from assistant.triage.examples import triage_result
+from assistant.triage.prompts import render_triage
 
 BANKING77 = "banking77_train.jsonl"
 # What the double says for a text it was not given a label for (and for the repair prompt):

@@ -14,11 +14,11 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from assistant.embedder import Embedder
-from assistant.graphs.nodes import GraphDeps
+from assistant.graph.nodes import GraphDeps
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.search_tool import make_search_tool
 from assistant.schemas import RetrievedChunk
 from assistant.settings import SearchMode, Settings
-from assistant.tools.search import make_search_tool
 
 
 class ScriptedChatModel(BaseChatModel):

@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from assistant.vllm_launcher import free_port
+from assistant.llm.vllm_launcher import free_port
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel, Field
 from rich.progress import Progress
 
-from assistant.citations import MARKER
 from assistant.errors import InputError
 from assistant.evaluation.datasets import SupportQuestion
 from assistant.evaluation.diagnosis import (
@@ -49,6 +48,7 @@ from assistant.evaluation.results import (
 from assistant.llm.gateway import complete
 from assistant.schemas import Citation, Outcome, RetrievedChunk
 from assistant.service import Assistant
+from assistant.turn.citations import MARKER
 
 AnswerVariant = Literal[
     "rag",

@@ -1,6 +1,6 @@
 """The `triage` and `escalation` suites: the adapters' readings of held-out messages.
 
-The scoring is the adapters' own (`assistant.adapters.evaluate`); this adds what a report
+The scoring is the adapters' own (`assistant.triage.scores`); this adds what a report
 needs on top: a label per prediction, per-class scores and the confusion matrix. A class is
 the BANKING77 category for triage, and the decision (`escalate` / `no`) for escalation (the
 embedding baseline decides without a reason, so the decision is what all variants share).
@@ -16,8 +16,14 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 from rich.progress import Progress
 
-from assistant.adapters.baseline import escalation_baseline, triage_baseline
-from assistant.adapters.evaluate import (
+from assistant.evaluation.metrics import confusion_matrix, per_class_scores
+from assistant.evaluation.results import ClassificationRow, ClassificationVariant
+from assistant.knowledge.embedder import Embedder
+from assistant.policy import TriagePolicy, shipped_policy
+from assistant.schemas import ChatExample, EscalationDecision, Task, TriageResult
+from assistant.triage.baseline import escalation_baseline, triage_baseline
+from assistant.triage.inference import ESCALATION_REGEX, parse_reply, triage_regex
+from assistant.triage.scores import (
     EscalationScores,
     TriageScores,
     macro_f1,
@@ -25,12 +31,6 @@ from assistant.adapters.evaluate import (
     score_escalation,
     score_triage,
 )
-from assistant.adapters.inference import ESCALATION_REGEX, parse_reply, triage_regex
-from assistant.adapters.policy import TriagePolicy, shipped_policy
-from assistant.adapters.schemas import ChatExample, EscalationDecision, Task, TriageResult
-from assistant.embedder import Embedder
-from assistant.evaluation.metrics import confusion_matrix, per_class_scores
-from assistant.evaluation.results import ClassificationRow, ClassificationVariant
 
 ClassificationVariantName = Literal[
     "lora", "base", "baseline", "embedded", "server", "classifier", "routed"
@@ -119,7 +119,7 @@ def baseline_classifier(
 
 
 def engine_classifier(triage: Callable[[str], TriageResult]) -> Classifier:
-    """A triage engine (`assistant.adapters.engine`) reading each example's user text."""
+    """A triage engine (`assistant.triage.engines`) reading each example's user text."""
 
     def classify(examples: Sequence[ChatExample], done: Callable[[], None]) -> Predictions:
         predicted: list[Prediction] = []

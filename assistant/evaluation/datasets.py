@@ -20,7 +20,12 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.adapters.data import (
+from assistant.errors import InputError
+from assistant.evaluation.results import Answerability
+from assistant.jsonl import read_jsonl
+from assistant.policy import shipped_policy
+from assistant.schemas import ChatExample, Task
+from assistant.triage.examples import (
     LabelledText,
     SupportTask,
     escalation_examples,
@@ -29,11 +34,6 @@ from assistant.adapters.data import (
     split,
     triage_examples,
 )
-from assistant.adapters.policy import shipped_policy
-from assistant.adapters.schemas import ChatExample, Task
-from assistant.errors import InputError
-from assistant.evaluation.results import Answerability
-from assistant.jsonl import read_jsonl
 
 T = TypeVar("T")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from rich.progress import Progress
 
 from assistant.errors import InputError
-from assistant.ingest import IngestProgress, ingest_paths
+from assistant.ingestion.ingest import IngestProgress, ingest_paths
+from assistant.knowledge.store import KnowledgeStore
 from assistant.settings import Settings
-from assistant.store import KnowledgeStore
 
 MAX_ERRORS_SHOWN = 3
 

@@ -16,9 +16,9 @@ from collections.abc import Collection, Iterable, Sequence
 from rouge_score.rouge_scorer import RougeScorer
 from rouge_score.tokenizers import DefaultTokenizer
 
-from assistant.adapters.evaluate import accuracy, macro_f1
-from assistant.citations import MARKER
 from assistant.evaluation.results import ClassScore, ConfusionMatrix, RetrievalScores
+from assistant.triage.scores import accuracy, macro_f1
+from assistant.turn.citations import MARKER
 
 __all__ = [
     "accuracy",

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.adapters.evaluate import EscalationScores, TriageScores
 from assistant.kinds import SearchMode, Suite
+from assistant.triage.scores import EscalationScores, TriageScores
 
 Answerability = Literal["ANSWERABLE", "PARTIAL", "UNANSWERABLE", "UNDERSPECIFIED"]
 FailureKind = Literal["retrieval", "grounding", "behaviour", "format"]

@@ -11,8 +11,8 @@ from rich.progress import Progress
 from assistant.evaluation.datasets import SupportQuestion
 from assistant.evaluation.metrics import percentile, rank_documents, retrieval_scores
 from assistant.evaluation.results import RetrievalQuestion, RetrievalRow, RetrievalScores
+from assistant.knowledge.store import KnowledgeStore
 from assistant.settings import SearchMode
-from assistant.store import KnowledgeStore
 
 # Chunks fetched per query, so that at least 10 distinct documents can usually be ranked
 # (documents have several chunks); benchmarks/retrieval.py searches as deep.

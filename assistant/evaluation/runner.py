@@ -13,8 +13,6 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, Field
 from rich.progress import Progress
 
-from assistant.adapters.schemas import Task
-from assistant.embedder import load_embedder
 from assistant.errors import InputError
 from assistant.evaluation.answers import (
     CLOSED_BOOK,
@@ -47,10 +45,12 @@ from assistant.evaluation.results import (
     Suite,
 )
 from assistant.evaluation.retrieval import evaluate_retrieval
+from assistant.knowledge.embedder import load_embedder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.gateway import build_chat_model
+from assistant.schemas import Task
 from assistant.service import Assistant, open_store
 from assistant.settings import Backend, SearchMode, Settings
-from assistant.store import KnowledgeStore
 
 # The settings that change a suite's numbers, recorded with every run.
 RECORDED_SETTINGS = (
@@ -294,7 +294,7 @@ def _engine(
     variant: str, task: Task, settings: Settings, models: dict[Backend, BaseChatModel]
 ) -> Classifier:
     """The classifier triage engine; `routed` sends its unsure readings to the adapter."""
-    from assistant.adapters.engine import adapter_triage, classifier_triage, load_classifier
+    from assistant.triage.engines import adapter_triage, classifier_triage, load_classifier
 
     if task != "triage":
         raise InputError(f"the {variant} variant is a triage engine; the escalation suite has none")

@@ -9,8 +9,7 @@ from typing import Any, Literal
 from langchain_core.messages import AnyMessage
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.adapters.schemas import EscalationDecision, TriageResult
-from assistant.schemas import Action, Answer, Outcome
+from assistant.schemas import Action, Answer, EscalationDecision, Outcome, TriageResult
 
 RecordKind = Literal["turn", "feedback"]
 EscalatedBy = Literal["assistant", "customer"]

@@ -23,7 +23,7 @@ from assistant.settings import Settings
 logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from assistant.llm.engine import Sampling, TransformersEngine
+    from assistant.llm.in_process import Sampling, TransformersEngine
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 
@@ -87,8 +87,8 @@ class EmbeddedChatModel(BaseChatModel):
         """The adapters of ``adapters_dir`` trained on this model's base (name -> folder); the
         others are left out with a warning (``AdapterRegistry.usable``). Hashes the base's
         weights (~0.5 GB for the packaged model: a second or two)."""
-        from assistant.adapters.manifest import base_model_id, base_model_info
-        from assistant.adapters.registry import AdapterRegistry
+        from assistant.llm.manifest import base_model_id, base_model_info
+        from assistant.llm.registry import AdapterRegistry
 
         if self.adapters_dir is None:
             return {}
@@ -101,7 +101,7 @@ class EmbeddedChatModel(BaseChatModel):
         Raises ``ModelUnavailableError`` if the folder cannot be loaded.
         """
         if self._engine is None:
-            from assistant.llm.engine import TransformersEngine
+            from assistant.llm.in_process import TransformersEngine
 
             self._engine = TransformersEngine(
                 self.model_folder, self.adapters_dir, self.torch_threads
@@ -182,7 +182,7 @@ class EmbeddedChatModel(BaseChatModel):
         )
 
     def _sampling(self, options: CallOptions, stop: Sequence[str] | None) -> Sampling:
-        from assistant.llm.engine import Sampling
+        from assistant.llm.in_process import Sampling
 
         return Sampling(
             max_new_tokens=options.max_new_tokens or self.max_new_tokens,

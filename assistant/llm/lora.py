@@ -9,8 +9,8 @@ from typing import cast
 from peft import PeftModel
 from transformers import PreTrainedModel
 
-from assistant.adapters.registry import AdapterRegistry
 from assistant.llm.errors import UnknownModelError
+from assistant.llm.registry import AdapterRegistry
 
 
 class AdapterSwitch:

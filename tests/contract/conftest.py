@@ -14,15 +14,15 @@ from pathlib import Path
 import openai
 import pytest
 
-from assistant.adapters.registry import AdapterInfo, AdapterRegistry
 from assistant.llm.packaged import resolve_model_folder
-from assistant.settings import Settings
-from assistant.vllm_launcher import (
+from assistant.llm.registry import AdapterInfo, AdapterRegistry
+from assistant.llm.vllm_launcher import (
     ServeConfig,
     ServerStartError,
     free_port,
     running_vllm,
 )
+from assistant.settings import Settings
 from contract.vllm_process import Server, make_random_adapter, served_adapters
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models import BaseChatModel
 
-from assistant.adapters.data import build_examples, split
-from assistant.adapters.evaluate import dev_sample
-from assistant.adapters.inference import TRIAGE_ADAPTER, Validated, triage_validated
-from assistant.adapters.schemas import TriageResult
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
+from assistant.schemas import TriageResult
 from assistant.settings import Settings
+from assistant.training.flywheel import build_examples
+from assistant.triage.examples import split
+from assistant.triage.inference import TRIAGE_ADAPTER, Validated, triage_validated
+from assistant.triage.scores import dev_sample
 from contract.vllm_process import Server
 
 pytestmark = pytest.mark.contract

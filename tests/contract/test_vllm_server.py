@@ -16,15 +16,15 @@ from langchain_core.messages import HumanMessage
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict
 
-from assistant.adapters.runtime import load_adapter, unload_adapter
 from assistant.errors import InputError, ModelUnavailableError
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
 from assistant.llm.errors import UnknownModelError
 from assistant.llm.gateway import build_chat_model, choose, complete, stream
+from assistant.llm.served_adapters import load_adapter, unload_adapter
 from assistant.schemas import Outcome
 from assistant.service import Assistant, open_store
 from assistant.settings import Settings
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 from contract.vllm_process import Server
 
 pytestmark = pytest.mark.contract

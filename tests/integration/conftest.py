@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.embedder import Embedder, load_embedder
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
+from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.schemas import IngestReport
 from assistant.settings import Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
 
 CORPUS = "support_corpus.jsonl"
 TENANT = "acme"

@@ -13,21 +13,27 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from assistant.adapters.data import read_banking77, split, triage_examples
-from assistant.adapters.inference import triage
-from assistant.adapters.manifest import (
+from assistant.errors import InputError
+from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.manifest import (
     Hyperparameters,
     base_model_id,
     base_model_info,
     read_manifest,
 )
-from assistant.adapters.registry import check_files
-from assistant.adapters.schemas import ChatExample
-from assistant.adapters.train import IGNORE, TrainOptions, encode, latest_checkpoint, train_adapter
-from assistant.errors import InputError
-from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.packaged import resolve_model_folder
+from assistant.llm.registry import check_files
+from assistant.schemas import ChatExample
 from assistant.settings import Settings
+from assistant.training.lora_training import (
+    IGNORE,
+    TrainOptions,
+    encode,
+    latest_checkpoint,
+    train_adapter,
+)
+from assistant.triage.examples import read_banking77, split, triage_examples
+from assistant.triage.inference import triage
 
 pytestmark = pytest.mark.slow
 

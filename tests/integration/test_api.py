@@ -20,16 +20,16 @@ from fastapi.testclient import TestClient
 from langchain_core.language_models import BaseChatModel
 from openai.types.chat import ChatCompletionMessageParam
 
-from assistant.api.app import create_app
-from assistant.api.schemas import Escalated
 from assistant.interaction_log import read_log
+from assistant.interfaces.api.app import create_app
+from assistant.interfaces.api.http_models import Escalated
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
 from assistant.schemas import Answer, Outcome
 from assistant.service import Assistant
 from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 KEY_A, KEY_B = "key-acme", "key-globex"
 A = {"Authorization": f"Bearer {KEY_A}"}

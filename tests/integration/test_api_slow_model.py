@@ -15,12 +15,12 @@ import pytest
 from fake_openai import FakeServer, Reply, running
 from fastapi.testclient import TestClient
 
-from assistant.api.app import create_app
+from assistant.interfaces.api.app import create_app
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.gateway import build_chat_model
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 KEY = "key-acme"
 AUTH = {"Authorization": f"Bearer {KEY}"}

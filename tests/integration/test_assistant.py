@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.schemas import IngestReport, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 pytestmark = pytest.mark.slow
 

@@ -19,11 +19,11 @@ from batch_fakes import read_jsonl, tickets, triage_double, write_csv, write_jso
 from typer.testing import CliRunner
 
 import assistant.llm.gateway
-from assistant.adapters.data import triage_result
-from assistant.batch.cli import triage_batch_command
-from assistant.batch.records import FieldMap, TicketRecord
-from assistant.batch.runner import TicketProcessor, triage_file
-from assistant.batch.writer import RecordWriter
+from assistant.interfaces.batch.records import FieldMap, TicketRecord
+from assistant.interfaces.batch.runner import TicketProcessor, triage_file
+from assistant.interfaces.batch.writer import RecordWriter
+from assistant.interfaces.cli.batch_commands import triage_batch_command
+from assistant.triage.examples import triage_result
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -147,8 +147,8 @@ import json, sys
 sys.path.insert(0, {str(TESTS)!r})
 from pathlib import Path
 from batch_fakes import triage_double
-from assistant.batch.records import FieldMap
-from assistant.batch.runner import TicketProcessor, triage_file
+from assistant.interfaces.batch.records import FieldMap
+from assistant.interfaces.batch.runner import TicketProcessor, triage_file
 labels = json.loads(Path({str(labels)!r}).read_text())
 process = TicketProcessor.for_model(triage_double(labels, delay_s=0.05))
 triage_file(Path({str(source)!r}), Path({str(out)!r}), FieldMap(), process, concurrency=2)

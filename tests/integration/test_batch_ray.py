@@ -22,14 +22,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from assistant.adapters.classifier import TriageClassifier
-from assistant.adapters.data import is_dev, read_banking77
-from assistant.adapters.policy import shipped_policy
-from assistant.batch.blocks import parts_folder_for
-from assistant.batch.cli import triage_batch_command
-from assistant.embedder import load_embedder
+from assistant.interfaces.batch.blocks import parts_folder_for
+from assistant.interfaces.cli.batch_commands import triage_batch_command
+from assistant.knowledge.embedder import load_embedder
+from assistant.llm.vllm_launcher import free_port
+from assistant.policy import shipped_policy
 from assistant.settings import Settings
-from assistant.vllm_launcher import free_port
+from assistant.triage.classifier import TriageClassifier
+from assistant.triage.examples import is_dev, read_banking77
 
 pytestmark = pytest.mark.slow
 

@@ -11,10 +11,10 @@ from batch_fakes import read_jsonl, tickets, write_jsonl
 from fake_openai import FakeServer, Reply, running
 from typer.testing import CliRunner
 
-from assistant.adapters.data import triage_result
-from assistant.adapters.prompts import render_triage
-from assistant.cli import app
-from assistant.vllm_launcher import free_port
+from assistant.interfaces.cli.main import app
+from assistant.llm.vllm_launcher import free_port
+from assistant.triage.examples import triage_result
+from assistant.triage.prompts import render_triage
 
 RETRIES = 2  # ASSISTANT_MAX_RETRIES: three attempts in all
 

@@ -23,14 +23,14 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from assistant.api.app import create_app
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
+from assistant.interfaces.api.app import create_app
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.vllm_launcher import free_port
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
-from assistant.vllm_launcher import free_port
+from assistant.thread_store import open_checkpointer
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 from web_site import serve_help_center
 
-from assistant.cli import app
+from assistant.interfaces.cli.main import app
 from assistant.settings import Settings
-from assistant.small_talk import DEFAULT_REPLIES, SmallTalk
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
+from assistant.turn.small_talk import DEFAULT_REPLIES, SmallTalk
 
 REPO = Path(__file__).resolve().parents[2]
 ASSISTANT = Path(sys.executable).parent / "assistant"

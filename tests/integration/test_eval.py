@@ -10,13 +10,13 @@ import pytest
 from pydantic import TypeAdapter
 from typer.testing import CliRunner
 
-from assistant.cli import app
 from assistant.evaluation.results import (
     AnswersResult,
     ClassificationResult,
     EvalResult,
     RetrievalResult,
 )
+from assistant.interfaces.cli.main import app
 
 QA = "support_qa_dev.jsonl"
 CORPUS = "support_corpus.jsonl"

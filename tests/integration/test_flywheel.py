@@ -18,19 +18,18 @@ from doubles import ScriptedChatModel
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from assistant.adapters.cli import adapters_app
-from assistant.adapters.data import read_examples
-from assistant.adapters.inference import parse_reply
-from assistant.adapters.schemas import ChatExample, EscalationDecision
-from assistant.api.app import create_app
-from assistant.ingest import ingest_documents, ingest_paths
+from assistant.ingestion.ingest import ingest_documents, ingest_paths
 from assistant.interaction_log import InteractionRecord, read_log
+from assistant.interfaces.api.app import create_app
+from assistant.interfaces.cli.adapters_commands import adapters_app
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
-from assistant.schemas import Document, Outcome
+from assistant.schemas import ChatExample, Document, EscalationDecision, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
+from assistant.triage.examples import read_examples
+from assistant.triage.inference import parse_reply
 
 DECIDE_MARK = "What should the support assistant do"
 GENERATE_MARK = "Answer the customer's question"

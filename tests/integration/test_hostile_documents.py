@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from assistant.answer_candidates import answer_candidates
-from assistant.citations import resolve_citations
-from assistant.embedder import Embedder
-from assistant.graphs.prompts import format_passages
+from assistant.graph.prompts import format_passages
+from assistant.knowledge.embedder import Embedder
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.schemas import Outcome, RetrievedChunk
+from assistant.turn.answer_candidates import answer_candidates
+from assistant.turn.citations import resolve_citations
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "hostile_documents.py"
 MARKER = re.compile(r"\[(\d{1,3})\]")

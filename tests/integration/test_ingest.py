@@ -7,14 +7,14 @@ import pytest
 from document_files import write_docx, write_pdf, write_scanned_pdf
 from web_site import page, serve_help_center
 
-from assistant.chunking import chunk_document
-from assistant.citations import resolve_citations
-from assistant.ingest import IngestProgress, ingest_documents, ingest_paths
-from assistant.loaders import load_documents
+from assistant.ingestion.chunking import chunk_document
+from assistant.ingestion.ingest import IngestProgress, ingest_documents, ingest_paths
+from assistant.ingestion.loaders import load_documents
+from assistant.ingestion.sources import read_sources
+from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Document, IngestReport
 from assistant.settings import Settings
-from assistant.sources import read_sources
-from assistant.store import KnowledgeStore
+from assistant.turn.citations import resolve_citations
 
 from .conftest import TENANT, corpus_records
 

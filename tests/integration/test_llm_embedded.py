@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from assistant.adapters.manifest import base_model_id, base_model_info
-from assistant.adapters.registry import AdapterRegistry
 from assistant.errors import ModelUnavailableError
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.errors import UnknownModelError
 from assistant.llm.gateway import choose, complete, stream
+from assistant.llm.manifest import base_model_id, base_model_info
 from assistant.llm.packaged import resolve_model_folder
+from assistant.llm.registry import AdapterRegistry
 from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
 
 pytestmark = pytest.mark.slow

@@ -17,13 +17,13 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 
-from assistant.ingest import ingest_documents
-from assistant.mcp_server import build_mcp_server, request_tenant
+from assistant.ingestion.ingest import ingest_documents
+from assistant.interfaces.mcp.server import build_mcp_server, request_tenant
+from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Document
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 DECIDE_MARK = "What should the support assistant do"
 GENERATE_MARK = "Answer the customer's question"

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
-from assistant.embedder import Embedder
 from assistant.errors import StoreUnavailableError
-from assistant.ingest import ingest_paths
-from assistant.reindex import backup_folder
+from assistant.ingestion.ingest import ingest_paths
+from assistant.interfaces.cli.main import app
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.reindex import backup_folder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.settings import SearchMode, Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
 
 from .conftest import TENANT
 

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 from qdrant_client import models
 
-from assistant.engines import open_engine
-from assistant.engines.base import Offset
 from assistant.errors import StoreUnavailableError
+from assistant.knowledge.qdrant import open_engine
+from assistant.knowledge.qdrant.base import Offset
 from assistant.settings import Settings, StoreEngineName
 
 ASSISTANT = Path(sys.executable).parent / "assistant"
-# Enough documents for three windows of embedded chunks (assistant.ingest.EMBED_WINDOW).
+# Enough documents for three windows of embedded chunks (assistant.ingestion.ingest.EMBED_WINDOW).
 DOCS = 320
 
 
@@ -77,7 +77,7 @@ def snapshot(settings: Settings) -> dict[str, tuple[Any, ...]]:
 INGESTER = """
 import sys
 from pathlib import Path
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
 from assistant.service import open_store
 from assistant.settings import Settings
 settings = Settings(_env_file=None)
@@ -148,7 +148,7 @@ def test_an_ingest_killed_mid_way_and_run_again_ends_equal_to_a_clean_ingest(
 HOLDER = """
 import sys, time
 from qdrant_client import models
-from assistant.engines import open_engine
+from assistant.knowledge.qdrant import open_engine
 from assistant.settings import Settings
 store = open_engine(Settings(_env_file=None, qdrant_path=sys.argv[1], store_engine=sys.argv[2]))
 store.create(2)
@@ -230,7 +230,7 @@ def test_a_write_to_a_nearly_full_disk_is_refused_naming_the_folder_and_keeps_wh
     store = open_engine(settings)
     stored = store.scroll(None, limit=10, vectors=True)[0]
     monkeypatch.setattr(
-        "assistant.engines.edge.shutil.disk_usage", lambda _: SimpleNamespace(free=0)
+        "assistant.knowledge.qdrant.edge.shutil.disk_usage", lambda _: SimpleNamespace(free=0)
     )
     try:
         with pytest.raises(StoreUnavailableError, match="nearly full") as refused:

@@ -34,20 +34,20 @@ from slack_fakes import (
     signed_headers,
 )
 
-from assistant.api.schemas import THREAD_ID_PATTERN
 from assistant.errors import InputError
-from assistant.graphs.prompts import ESCALATE
-from assistant.ingest import ingest_documents
+from assistant.graph.prompts import ESCALATE
+from assistant.ingestion.ingest import ingest_documents
 from assistant.interaction_log import read_log
+from assistant.interfaces.api.http_models import THREAD_ID_PATTERN
+from assistant.interfaces.slack import render
+from assistant.interfaces.slack.app import build_app, require_slack_settings
+from assistant.interfaces.slack.bot import SlackBot
+from assistant.interfaces.slack.transports import EVENTS_PATH, http_app
+from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Document, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.slack import render
-from assistant.slack.app import build_app, require_slack_settings
-from assistant.slack.bot import SlackBot
-from assistant.slack.transports import EVENTS_PATH, http_app
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 TENANT = "acme"
 CHANNEL = "C0SUPPORT"

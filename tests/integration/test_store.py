@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.embedder import Embedder
-from assistant.engines import open_engine
 from assistant.errors import InputError, StoreUnavailableError
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.qdrant import open_engine
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore, in_stable_order, index_text
 from assistant.schemas import IngestReport, RetrievedChunk
 from assistant.settings import SearchMode, Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore, in_stable_order, index_text
 
 from .conftest import TENANT, corpus_records
 

@@ -34,19 +34,19 @@ from slack_fakes import (
 )
 from typer.testing import CliRunner
 
-from assistant.api.app import create_app
-from assistant.cli import app as cli_app
-from assistant.embedder import Embedder
-from assistant.ingest import ingest_paths
+from assistant.ingestion.ingest import ingest_paths
+from assistant.interfaces.api.app import create_app
+from assistant.interfaces.cli.main import app as cli_app
+from assistant.interfaces.slack.app import build_app
+from assistant.interfaces.slack.bot import SlackBot
+from assistant.interfaces.slack.transports import EVENTS_PATH, http_app
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Answer, Outcome
 from assistant.service import Assistant
 from assistant.settings import SearchMode, Settings, StoreEngineName
-from assistant.slack.app import build_app
-from assistant.slack.bot import SlackBot
-from assistant.slack.transports import EVENTS_PATH, http_app
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 TENANTS = ("ibmcloud", "govt")
 ENGINES: tuple[StoreEngineName, ...] = ("edge", "local")

@@ -16,7 +16,7 @@ from assistant.errors import ThreadStoreUnavailableError
 from assistant.schemas import Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.threads import open_thread_store
+from assistant.thread_store import open_thread_store
 
 
 class ClosableRetriever(ListRetriever):

@@ -14,14 +14,14 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from assistant.api.app import create_app
-from assistant.ingest import ingest_documents
+from assistant.ingestion.ingest import ingest_documents
+from assistant.interfaces.api.app import create_app
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.schemas import Document, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 from assistant.tracing import ModelCallSpans, open_tracer_provider
 
 DECIDE_MARK = "What should the support assistant do"

@@ -16,19 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from assistant.clarification import option_name, page_name
-from assistant.embedder import Embedder
 from assistant.evaluation.answers import RawAnswer, rag_answerer
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
-from assistant.ingest import ingest_documents
+from assistant.ingestion.ingest import ingest_documents
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.schemas import Document, Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.small_talk import DEFAULT_REPLIES
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
+from assistant.turn.clarification import option_name, page_name
+from assistant.turn.small_talk import DEFAULT_REPLIES
 
 pytestmark = pytest.mark.slow
 

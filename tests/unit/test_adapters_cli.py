@@ -9,7 +9,7 @@ import typer
 from adapter_fakes import make_adapter, make_base
 from typer.testing import CliRunner
 
-from assistant.adapters.cli import adapters_app, triage_command
+from assistant.interfaces.cli.adapters_commands import adapters_app, triage_command
 
 
 def app() -> typer.Typer:
@@ -34,7 +34,7 @@ def test_list_marks_an_adapter_for_another_base_and_leaves_it_out_of_vllm(
     assert result.exit_code == 0, result.output
     assert "was trained on base" in result.output
 
-    # The LoRA arguments `assistant.vllm_launcher` starts vLLM with, from the same builder.
+    # The LoRA arguments `assistant.llm.vllm_launcher` starts vLLM with, from the same builder.
     args = CliRunner().invoke(app(), ["adapters", "list", "--vllm-args"], env=env)
     triage = (adapters / "triage").resolve()
     assert args.output.strip() == (
@@ -70,7 +70,7 @@ def test_eval_limit_defaults_to_200_and_zero_means_the_whole_dev_split(
     argv: list[str],
     expected: int | None,
 ) -> None:
-    import assistant.adapters.evaluation_run as evaluation_run
+    import assistant.training.evaluation_run as evaluation_run
 
     asked: list[int | None] = []
 

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.adapters.data import (
+from assistant.errors import InputError
+from assistant.policy import policy_for, shipped_policy
+from assistant.schemas import ChatExample, EscalationDecision, TriageResult
+from assistant.triage.examples import (
     HUMAN_REQUEST_PHRASES,
     KB_HAS_ANSWER,
     KB_NO_ANSWER,
@@ -23,10 +26,7 @@ from assistant.adapters.data import (
     triage_examples,
     write_examples,
 )
-from assistant.adapters.inference import ESCALATION_REGEX, parse_reply, triage_regex
-from assistant.adapters.policy import policy_for, shipped_policy
-from assistant.adapters.schemas import ChatExample, EscalationDecision, TriageResult
-from assistant.errors import InputError
+from assistant.triage.inference import ESCALATION_REGEX, parse_reply, triage_regex
 
 
 def _slice(shared: Path, name: str, tmp: Path, step: int) -> Path:

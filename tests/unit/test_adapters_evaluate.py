@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.adapters.data import triage_result
-from assistant.adapters.evaluate import macro_f1, score_escalation, score_triage
-from assistant.adapters.schemas import EscalationDecision
+from assistant.schemas import EscalationDecision
+from assistant.triage.examples import triage_result
+from assistant.triage.scores import macro_f1, score_escalation, score_triage
 
 YES = EscalationDecision(escalate=True, reason="security", summary="s")
 YES_OTHER = EscalationDecision(escalate=True, reason="dispute", summary="s")

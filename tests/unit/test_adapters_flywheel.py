@@ -9,9 +9,10 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from assistant.adapters.cli import adapters_app
-from assistant.adapters.data import KB_NO_ANSWER, read_examples
-from assistant.adapters.flywheel import (
+from assistant.interaction_log import InteractionRecord, LoggedRow, read_log
+from assistant.interfaces.cli.adapters_commands import adapters_app
+from assistant.schemas import ChatExample, EscalationDecision, Outcome, TriageResult
+from assistant.training.flywheel import (
     BY_CATEGORY,
     CONFIRMED_HANDOVER,
     CUSTOMER_HANDOVER,
@@ -22,10 +23,8 @@ from assistant.adapters.flywheel import (
     UNKNOWN_CATEGORY,
     flywheel_set,
 )
-from assistant.adapters.inference import parse_reply
-from assistant.adapters.schemas import ChatExample, EscalationDecision, TriageResult
-from assistant.interaction_log import InteractionRecord, LoggedRow, read_log
-from assistant.schemas import Outcome
+from assistant.triage.examples import KB_NO_ANSWER, read_examples
+from assistant.triage.inference import parse_reply
 
 QUESTION = "Someone took money from my account"
 ANSWER = "Contact us from the app [1]."

@@ -8,8 +8,11 @@ import pytest
 from doubles import ScriptedChatModel
 from pydantic import ValidationError
 
-from assistant.adapters.data import policy_escalation, triage_result
-from assistant.adapters.inference import (
+from assistant.llm.errors import ModelOutputError
+from assistant.policy import shipped_policy
+from assistant.schemas import EscalationDecision, TriageResult
+from assistant.triage.examples import policy_escalation, triage_result
+from assistant.triage.inference import (
     ESCALATION_REGEX,
     decide_escalation,
     parse_reply,
@@ -17,10 +20,7 @@ from assistant.adapters.inference import (
     triage_regex,
     triage_validated,
 )
-from assistant.adapters.policy import shipped_policy
-from assistant.adapters.prompts import render_escalation, render_triage
-from assistant.adapters.schemas import EscalationDecision, TriageResult
-from assistant.llm.errors import ModelOutputError
+from assistant.triage.prompts import render_escalation, render_triage
 
 VALID = '{"category": "lost_or_stolen_card", "priority": "urgent", "needs_human": true}'
 

@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.adapters.data import triage_result
-from assistant.adapters.inference import parse_reply, triage_regex
-from assistant.adapters.labelled import LabelFields, read_labelled
-from assistant.adapters.policy import (
+from assistant.policy import (
     GENERIC_SYSTEM_PROMPT,
     OUT_OF_SCOPE,
     PRIORITIES,
@@ -23,7 +20,10 @@ from assistant.adapters.policy import (
     policy_for,
     shipped_policy,
 )
-from assistant.adapters.schemas import TriageResult
+from assistant.schemas import TriageResult
+from assistant.training.labelled import LabelFields, read_labelled
+from assistant.triage.examples import triage_result
+from assistant.triage.inference import parse_reply, triage_regex
 
 
 def test_the_table_covers_exactly_the_banking77_intents(shared_data: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.adapters.policy import shipped_policy
+from assistant.policy import shipped_policy
 
 README = Path(__file__).resolve().parents[2] / "adapters" / "README.md"
 

@@ -9,16 +9,16 @@ import pytest
 from adapter_fakes import make_adapter, make_base
 from doubles import ListRetriever
 
-from assistant.adapters.manifest import base_model_info, read_manifest
-from assistant.adapters.registry import (
+from assistant.errors import InputError
+from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.errors import UnknownModelError
+from assistant.llm.manifest import base_model_info, read_manifest
+from assistant.llm.registry import (
     AdapterRegistry,
     IncompatibleAdapterError,
     check_compatible,
     vllm_lora_args,
 )
-from assistant.errors import InputError
-from assistant.llm.embedded import EmbeddedChatModel
-from assistant.llm.errors import UnknownModelError
 from assistant.service import graph_deps
 from assistant.settings import Settings
 

@@ -1,7 +1,7 @@
 import pytest
 
-from assistant.adapters.runtime import load_adapter, server_root, unload_adapter
 from assistant.errors import ModelUnavailableError
+from assistant.llm.served_adapters import load_adapter, server_root, unload_adapter
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from assistant.adapters.train import (
+from assistant.errors import InputError
+from assistant.training.lora_training import (
     IGNORE,
     Encoded,
     batch_indices,
@@ -13,7 +14,6 @@ from assistant.adapters.train import (
     collate,
     lr_factor,
 )
-from assistant.errors import InputError
 
 
 def test_batch_order_is_a_function_of_seed_and_step() -> None:

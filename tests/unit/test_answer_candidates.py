@@ -1,5 +1,5 @@
-from assistant.answer_candidates import answer_candidates
 from assistant.schemas import RetrievedChunk
+from assistant.turn.answer_candidates import answer_candidates
 
 
 def _chunk(text: str) -> RetrievedChunk:

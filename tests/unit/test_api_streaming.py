@@ -7,9 +7,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from assistant.api.openai_schemas import ChatCompletionChunk
-from assistant.api.schemas import StepEvent, TokenEvent
-from assistant.api.streaming import TurnEvent, chat_stream, completion_stream, word_pieces
+from assistant.interfaces.api.http_models import StepEvent, TokenEvent
+from assistant.interfaces.api.openai_schemas import ChatCompletionChunk
+from assistant.interfaces.api.streaming import (
+    TurnEvent,
+    chat_stream,
+    completion_stream,
+    word_pieces,
+)
 from assistant.schemas import Action, Answer, Outcome
 
 

@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from assistant.batch.blocks import BlockResult, PartsJob, PartStore, split_blocks
-from assistant.batch.readers import output_format, read_tickets
-from assistant.batch.records import FieldMap, RowError, Ticket, TicketRecord
 from assistant.errors import InputError
+from assistant.interfaces.batch.blocks import BlockResult, PartsJob, PartStore, split_blocks
+from assistant.interfaces.batch.readers import output_format, read_tickets
+from assistant.interfaces.batch.records import FieldMap, RowError, Ticket, TicketRecord
 
 
 def rows(n: int) -> list[Ticket | RowError]:
@@ -71,7 +71,7 @@ def test_results_are_not_written_as_parquet(tmp_path: Path) -> None:
 def test_retry_errors_forgets_the_blocks_with_a_failed_ticket_but_not_a_bad_row(
     tmp_path: Path,
 ) -> None:
-    from assistant.batch.ray_runner import forget_failed_blocks
+    from assistant.interfaces.batch.ray_runner import forget_failed_blocks
 
     rows_in: list[Ticket | RowError] = [
         Ticket(id="a", text="x", line=1),
@@ -109,7 +109,7 @@ def test_retry_errors_forgets_the_blocks_with_a_failed_ticket_but_not_a_bad_row(
 
 
 def test_a_workers_own_error_comes_back_as_its_one_line_message() -> None:
-    from assistant.batch.ray_runner import worker_error
+    from assistant.interfaces.batch.ray_runner import worker_error
 
     report = RuntimeError(
         "Traceback (most recent call last):\n  File ...\n"

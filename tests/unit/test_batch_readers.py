@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from batch_fakes import banking_texts
 
-from assistant.batch.readers import read_tickets
-from assistant.batch.records import FieldMap, RowError, Ticket
 from assistant.errors import InputError
+from assistant.interfaces.batch.readers import read_tickets
+from assistant.interfaces.batch.records import FieldMap, RowError, Ticket
 
 
 @pytest.fixture

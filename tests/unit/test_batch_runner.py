@@ -9,14 +9,18 @@ from pathlib import Path
 import pytest
 from batch_fakes import banking_texts, triage_double
 
-from assistant.adapters.data import triage_result
-from assistant.adapters.schemas import TriageResult
-from assistant.batch.records import FieldMap, RowError, Ticket, TicketRecord
-from assistant.batch.runner import TicketProcessor, concurrency_for, run_batch, triage_file
-from assistant.batch.summary import BatchSummary
-from assistant.batch.writer import RecordWriter
 from assistant.errors import InputError, ModelUnavailableError
-from assistant.schemas import Action, Answer, Citation, Outcome
+from assistant.interfaces.batch.records import FieldMap, RowError, Ticket, TicketRecord
+from assistant.interfaces.batch.runner import (
+    TicketProcessor,
+    concurrency_for,
+    run_batch,
+    triage_file,
+)
+from assistant.interfaces.batch.summary import BatchSummary
+from assistant.interfaces.batch.writer import RecordWriter
+from assistant.schemas import Action, Answer, Citation, Outcome, TriageResult
+from assistant.triage.examples import triage_result
 
 
 @pytest.fixture

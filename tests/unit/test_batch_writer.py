@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from assistant.batch.records import CSV_COLUMNS, TicketRecord
-from assistant.batch.writer import RecordWriter, replace_with_records
 from assistant.errors import InputError
+from assistant.interfaces.batch.records import CSV_COLUMNS, TicketRecord
+from assistant.interfaces.batch.writer import RecordWriter, replace_with_records
 from assistant.schemas import Citation
 
 TRIAGED = TicketRecord(

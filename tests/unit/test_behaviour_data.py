@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 from doubles import HashEmbedder, ListRetriever, chunk
 
-from assistant.adapters.data import read_banking77
-from assistant.adapters.fitting import false_alarm_ceiling, fit_head, folds, recall_floor
-from assistant.adapters.judge_data import ANSWER_KINDS, CLARIFY_KINDS, judge_examples
-from assistant.adapters.router_data import banking_examples, clinc_examples, task_examples
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
-from assistant.evidence import SPREAD_FEATURES, EvidenceReader
+from assistant.training.fitting import false_alarm_ceiling, fit_head, folds, recall_floor
+from assistant.training.judge_data import ANSWER_KINDS, CLARIFY_KINDS, judge_examples
+from assistant.training.router_data import banking_examples, clinc_examples, task_examples
+from assistant.triage.examples import read_banking77
+from assistant.turn.evidence import SPREAD_FEATURES, EvidenceReader
 
 
 def test_no_conversation_is_on_both_sides_of_a_fold(shared_data: Path) -> None:

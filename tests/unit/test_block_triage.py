@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from assistant.adapters.classifier import ClassifierManifest, TriageClassifier
-from assistant.adapters.engine import classifier_block_triage, classifier_triage
-from assistant.adapters.policy import shipped_policy
+from assistant.policy import shipped_policy
 from assistant.settings import Settings
+from assistant.triage.classifier import ClassifierManifest, TriageClassifier
+from assistant.triage.engines import classifier_block_triage, classifier_triage
 
 LABELS = ["card_arrival", "exchange_rate", "lost_or_stolen_card"]
 

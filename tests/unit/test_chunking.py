@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import hashlib
 
-from assistant.chunking import chunk_document
+from assistant.ingestion.chunking import chunk_document
 from assistant.schemas import Document
 
 TABLE = "\n".join(

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from assistant.citations import marker_regex, resolve_citations
 from assistant.schemas import RetrievedChunk
+from assistant.turn.citations import marker_regex, resolve_citations
 
 
 def _chunks(n: int) -> list[RetrievedChunk]:

@@ -18,14 +18,17 @@ HEAVY = (
 
 
 def test_building_the_cli_imports_no_model_store_or_server_stack() -> None:
-    probe = f"import sys, assistant.cli; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = (
+        "import sys, assistant.interfaces.cli.main; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
 
 
 def test_help_lists_every_command_without_loading_them() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "from assistant.cli import app; app()", "--help"],
+        [sys.executable, "-c", "from assistant.interfaces.cli.main import app; app()", "--help"],
         capture_output=True,
         text=True,
         check=False,

@@ -9,13 +9,13 @@ from itertools import pairwise
 import pytest
 from web_site import Site, serve_help_center
 
-from assistant.chunking import chunk_document
-from assistant.crawl import PoliteClient, crawl
 from assistant.errors import InputError
-from assistant.loaders import LoadError
+from assistant.ingestion.chunking import chunk_document
+from assistant.ingestion.crawl import PoliteClient, crawl
+from assistant.ingestion.loaders import LoadError
+from assistant.ingestion.zendesk import help_center_url, zendesk_documents
 from assistant.schemas import Document
 from assistant.settings import Settings
-from assistant.zendesk import help_center_url, zendesk_documents
 
 AGENT = "test-crawler/1.0"
 

@@ -1,8 +1,8 @@
 """The compose file and the Kubernetes manifests stay true to the code, without Docker.
 
 They parse; every variable they hand the assistant is a real setting; every image is pinned;
-the ports and probes are the ones the code serves; vLLM gets the command `assistant.vllm_launcher`
-would build for the same model and adapters.
+the ports and probes are the ones the code serves; vLLM gets the command
+`assistant.llm.vllm_launcher` would build for the same model and adapters.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
-from assistant.adapters.registry import AdapterRegistry, vllm_lora_args
-from assistant.api.app import create_app
+from assistant.interfaces.api.app import create_app
 from assistant.llm.packaged import converted_folder
+from assistant.llm.registry import AdapterRegistry, vllm_lora_args
+from assistant.llm.vllm_launcher import ServeConfig, vllm_command
 from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
-from assistant.vllm_launcher import ServeConfig, vllm_command
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "compose" / "compose.yaml"
@@ -137,7 +137,7 @@ def test_the_api_port_and_probes_are_the_ones_it_serves() -> None:
 
 
 def expected_vllm_args() -> list[str]:
-    """What `python -m assistant.vllm_launcher --device gpu --host 0.0.0.0` runs for the image's
+    """What `python -m assistant.llm.vllm_launcher --device gpu --host 0.0.0.0` runs for the image's
     model folder and the shipped adapters, without the `python -m module` prefix."""
     shipped = AdapterRegistry(SHIPPED_ADAPTERS_DIR).servable()
     assert set(shipped) == {"triage", "escalation"}

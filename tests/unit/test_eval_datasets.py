@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant.adapters.behaviour_fit import load_tasks
 from assistant.errors import InputError
 from assistant.evaluation.datasets import (
     Fold,
@@ -18,6 +17,7 @@ from assistant.evaluation.datasets import (
 )
 from assistant.evaluation.runner import EvalOptions
 from assistant.evaluation.variants import parse_variants
+from assistant.training.behaviour_fit import load_tasks
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:

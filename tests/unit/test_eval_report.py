@@ -7,7 +7,6 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from assistant.adapters.evaluate import EscalationScores
 from assistant.evaluation.metrics import confusion_matrix, per_class_scores
 from assistant.evaluation.report import biggest_failure, markdown_table, write_outputs
 from assistant.evaluation.results import (
@@ -20,6 +19,7 @@ from assistant.evaluation.results import (
     RetrievalScores,
     RunInfo,
 )
+from assistant.triage.scores import EscalationScores
 
 COMMAND = "assistant eval escalation --data x.jsonl --seed 0 --compare lora --out out"
 

@@ -20,17 +20,16 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.adapters.schemas import TriageResult
-from assistant.api.app import create_app
-from assistant.api.openai_schemas import ChatCompletion
-from assistant.api.schemas import THREAD_ID_PATTERN, TriageBatch
-from assistant.ingest import ingest_documents
-from assistant.schemas import Answer, Document, IngestReport
+from assistant.ingestion.ingest import ingest_documents
+from assistant.interfaces.api.app import create_app
+from assistant.interfaces.api.http_models import THREAD_ID_PATTERN, TriageBatch
+from assistant.interfaces.api.openai_schemas import ChatCompletion
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
+from assistant.schemas import Answer, Document, IngestReport, TriageResult
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 FUZZ = settings(
     max_examples=150,

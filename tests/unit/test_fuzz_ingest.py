@@ -13,13 +13,13 @@ from doubles import HashEmbedder
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import chunk_document
-from assistant.ingest import ingest_paths
-from assistant.loaders import LoadError, parse_jsonl
+from assistant.ingestion.chunking import chunk_document
+from assistant.ingestion.ingest import ingest_paths
+from assistant.ingestion.loaders import LoadError, parse_jsonl
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import DocFormat, Document
 from assistant.settings import Settings
-from assistant.sparse import SparseEncoder
-from assistant.store import KnowledgeStore
 
 FUZZ = settings(
     max_examples=150,

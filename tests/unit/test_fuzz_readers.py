@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.batch.readers import read_tickets
-from assistant.batch.records import FieldMap, RowError, Ticket
 from assistant.errors import InputError
+from assistant.interfaces.batch.readers import read_tickets
+from assistant.interfaces.batch.records import FieldMap, RowError, Ticket
 
 # Deterministic (derandomize) and fast: CI runs exactly the same examples every time.
 FUZZ = settings(

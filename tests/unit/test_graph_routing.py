@@ -17,15 +17,14 @@ from doubles import (
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from assistant.adapters.schemas import EscalationDecision, TriageResult
-from assistant.graphs.builder import build_graph
-from assistant.graphs.nodes import GraphDeps
-from assistant.graphs.state import new_turn
+from assistant.graph.builder import build_graph
+from assistant.graph.nodes import GraphDeps
+from assistant.graph.state import new_turn
+from assistant.knowledge.search_tool import make_search_tool
 from assistant.llm.errors import ModelOutputError
-from assistant.schemas import Action, Answer, Outcome
+from assistant.schemas import Action, Answer, EscalationDecision, Outcome, TriageResult
 from assistant.settings import Settings
-from assistant.threads import open_checkpointer
-from assistant.tools.search import make_search_tool
+from assistant.thread_store import open_checkpointer
 
 
 def run(

@@ -10,7 +10,6 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import ValidationError
 
-from assistant.adapters.schemas import EscalationDecision
 from assistant.errors import InputError, InteractionLogError
 from assistant.interaction_log import (
     InteractionLogger,
@@ -22,7 +21,7 @@ from assistant.interaction_log import (
     read_log,
     redact_personal_data,
 )
-from assistant.schemas import Outcome
+from assistant.schemas import EscalationDecision, Outcome
 from assistant.settings import Settings
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

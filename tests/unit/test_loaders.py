@@ -5,8 +5,8 @@ from pathlib import Path
 
 from document_files import PLANS, RUNNING_HEADER, write_docx, write_pdf, write_scanned_pdf
 
-from assistant.chunking import chunk_document
-from assistant.loaders import LoadError, load_documents
+from assistant.ingestion.chunking import chunk_document
+from assistant.ingestion.loaders import LoadError, load_documents
 from assistant.schemas import Chunk, Document
 
 

@@ -9,10 +9,10 @@ from doubles import HashEmbedder, chunk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.citations import resolve_citations
-from assistant.release import AnswerPiece, Released, release
 from assistant.schemas import RetrievedChunk
-from assistant.verification import (
+from assistant.turn.citations import resolve_citations
+from assistant.turn.release import AnswerPiece, Released, release
+from assistant.turn.verification import (
     CitationVerifier,
     SentenceCheck,
     complete_sentences,

@@ -13,7 +13,7 @@ from assistant.interaction_log import read_log
 from assistant.schemas import Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.threads import open_checkpointer
+from assistant.thread_store import open_checkpointer
 
 
 class ClosableRetriever(ListRetriever):

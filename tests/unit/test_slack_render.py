@@ -6,13 +6,12 @@ import re
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, SectionBlock
 
-from assistant.adapters.schemas import ChatTurn
-from assistant.api.schemas import THREAD_ID_PATTERN
-from assistant.schemas import Action, Answer, Citation, Outcome
-from assistant.slack import render
-from assistant.slack.handoff import HandOff
-from assistant.slack.payloads import without_mention
-from assistant.slack.threads import ButtonValue, SlackThread
+from assistant.interfaces.api.http_models import THREAD_ID_PATTERN
+from assistant.interfaces.slack import render
+from assistant.interfaces.slack.handoff import HandOff
+from assistant.interfaces.slack.payloads import without_mention
+from assistant.interfaces.slack.thread_keys import ButtonValue, SlackThread
+from assistant.schemas import Action, Answer, ChatTurn, Citation, Outcome
 
 THREAD = SlackThread(team="T1", channel="C1", thread_ts="1712345678.000100")
 BUTTONS = ButtonValue(thread=THREAD, turn=0, outcome=Outcome.ANSWERED)

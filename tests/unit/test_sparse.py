@@ -4,7 +4,7 @@ import subprocess
 import sys
 import zlib
 
-from assistant.sparse import SparseEncoder
+from assistant.knowledge.sparse import SparseEncoder
 
 
 def test_tokens_are_lowercased_stemmed_and_stopwords_dropped() -> None:
@@ -22,7 +22,7 @@ def test_inflections_share_one_token_id() -> None:
 def test_token_ids_are_crc32_and_the_same_in_another_process() -> None:
     here = SparseEncoder().encode_query("billing refund").indices
     code = (
-        "from assistant.sparse import SparseEncoder; "
+        "from assistant.knowledge.sparse import SparseEncoder; "
         "print(SparseEncoder().encode_query('billing refund').indices)"
     )
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from assistant.graphs.studio import studio_settings
+# langgraph.json loads the entry file by path, as this does.
+_SPEC = importlib.util.spec_from_file_location(
+    "support_graph", Path(__file__).resolve().parents[2] / "graphs" / "support.py"
+)
+assert _SPEC is not None and _SPEC.loader is not None
+_SUPPORT = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(_SUPPORT)
+studio_settings = _SUPPORT.studio_settings
 
 
 def test_configurable_keys_that_name_a_setting_override_it() -> None:

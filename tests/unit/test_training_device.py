@@ -4,8 +4,8 @@ import sys
 import pytest
 import torch
 
-from assistant.adapters.train import training_device
 from assistant.errors import InputError
+from assistant.training.lora_training import training_device
 
 
 def test_the_default_is_the_gpu_when_there_is_one_else_the_cpu() -> None:
@@ -27,6 +27,6 @@ def test_cuda_without_a_gpu_is_a_clear_error() -> None:
 
 def test_training_does_not_import_the_server_client() -> None:
     # A GPU box for training needs torch and peft, not the OpenAI client the server path uses.
-    probe = "import sys, assistant.adapters.train; print('langchain_openai' in sys.modules)"
+    probe = "import sys, assistant.training.lora_training; print('langchain_openai' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -20,22 +20,21 @@ from doubles import (
     script,
 )
 
-from assistant.adapters.behaviour_fit import save_judge
-from assistant.adapters.heads import LinearHead, load_head
-from assistant.adapters.schemas import EscalationDecision
-from assistant.citations import MARKER
-from assistant.clarification import clarifying_question, option_name, page_name
 from assistant.errors import InputError
-from assistant.evidence import FEATURES, TURN_FEATURES, Evidence, EvidenceReader
-from assistant.extraction import extractive_answer
-from assistant.graphs.builder import build_graph
-from assistant.graphs.nodes import GraphDeps
-from assistant.graphs.state import new_turn
-from assistant.judgement import CosineGate, FittedJudge, Judgement, clarify_inputs, open_judge
-from assistant.routing import open_router
-from assistant.schemas import Answer, Outcome, RetrievedChunk
-from assistant.small_talk import DEFAULT_REPLIES, SmallTalk, load_replies, open_small_talk
-from assistant.verification import split_sentences
+from assistant.graph.builder import build_graph
+from assistant.graph.nodes import GraphDeps
+from assistant.graph.state import new_turn
+from assistant.schemas import Answer, EscalationDecision, Outcome, RetrievedChunk
+from assistant.training.behaviour_fit import save_judge
+from assistant.turn.citations import MARKER
+from assistant.turn.clarification import clarifying_question, option_name, page_name
+from assistant.turn.evidence import FEATURES, TURN_FEATURES, Evidence, EvidenceReader
+from assistant.turn.extraction import extractive_answer
+from assistant.turn.heads import LinearHead, load_head
+from assistant.turn.judgement import CosineGate, FittedJudge, Judgement, clarify_inputs, open_judge
+from assistant.turn.routing import open_router
+from assistant.turn.small_talk import DEFAULT_REPLIES, SmallTalk, load_replies, open_small_talk
+from assistant.turn.verification import split_sentences
 
 
 class FixedJudge:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from doubles import ListRetriever, ScriptedChatModel
 
-from assistant.embedder import load_embedder
-from assistant.graphs.builder import build_graph
-from assistant.graphs.nodes import GraphDeps
-from assistant.graphs.state import new_turn
+from assistant.graph.builder import build_graph
+from assistant.graph.nodes import GraphDeps
+from assistant.graph.state import new_turn
+from assistant.knowledge.embedder import load_embedder
 from assistant.schemas import Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
-from assistant.verification import CitationVerifier, split_sentences
+from assistant.turn.verification import CitationVerifier, split_sentences
 
 CARD = (
     "Lost or stolen cards. If your card is lost or stolen, freeze it in the app at once. "

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from assistant.adapters.registry import AdapterInfo, lora_rank_bound
-from assistant.vllm_launcher import ServeConfig, vllm_command, vllm_env
+from assistant.llm.registry import AdapterInfo, lora_rank_bound
+from assistant.llm.vllm_launcher import ServeConfig, vllm_command, vllm_env
 
 
 def _adapter(folder: Path, rank: int = 8) -> AdapterInfo:

@@ -1,1 +1,0 @@
-"""LoRA adapters: data builders, training, registry (installed as `assistant.adapters`)."""

@@ -1,0 +1,1 @@
+"""The LangGraph state machine of a support turn: state, dependencies, nodes, routers, builder."""

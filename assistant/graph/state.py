@@ -1,0 +1,67 @@
+"""The state of one support thread, as LangGraph checkpoints it."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+from langchain_core.messages import AnyMessage, HumanMessage
+from langgraph.graph.message import add_messages
+from langgraph.types import Overwrite
+
+from assistant.schemas import (
+    Action,
+    Answer,
+    EscalationDecision,
+    NodeTiming,
+    RetrievedChunk,
+    TriageResult,
+)
+from assistant.turn.release import Released
+
+
+class TurnInput(TypedDict):
+    """What a caller sends for one turn. The per-turn fields are reset here (`Overwrite`
+    passes the appending reducers of `queries` and `timings`)."""
+
+    messages: list[AnyMessage]
+    question: str
+    tenant: str
+    queries: Overwrite
+    chunks: list[RetrievedChunk]
+    relevant: list[RetrievedChunk]
+    timings: Overwrite
+
+
+class SupportState(TypedDict, total=False):
+    # The whole conversation, kept across turns by the checkpointer.
+    messages: Annotated[list[AnyMessage], add_messages]
+    question: str
+    tenant: str
+    action: Action
+    # Every query this turn sent to the knowledge base (nodes return the new one); its length
+    # bounds the rewrites.
+    queries: Annotated[list[str], operator.add]
+    # Chunks of the latest search, and those of them that passed the relevance grade.
+    chunks: list[RetrievedChunk]
+    relevant: list[RetrievedChunk]
+    # The answer as the generate node released it, for cite to turn into the turn's answer.
+    released: Released
+    triage: TriageResult | None
+    escalation: EscalationDecision | None
+    answer: Answer
+    # How long each node of this turn took; each node's run adds its own.
+    timings: Annotated[list[NodeTiming], operator.add]
+
+
+def new_turn(question: str, tenant: str) -> TurnInput:
+    """The input of one turn: the question joins the conversation, per-turn fields restart."""
+    return TurnInput(
+        messages=[HumanMessage(question)],
+        question=question,
+        tenant=tenant,
+        queries=Overwrite([]),
+        chunks=[],
+        relevant=[],
+        timings=Overwrite([]),
+    )

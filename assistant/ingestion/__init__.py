@@ -1,0 +1,4 @@
+"""Ingestion.
+
+Sources, loaders and readers, crawl, Zendesk, chunking, and the ingest into the store.
+"""

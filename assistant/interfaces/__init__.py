@@ -1,0 +1,1 @@
+"""The ways in: the CLI, the HTTP API, the Slack bot, batch triage and the MCP server."""

@@ -1,0 +1,84 @@
+"""What the routes share: the one `Assistant` of the process, and how to call it safely."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Annotated, Any, TypeVar, cast
+
+import anyio.to_thread
+from fastapi import Depends, Request
+
+from assistant.interfaces.api.problems import ApiError
+from assistant.interfaces.api.rate_limits import RateLimits
+from assistant.service import Assistant
+from assistant.settings import Settings
+
+R = TypeVar("R")
+
+
+@dataclass
+class ApiRuntime:
+    """The assistant behind the API, opened once per process by the app's lifespan."""
+
+    assistant: Assistant
+    settings: Settings = field(repr=False)
+    exclusive: bool = True
+    model_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    model_error: str | None = None
+    rate_limits: RateLimits = field(init=False)
+    # A threading lock, taken inside the worker thread: it is held for exactly as long as the
+    # work runs, even when the client that asked has gone away.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Turns that outlive the request that started them (a client gone mid-stream): held here
+    # so the event loop does not drop them before they finish.
+    _background: set[asyncio.Future[Any]] = field(default_factory=set)
+
+    async def call(self, fn: Callable[[], R]) -> R:
+        """Run blocking `fn` in a worker thread (never on the event loop), exclusively when
+        the assistant's parts require it (`Assistant.needs_exclusive_use`)."""
+        return await anyio.to_thread.run_sync(partial(self._locked, fn))
+
+    def spawn(self, work: Awaitable[R]) -> asyncio.Future[R]:
+        """Start `work` now, to run to its end whether or not anyone awaits it."""
+        future = asyncio.ensure_future(work)
+        self._background.add(future)
+        future.add_done_callback(self._background.discard)
+        return future
+
+    async def drain(self) -> None:
+        """Wait for the turns still running in the background (before closing the assistant)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def __post_init__(self) -> None:
+        self.rate_limits = RateLimits(self.settings)
+
+    def _locked(self, fn: Callable[[], R]) -> R:
+        guard: AbstractContextManager[Any] = self._lock if self.exclusive else nullcontext()
+        with guard:
+            return fn()
+
+    async def check_thread(self, thread_id: str, tenant: str) -> dict[str, Any]:
+        """The saved state of `thread_id`; 404 when it belongs to another tenant.
+
+        Another tenant's thread answers exactly like a missing one, so ids reveal nothing.
+        An unknown id gives an empty state (a caller may start a thread under its own id).
+        """
+        # The checkpointer has its own lock; reading a thread needs no exclusive use.
+        values = await anyio.to_thread.run_sync(self.assistant.thread_values, thread_id)
+        if values and values.get("tenant") != tenant:
+            raise ApiError(404, f"no thread {thread_id!r}")
+        return values
+
+
+def get_runtime(request: Request) -> ApiRuntime:
+    """The runtime the lifespan put in the request state."""
+    return cast(ApiRuntime, request.state.runtime)
+
+
+Runtime = Annotated[ApiRuntime, Depends(get_runtime)]

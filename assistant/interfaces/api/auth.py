@@ -1,0 +1,73 @@
+"""API keys: each maps to a tenant, and the tenant scopes everything the request touches."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from assistant.interfaces.api.app_state import Runtime
+from assistant.interfaces.api.problems import ApiError
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# auto_error=False: a missing key is answered by `request_tenant` in the API's error shape.
+bearer_scheme = HTTPBearer(auto_error=False, description="`Authorization: Bearer KEY`")
+key_header_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="`X-API-Key: KEY`")
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def warn_if_open(settings: Settings) -> None:
+    """Log once at start-up when the API accepts requests without a key."""
+    if not settings.serve_api_keys:
+        log.warning(
+            "no API keys configured (ASSISTANT_SERVE_API_KEYS): the API is open and every "
+            "request uses tenant %r",
+            settings.tenant,
+        )
+
+
+def tenant_for_key(settings: Settings, key: str | None) -> str:
+    """The tenant of `key`; `settings.tenant` when no keys are configured. 401 otherwise."""
+    keys = settings.serve_api_keys
+    if not keys:
+        return settings.tenant
+    if not key:
+        raise ApiError(
+            401,
+            "missing API key: send `Authorization: Bearer KEY` or `X-API-Key: KEY`",
+            headers=_CHALLENGE,
+        )
+    # Compare against every key in constant time, so timing does not reveal a near match.
+    tenant = None
+    for candidate, owner in keys.items():
+        if hmac.compare_digest(candidate.encode(), key.encode()):
+            tenant = owner
+    if tenant is None:
+        raise ApiError(401, "the API key is not valid", headers=_CHALLENGE)
+    return tenant
+
+
+async def request_tenant(
+    request: Request,
+    runtime: Runtime,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    header_key: Annotated[str | None, Depends(key_header_scheme)],
+) -> str:
+    """FastAPI dependency: the tenant of the request's API key, once the key is within its
+    rate limit (429 otherwise). An open API (no keys) limits each client address instead."""
+    key = bearer.credentials if bearer is not None else header_key
+    tenant = tenant_for_key(runtime.settings, key)
+    if runtime.settings.serve_api_keys:
+        runtime.rate_limits.check(str(key))
+    else:
+        runtime.rate_limits.check(request.client.host if request.client else "unknown")
+    return tenant
+
+
+Tenant = Annotated[str, Depends(request_tenant)]

@@ -1,0 +1,109 @@
+"""Judge examples from real answerability labels, retrieved with the project's own retriever.
+
+For each MTRAG-UN task (`question`, `history`, gold `doc_ids`, `answerability`) the contextual
+query (the previous user turn and the question, as the graph sends it) is searched at the
+graph's depth, and the evidence of those chunks is read:
+
+- ANSWERABLE / PARTIAL with a gold document among the chunks: the search answers; the gold
+  chunks are the ones that do.
+- UNANSWERABLE: the search does not answer; no chunk does.
+- ANSWERABLE / PARTIAL again, with its gold documents taken out of the results (the next
+  chunks move up): a real negative, the same question over real chunks that do not answer it.
+
+The clarify head learns from the same searches: UNDERSPECIFIED tasks (kind `underspecified`)
+are the vague questions, every other task's own search is not (answerable tasks whose search
+missed every gold document come as kind `missed`: the turn and chunk heads leave them out, with
+no label to learn from, but the question is no vaguer for it). Every example keeps its
+conversation, so folds split by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.evaluation.datasets import SupportQuestion
+from assistant.knowledge.search_tool import Retriever
+from assistant.schemas import RetrievedChunk
+from assistant.settings import SearchMode
+from assistant.turn.evidence import EvidenceReader, spread_features
+
+ANSWERABLE = frozenset({"ANSWERABLE", "PARTIAL"})
+ANSWER_KINDS = frozenset({"answerable", "unanswerable", "gold_removed"})
+"""The kinds the turn and chunk heads learn from."""
+CLARIFY_KINDS = frozenset({"answerable", "missed", "unanswerable", "underspecified"})
+"""The kinds the clarify head learns from: each task's own search, once."""
+# How many more chunks to fetch so that a search without its gold still holds `k` chunks.
+SPARE = 5
+
+
+@dataclass(frozen=True)
+class JudgeExample:
+    """One search read against one question: per-chunk features and labels, and the turn's."""
+
+    conversation: str
+    kind: str
+    """`answerable`, `unanswerable`, `gold_removed`, `missed` or `underspecified`."""
+    features: np.ndarray
+    spread: np.ndarray
+    """The search's spread row (`assistant.turn.evidence.SPREAD_FEATURES`)."""
+    chunk_labels: np.ndarray
+    answers: bool
+    question: str = ""
+    context: str = ""
+    """The earlier user turn the search leaned on ('' when the question opens)."""
+    chunk_texts: tuple[str, ...] = ()
+    """The searched chunks' texts, in rank order: what a reader scores against the question."""
+
+
+def judge_examples(
+    questions: Sequence[SupportQuestion],
+    retriever: Retriever,
+    reader: EvidenceReader,
+    *,
+    tenant: str,
+    k: int,
+    mode: SearchMode = "hybrid",
+) -> list[JudgeExample]:
+    """The examples of `questions` over the knowledge base `retriever` searches."""
+    examples = []
+    for question in questions:
+        if question.answerability not in ANSWERABLE | {"UNANSWERABLE", "UNDERSPECIFIED"}:
+            continue
+        query = question.search_query()
+        top = retriever.search(query, tenant=tenant, k=k, mode=mode)
+        gold = set(question.doc_ids)
+
+        if question.answerability in ("UNANSWERABLE", "UNDERSPECIFIED"):
+            examples.append(_example(reader, question, top, question.answerability.lower()))
+            continue
+        if not any(c.doc_id in gold for c in top):
+            examples.append(_example(reader, question, top, "missed"))
+            continue
+        examples.append(_example(reader, question, top, "answerable"))
+        found = retriever.search(query, tenant=tenant, k=k + SPARE, mode=mode)
+        without = [c for c in found if c.doc_id not in gold][:k]
+        if without:
+            examples.append(_example(reader, question, without, "gold_removed"))
+    return examples
+
+
+def _example(
+    reader: EvidenceReader, question: SupportQuestion, chunks: list[RetrievedChunk], kind: str
+) -> JudgeExample:
+    evidence = reader.read(question.question, question.previous_question, chunks)
+    gold = set(question.doc_ids)
+    labels = np.array([c.doc_id in gold for c in chunks], dtype=bool)
+    return JudgeExample(
+        question.conversation,
+        kind,
+        evidence.features,
+        spread_features(evidence),
+        labels,
+        kind == "answerable",
+        question=question.question,
+        context=question.previous_question,
+        chunk_texts=tuple(c.text for c in chunks),
+    )

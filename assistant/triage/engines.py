@@ -1,0 +1,142 @@
+"""The triage engine the settings choose, as one callable: message text -> ``TriageResult``.
+
+Every caller of triage (``assistant triage``, ``triage-batch``, ``POST /v1/triage``, the
+graph's triage step) builds it here, so one setting (``triage_engine``) switches all of them:
+
+- ``adapter``: the LoRA adapter ``triage_adapter``, constrained to the policy's labels;
+- ``classifier``: the embeddings + logistic regression of ``triage_classifier_dir``. A reading
+  below ``triage_min_confidence`` goes to a human (``triage_unsure=human``: the category is
+  kept, ``needs_human`` set) or to the adapter (``triage_unsure=adapter``).
+
+``build_block_triage`` is the same engine for a worker that holds many texts at once (the Ray
+workers of ``triage-batch --ray``): the classifier reads them in one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.errors import InputError
+from assistant.llm.manifest import MANIFEST_FILE, read_manifest
+from assistant.policy import TriagePolicy, load_policy
+from assistant.schemas import TriageResult
+from assistant.settings import Settings
+from assistant.triage.classifier import Reading, TriageClassifier
+from assistant.triage.inference import triage
+
+Triage = Callable[[str], TriageResult]
+"""Reads one message; raises ``ModelOutputError`` when no valid reading comes back."""
+
+
+def adapter_triage(settings: Settings, model: BaseChatModel) -> Triage:
+    """The LoRA adapter ``triage_adapter`` on ``model``, constrained to the policy's labels."""
+    policy = load_policy(settings.triage_policy)
+    folder = settings.adapters_dir / settings.triage_adapter
+    if (folder / MANIFEST_FILE).is_file():
+        # A server may serve the adapter from elsewhere; a local folder of that name is what
+        # the adapter was trained as, and constraining it to other labels gives wrong ones.
+        trained = read_manifest(folder).policy
+        if trained is not None:
+            check_same_policy(trained, policy, folder)
+    return partial(triage, model, adapter=settings.triage_adapter, policy=policy)
+
+
+def load_classifier(settings: Settings) -> TriageClassifier:
+    """The classifier of ``triage_classifier_dir``, checked against the policy in use."""
+    from assistant.knowledge.embedder import load_embedder
+
+    folder = settings.triage_classifier_dir
+    if folder is None:
+        raise InputError(
+            "the classifier triage engine needs ASSISTANT_TRIAGE_CLASSIFIER_DIR (the --out "
+            "folder of `assistant adapters fit-classifier`)"
+        )
+    classifier = TriageClassifier.load(folder, load_embedder(settings.embedder))
+    check_same_policy(classifier.manifest.policy, load_policy(settings.triage_policy), folder)
+    return classifier
+
+
+def check_same_policy(fitted: TriagePolicy, in_use: TriagePolicy, folder: object) -> None:
+    """``InputError`` unless what is in ``folder`` was fitted under the policy in use."""
+    if fitted.digest != in_use.digest:
+        raise InputError(
+            f"{folder}: fitted under the policy {fitted.name!r}, but the settings use "
+            f"{in_use.name!r} ({in_use.where()}); set ASSISTANT_TRIAGE_POLICY to the file it "
+            "was fitted with, or refit"
+        )
+
+
+def classifier_triage(
+    classifier: TriageClassifier, settings: Settings, fallback: Triage | None = None
+) -> Triage:
+    """``classifier``'s triage, with an unsure reading routed as the settings say."""
+    threshold = settings.triage_min_confidence
+
+    def read(text: str) -> TriageResult:
+        return _routed(classifier.read([text])[0], text, threshold, fallback)
+
+    return read
+
+
+def _routed(reading: Reading, text: str, threshold: float, fallback: Triage | None) -> TriageResult:
+    """``reading`` when sure enough; else the fallback's reading, or a hand-over."""
+    if reading.confidence >= threshold:
+        return reading.result
+    if fallback is not None:
+        return fallback(text)
+    return reading.result.model_copy(update={"needs_human": True})
+
+
+BlockTriage = Callable[[Sequence[str]], Triage]
+"""Given the texts of a block, the triage to call on each of them."""
+
+
+def build_block_triage(settings: Settings, model: BaseChatModel) -> BlockTriage:
+    """The engine ``settings`` choose, for a worker that holds a block of texts at once.
+
+    The classifier embeds a block's texts in one batch, which is what makes a batch worker
+    faster than reading one text at a time; the adapter reads each text as it is asked. The
+    returned triage raises per text as ``build_triage``'s does, so each ticket keeps its own
+    error; a batch that fails as a whole falls back to reading its texts one by one.
+    """
+    if settings.triage_engine == "adapter":
+        single = adapter_triage(settings, model)
+        return lambda texts: single
+    fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
+    return classifier_block_triage(load_classifier(settings), settings, fallback)
+
+
+def classifier_block_triage(
+    classifier: TriageClassifier, settings: Settings, fallback: Triage | None = None
+) -> BlockTriage:
+    """``classifier_triage`` for a block: the block's texts read in one batch, each reading
+    then routed as ``classifier_triage`` routes it."""
+    one_by_one = classifier_triage(classifier, settings, fallback)
+    threshold = settings.triage_min_confidence
+
+    def prepare(texts: Sequence[str]) -> Triage:
+        unique = list(dict.fromkeys(texts))
+        try:
+            readings = dict(zip(unique, classifier.read(unique), strict=True))
+        except Exception:  # one bad text must not fail its block: each is read alone then
+            return one_by_one
+
+        def read(text: str) -> TriageResult:
+            if text not in readings:
+                return one_by_one(text)
+            return _routed(readings[text], text, threshold, fallback)
+
+        return read
+
+    return prepare
+
+
+def build_triage(settings: Settings, model: BaseChatModel) -> Triage:
+    """The triage engine ``settings`` choose, over ``model``."""
+    if settings.triage_engine == "adapter":
+        return adapter_triage(settings, model)
+    fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
+    return classifier_triage(load_classifier(settings), settings, fallback)

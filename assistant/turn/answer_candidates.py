@@ -1,0 +1,66 @@
+"""Candidate answers for extractive mode: passage sentences, each ending in its marker."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.schemas import RetrievedChunk
+from assistant.turn.citations import strip_markers
+
+# A sentence ends at . ! or ? followed by space and an upper-case letter, a quote or a digit.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'`(])")
+PARAGRAPH = re.compile(r"\n\s*\n")
+# A list item is an answer of its own, not a clause of the paragraph around it.
+LIST_ITEM = re.compile(r"(?:^|\n)\s*(?:[-*+]|\d+[.)])\s+")
+MIN_CHARS = 20
+
+
+def chunk_sentences(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[str]:
+    """The sentences of `chunk` that read as an answer on their own, in passage order.
+
+    Table rows, code and headings are left out; so are markers written in the passage (the
+    only markers an answer carries are the ones the assistant adds, see strip_markers).
+    """
+    sentences: list[str] = []
+    for paragraph in PARAGRAPH.split(chunk.text):
+        if _is_structure(paragraph):
+            continue
+        for unit in LIST_ITEM.split(paragraph):
+            for sentence in _joined_fragments(SENTENCE_END.split(" ".join(unit.split()))):
+                sentence = strip_markers(sentence).strip()
+                if MIN_CHARS <= len(sentence) <= max_chars:
+                    sentences.append(sentence)
+    return sentences
+
+
+def _joined_fragments(pieces: list[str]) -> list[str]:
+    """`pieces` with each one shorter than MIN_CHARS joined to the one after it.
+
+    A short piece followed by more text is a step ("Run `make test`.") or a split after an
+    abbreviation ("Timothy P."); either way it belongs with its neighbour, not dropped.
+    """
+    joined: list[str] = []
+    pending = ""
+    for piece in pieces:
+        piece = f"{pending} {piece}".strip()
+        pending = piece if len(piece) < MIN_CHARS else ""
+        if not pending:
+            joined.append(piece)
+    return [*joined, pending] if pending else joined
+
+
+def answer_candidates(
+    chunks: list[RetrievedChunk], *, max_chars: int = 300, limit: int = 40
+) -> list[str]:
+    """Sentences of `chunks` as `sentence [n]` (n = 1-based chunk number), in passage order."""
+    candidates = [
+        f"{sentence} [{n}]"
+        for n, chunk in enumerate(chunks, 1)
+        for sentence in chunk_sentences(chunk, max_chars=max_chars)
+    ]
+    return candidates[:limit]
+
+
+def _is_structure(paragraph: str) -> bool:
+    head = paragraph.lstrip()
+    return head.startswith(("|", "```", "#", "    ", "\t")) or not head

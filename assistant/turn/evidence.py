@@ -1,0 +1,159 @@
+"""What the retrieved chunks offer a question: the signals the judgement and the answer use.
+
+For one question in its conversation and the numbered chunks of a search, each chunk's
+sentences are embedded once; from them come per-chunk features (how close its best sentence is
+to the question, how many of the question's words it contains, above all the words the
+conversation has not used yet, its rank) and the sentences an extractive answer is made of.
+A chunk's own heading (the last part of its section path) is read with its sentences: help
+pages put the answer's subject in the heading ("Run the tests") and the steps below it ("Run
+`make test`."), and a chunk stripped of its heading looked unanswered. The heading counts for
+the features only, never as a sentence of the answer. Chunks without a section (plain text and
+JSONL, as the training tasks' corpora) read exactly as before.
+The same code computes the features when a head is fitted (`assistant adapters fit-judge`) and
+when a turn is judged, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.ingestion.chunking import SECTION_SEPARATOR
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.schemas import RetrievedChunk
+from assistant.turn.answer_candidates import chunk_sentences
+
+FEATURES: tuple[str, ...] = (
+    "dense",
+    "best_sentence",
+    "best_sentence_in_context",
+    "mean_top2_sentences",
+    "coverage",
+    "new_word_coverage",
+    "reciprocal_rank",
+    "best_sentence_vs_top",
+    "coverage_vs_top",
+    "question_words",
+    "new_words",
+    "context_words",
+)
+"""The judgement's features, in the order the fitted head's weights follow."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The chunks of one search, read against one question.
+
+    `sentences[i]` are chunk i's sentences and `similarity[i]` their cosines with the question;
+    `features` has one row per chunk, columns as `FEATURES`.
+    """
+
+    chunks: list[RetrievedChunk]
+    sentences: list[list[str]]
+    similarity: list[np.ndarray]
+    features: np.ndarray
+
+
+class EvidenceReader:
+    """Reads chunks against a question with the knowledge base's own embedder and stemmer."""
+
+    def __init__(self, embedder: Embedder, sparse: SparseEncoder | None = None) -> None:
+        self.embedder = embedder
+        self.sparse = sparse or SparseEncoder()
+
+    def read(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Evidence:
+        """`context` is the conversation's earlier user turns (may be empty)."""
+        chunks = list(chunks)
+        sentences = [chunk_sentences(chunk) or [chunk.text] for chunk in chunks]
+        headings = [_heading(chunk) for chunk in chunks]
+        read = [[*group, *heading] for group, heading in zip(sentences, headings, strict=True)]
+        flat = [s for group in read for s in group]
+        queries = [question, f"{context} {question}".strip()]
+        vectors = self.embedder.embed_documents([*queries, *flat])
+        asked, in_context, pieces = vectors[0], vectors[1], vectors[2:]
+        similarity: list[np.ndarray] = []
+        similarity_in_context: list[np.ndarray] = []
+        start = 0
+        for group in read:
+            block = pieces[start : start + len(group)]
+            similarity.append(block @ asked)
+            similarity_in_context.append(block @ in_context)
+            start += len(group)
+        words = set(self.sparse.tokenize(question))
+        known = set(self.sparse.tokenize(context))
+        new = words - known
+        rows = []
+        for rank, (chunk, sims, sims_c) in enumerate(
+            zip(chunks, similarity, similarity_in_context, strict=True), 1
+        ):
+            held = set(self.sparse.tokenize(" ".join([chunk.text, *_heading(chunk)])))
+            top2 = np.sort(sims)[-2:]
+            rows.append(
+                [
+                    chunk.dense_score or 0.0,
+                    float(sims.max()),
+                    float(sims_c.max()),
+                    float(top2.mean()),
+                    len(words & held) / len(words) if words else 0.0,
+                    len(new & held) / len(new) if new else 1.0,
+                    1.0 / rank,
+                    0.0,
+                    0.0,
+                    math.log1p(len(words)),
+                    math.log1p(len(new)),
+                    math.log1p(len(known)),
+                ]
+            )
+        features = np.asarray(rows, dtype=np.float64).reshape(len(chunks), len(FEATURES))
+        if len(chunks):
+            best, cover = FEATURES.index("best_sentence"), FEATURES.index("coverage")
+            features[:, FEATURES.index("best_sentence_vs_top")] = (
+                features[:, best] - features[:, best].max()
+            )
+            features[:, FEATURES.index("coverage_vs_top")] = (
+                features[:, cover] - features[:, cover].max()
+            )
+        # The answer is made of sentences only: the headings' cosines are dropped here.
+        answerable = [sims[: len(group)] for sims, group in zip(similarity, sentences, strict=True)]
+        return Evidence(chunks, sentences, answerable, features)
+
+
+def _heading(chunk: RetrievedChunk) -> list[str]:
+    """The chunk's own heading, as a one-item list (empty without a section)."""
+    heading = chunk.section.rsplit(SECTION_SEPARATOR, 1)[-1].strip()
+    return [heading] if heading else []
+
+
+TURN_FEATURES: tuple[str, ...] = tuple(f"max_{name}" for name in FEATURES)
+"""The turn-level features: each chunk feature's best value over the search. Means and
+best-vs-second margins were tried and dropped: they depend on how many chunks a search
+returns (a knowledge base of two documents returns two), which the training searches did not
+vary, and a clear answer in a one-chunk search was declined."""
+
+
+def turn_features(features: np.ndarray) -> np.ndarray:
+    """One row for the whole search, from the per-chunk rows (columns as `TURN_FEATURES`)."""
+    if not len(features):
+        return np.zeros(len(TURN_FEATURES))
+    return features.max(axis=0)
+
+
+SPREAD_FEATURES: tuple[str, ...] = ("distinct_sources", "best_sentence_spread", "dense_spread")
+"""How far a search spreads: a vague question finds many pages, none much closer than the
+others; a clear one finds one or two that stand out (the clarify head reads these)."""
+
+
+def spread_features(evidence: Evidence) -> np.ndarray:
+    """One row for the whole search, columns as `SPREAD_FEATURES`."""
+    if not evidence.chunks:
+        return np.zeros(len(SPREAD_FEATURES))
+    sources = {c.title.casefold() if c.title else c.doc_id for c in evidence.chunks}
+    best = evidence.features[:, FEATURES.index("best_sentence")]
+    dense = evidence.features[:, FEATURES.index("dense")]
+    return np.array(
+        [float(len(sources)), float(best.max() - best.min()), float(dense.max() - dense.min())]
+    )

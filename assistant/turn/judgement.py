@@ -1,0 +1,181 @@
+"""The `grade` step's judgement: do the retrieved chunks answer the question, and which ones?
+
+`FittedJudge` is trained on real answerability labels (`assistant adapters fit-judge`): a turn
+head reads the whole search and says whether it answers, a chunk head says which chunks do,
+and a clarify head says whether the question is too vague to answer as asked (it reads the
+question as the router does, plus how the search spread: a vague question finds many pages).
+`CosineGate` is the judgement the graph made before there was a judge (every chunk whose
+cosine with the query clears a floor), kept as the fallback and as the A/B baseline. The same
+floor stays in front of the fitted judge as a pre-filter: a search with nothing that close to the
+question found nothing about it, and is declined, not asked about (the clarify head, fitted on
+questions a knowledge base is about, read an off-topic search's spread as vagueness and asked
+which of some unrelated pages was meant).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from assistant.errors import InputError
+from assistant.knowledge.embedder import Embedder
+from assistant.schemas import RetrievedChunk
+from assistant.turn.evidence import (
+    FEATURES,
+    SPREAD_FEATURES,
+    TURN_FEATURES,
+    EvidenceReader,
+    spread_features,
+    turn_features,
+)
+from assistant.turn.heads import LinearHead, load_head
+from assistant.turn.routing import router_inputs, router_rows
+
+logger = logging.getLogger(__name__)
+
+TURN_HEAD = "turn"
+CHUNK_HEAD = "chunk"
+CLARIFY_HEAD = "clarify"
+
+
+class Judgement(BaseModel):
+    """Whether the chunks answer, and the 0-based indices of those that do (in rank order)."""
+
+    answerable: bool
+    kept: list[int] = Field(default_factory=list)
+    confidence: float = Field(ge=0.0, le=1.0, description="P(the search answers the question).")
+    clarify: bool = Field(False, description="Too vague to answer as asked: ask which one.")
+
+
+class Judge(Protocol):
+    def judge(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Judgement: ...
+
+
+class CosineGate:
+    """Every chunk whose dense cosine with the query is at least `floor` (the old gate)."""
+
+    def __init__(self, floor: float) -> None:
+        self.floor = floor
+
+    def judge(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Judgement:
+        kept = [
+            i
+            for i, c in enumerate(chunks)
+            if c.dense_score is not None and c.dense_score >= self.floor
+        ]
+        return Judgement(answerable=bool(kept), kept=kept, confidence=1.0 if kept else 0.0)
+
+
+def clarify_inputs(dim: int) -> list[str]:
+    """The clarify head's input names: the router's, then the search's turn and spread rows."""
+    return [*router_inputs(dim), *TURN_FEATURES, *SPREAD_FEATURES]
+
+
+def clarify_rows(
+    embedder: Embedder, questions: Sequence[str], contexts: Sequence[str], searched: np.ndarray
+) -> np.ndarray:
+    """One clarify-head row per (question, earlier user turn, `search_row` of its search)."""
+    asked = router_rows(embedder, list(questions), list(contexts))
+    return np.concatenate([asked, np.atleast_2d(searched)], axis=1)
+
+
+def search_row(features: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """What the clarify head reads of a search: its turn row, then its spread row."""
+    return np.concatenate([turn_features(features), spread])
+
+
+class FittedJudge:
+    """The fitted turn, chunk and (optional) clarify heads over the evidence the knowledge
+    base's embedder reads."""
+
+    def __init__(
+        self,
+        turn: LinearHead,
+        chunk: LinearHead,
+        reader: EvidenceReader,
+        clarify: LinearHead | None = None,
+        floor: float | None = None,
+    ) -> None:
+        if list(turn.inputs) != list(TURN_FEATURES) or list(chunk.inputs) != list(FEATURES):
+            raise ValueError("the judge's heads were fitted on other features; refit them")
+        if clarify is not None and clarify.inputs != clarify_inputs(reader.embedder.dim):
+            raise ValueError("the clarify head was fitted on other features; refit the judge")
+        self.turn = turn
+        self.chunk = chunk
+        self.clarify = clarify
+        self.reader = reader
+        self.floor = floor
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path,
+        reader: EvidenceReader,
+        *,
+        clarify: bool = True,
+        floor: float | None = None,
+    ) -> FittedJudge:
+        """The heads in `folder`/turn, `folder`/chunk and, unless `clarify` is off,
+        `folder`/clarify (`InputError` when turn or chunk is missing or stale; without a
+        clarify head the judge never clarifies, with a warning: heads fitted before it existed
+        still load). A search whose best dense cosine is below `floor` is declined unread."""
+        name = reader.embedder.name
+        vague = None
+        if clarify and (folder / CLARIFY_HEAD).exists():
+            vague = load_head(folder / CLARIFY_HEAD, "judge", embedder=name)
+        elif clarify:
+            logger.warning(
+                "%s: no clarify head; the grade step will not ask clarifying "
+                "questions (refit with `assistant adapters fit-judge`)",
+                folder,
+            )
+        return cls(
+            load_head(folder / TURN_HEAD, "judge", embedder=name),
+            load_head(folder / CHUNK_HEAD, "judge", embedder=name),
+            reader,
+            vague,
+            floor,
+        )
+
+    def judge(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Judgement:
+        if not chunks or self._off_topic(chunks):
+            return Judgement(answerable=False, confidence=0.0)
+        evidence = self.reader.read(question, context, chunks)
+        confidence = float(self.turn.probabilities(turn_features(evidence.features))[0, 1])
+        if self.clarify is not None:
+            searched = search_row(evidence.features, spread_features(evidence))
+            row = clarify_rows(self.reader.embedder, [question], [context], searched)
+            if self.clarify.probabilities(row)[0, 1] >= self.clarify.threshold:
+                return Judgement(answerable=False, clarify=True, confidence=round(confidence, 4))
+        if confidence < self.turn.threshold:
+            return Judgement(answerable=False, confidence=confidence)
+        relevance = self.chunk.probabilities(evidence.features)[:, 1]
+        # The best chunk is kept whatever its own score: the turn head said the search answers.
+        kept = [i for i, p in enumerate(relevance) if p >= self.chunk.threshold]
+        best = int(np.argmax(relevance))
+        return Judgement(
+            answerable=True, kept=sorted({best, *kept}), confidence=round(confidence, 4)
+        )
+
+    def _off_topic(self, chunks: Sequence[RetrievedChunk]) -> bool:
+        scores = [c.dense_score for c in chunks if c.dense_score is not None]
+        return self.floor is not None and bool(scores) and max(scores) < self.floor
+
+
+def open_judge(
+    kind: str, folder: Path, reader: EvidenceReader | None, floor: float, *, clarify: bool = True
+) -> Judge:
+    """The judge the settings ask for (`fitted` or `cosine`, both with `floor` as the cosine a
+    chunk needs; `clarify` off leaves the clarify head out); a fitted judge that cannot be
+    loaded (missing, broken, another embedder) falls back to the cosine gate with a warning."""
+    if kind == "fitted" and reader is not None:
+        try:
+            return FittedJudge.load(folder, reader, clarify=clarify, floor=floor)
+        except (InputError, ValueError) as exc:
+            logger.warning("answerability judge not used, falling back to the cosine gate: %s", exc)
+    return CosineGate(floor)

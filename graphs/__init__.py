@@ -1,1 +1,0 @@
-"""LangGraph graphs of the assistant (installed as `assistant.graphs`)."""

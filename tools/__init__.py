@@ -1,1 +1,0 @@
-"""Tools the agent may call (installed as `assistant.tools`)."""
