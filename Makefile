@@ -23,6 +23,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) tools/import_graph.py
 
 # vLLM for CPU in its own venv (it pins its own torch) for the contract tests, which start a
 # real server; the script returns at once when it is already installed.

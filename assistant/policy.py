@@ -49,6 +49,9 @@ OUT_OF_SCOPE = "out_of_scope"
 """The category of messages a team does not handle (optional in a policy)."""
 
 SHIPPED_POLICY_FILE = SHIPPED_ADAPTERS_DIR / "policies" / "banking77.yaml"
+SUPPORT_POLICY_FILE = SHIPPED_ADAPTERS_DIR / "policies" / "support.yaml"
+"""The general support policy: categories most help centers share, described for zero-shot
+triage (the shipped BANKING77 policy is the worked example the adapter was trained on)."""
 
 GENERIC_SYSTEM_PROMPT = (
     "Triage this support message. Reply with JSON: category, priority and needs_human."
@@ -72,6 +75,12 @@ class CategoryPolicy(BaseModel):
     needs_human: bool
     reason: EscalationReason = Field(
         "none", description="Why a human is needed; `none` exactly when needs_human is false."
+    )
+    description: str = Field(
+        "", max_length=300, description="One line on what belongs here (zero-shot triage reads it)."
+    )
+    examples: tuple[str, ...] = Field(
+        (), max_length=20, description="A few messages customers write for it (zero-shot too)."
     )
 
     @model_validator(mode="after")
@@ -122,7 +131,10 @@ class TriagePolicy(BaseModel):
     @property
     def digest(self) -> str:
         """sha256 of the policy's content: identifies it in manifests."""
-        return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
+        # Descriptions and examples only help zero-shot triage read a category; what is fitted
+        # or trained under a policy depends on its labels and their policy, not on them.
+        words = {"categories": {"__all__": {"description", "examples"}}}
+        return hashlib.sha256(self.model_dump_json(exclude=words).encode("utf-8")).hexdigest()
 
     def where(self, category: str | None = None) -> str:
         """``file:line`` of ``category`` (or of the file) for error messages."""
@@ -239,6 +251,12 @@ def load_policy(path: Path | None = None) -> TriagePolicy:
 def shipped_policy() -> TriagePolicy:
     """The shipped BANKING77 policy (read once: it is part of the package)."""
     return parse_policy(SHIPPED_POLICY_FILE.read_text(encoding="utf-8"), str(SHIPPED_POLICY_FILE))
+
+
+@cache
+def support_policy() -> TriagePolicy:
+    """The shipped general support policy (read once)."""
+    return parse_policy(SUPPORT_POLICY_FILE.read_text(encoding="utf-8"), str(SUPPORT_POLICY_FILE))
 
 
 def policy_for(intent: str) -> CategoryPolicy:

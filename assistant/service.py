@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -15,12 +16,13 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from opentelemetry import trace
-from opentelemetry.trace import Tracer, TracerProvider
+from opentelemetry.trace import TracerProvider
 
 from assistant.closing import Closing
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
 from assistant.graph.builder import build_graph, hand_over_on_request, waits_for_human
-from assistant.graph.nodes import GraphDeps
+from assistant.graph.configuration import TurnConfig
+from assistant.graph.deps import build_deps, graph_adapters, open_store
 from assistant.graph.state import new_turn
 from assistant.interaction_log import (
     EscalatedBy,
@@ -31,12 +33,9 @@ from assistant.interaction_log import (
     rating_record,
     turn_record,
 )
-from assistant.knowledge.embedder import load_embedder
-from assistant.knowledge.sparse import SparseEncoder
 from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
-from assistant.llm.registry import AdapterRegistry
 from assistant.schemas import Answer, Outcome
 from assistant.settings import Settings
 from assistant.thread_store import ThreadLocks, open_thread_locks, open_thread_store
@@ -49,7 +48,6 @@ from assistant.tracing import (
 )
 from assistant.triage.engines import build_triage
 from assistant.turn.release import AnswerPiece
-from assistant.turn.verification import CitationVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +62,6 @@ class TurnListener:
     """Called with each piece of the answer as soon as it is final. The pieces sent join to
     the start of the answer's text; none are sent when the turn ends otherwise than with an
     answer the generate node drafted (a decline, a hand-over, a direct answer)."""
-
-
-def open_store(settings: Settings) -> KnowledgeStore:
-    """Open the knowledge base the settings name, creating its collection if needed."""
-    store = KnowledgeStore.open(
-        settings, embedder=load_embedder(settings.embedder), sparse=SparseEncoder()
-    )
-    store.ensure_collection()
-    return store
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -95,43 +84,6 @@ def check_question(question: str, max_chars: int) -> str:
             f"{exc.start + 1})"
         ) from None
     return text
-
-
-def graph_adapters(settings: Settings, model: BaseChatModel) -> list[str]:
-    """The adapters the turn will ask `model` for: those of the adapters folder that the
-    embedded model's base was trained for, or, with a model server, those the folder names
-    (the server must serve them; `/readyz` checks that it does)."""
-    if isinstance(model, EmbeddedChatModel):
-        return sorted(model.usable_adapters())
-    return sorted(AdapterRegistry(settings.adapters_dir).folders())
-
-
-def graph_deps(
-    settings: Settings,
-    store: KnowledgeStore,
-    model: BaseChatModel,
-    adapters: Collection[str] | None = None,
-    tracer: Tracer | None = None,
-) -> GraphDeps:
-    """What the support graph needs, as the settings ask: the `adapters` (default:
-    `graph_adapters`), the router and judge of the heads folder (default: the adapters
-    folder), and the citation verifier, over this knowledge base and model; `tracer` spans
-    its nodes and searches."""
-    verifier = (
-        CitationVerifier(store.embedder, store.sparse, threshold=settings.citation_support_min)
-        if settings.verify_citations != "off"
-        else None
-    )
-    return GraphDeps.over(
-        store,
-        model,
-        settings,
-        adapters=graph_adapters(settings, model) if adapters is None else adapters,
-        verifier=verifier,
-        embedder=store.embedder,
-        heads_dir=settings.heads_dir or settings.adapters_dir,
-        tracer=tracer,
-    )
 
 
 class Assistant(Closing):
@@ -168,10 +120,12 @@ class Assistant(Closing):
         self._callbacks: list[BaseCallbackHandler] = (
             [ModelCallSpans(self.tracer)] if self.tracer else []
         )
-        deps = graph_deps(settings, store, model, self.adapters, tracer=self.tracer)
+        deps = build_deps(settings, store, model, adapters=self.adapters, tracer=self.tracer)
         # triage-batch --answer and /v1/triage read tickets with the turn's own engine.
         self.triage = deps.triage or build_triage(settings, model)
         self.graph = build_graph(deps, checkpointer)
+        # Per-turn choices (`TurnConfig` keys) every run of this one makes; see `choosing`.
+        self._choices: dict[str, object] = {}
         self._owns_tracing = False
 
     @classmethod
@@ -301,7 +255,8 @@ class Assistant(Closing):
 
     def sharing(self, settings: Settings) -> Assistant:
         """Another assistant over this one's store, model, threads and log, with `settings`
-        (the evaluation's A/B variants of the turn). Closing it is closing this one."""
+        (what they load: a policy, adapters, heads; a choice of the turn needs no other graph,
+        see `choosing`). Closing it is closing this one."""
         return Assistant(
             settings,
             store=self.store,
@@ -312,13 +267,30 @@ class Assistant(Closing):
             tracer_provider=self.tracer_provider,
         )
 
+    def choosing(self, choices: Mapping[str, object]) -> Assistant:
+        """This assistant with other choices of the turn (`TurnConfig`'s keys: the
+        evaluation's A/B variants), made per run on the same graph, store, model, threads and
+        log. Closing it is closing this one. A key that is no such choice, or a bad value,
+        raises here rather than in a turn."""
+        unknown = sorted(set(choices) - set(TurnConfig.model_fields))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a choice of the turn (TurnConfig)")
+        merged = {**self._choices, **choices}
+        TurnConfig.from_runnable_config(
+            {"configurable": merged}, TurnConfig.from_settings(self.settings)
+        )
+        chosen = copy.copy(self)
+        chosen._choices = merged
+        chosen._owns_tracing = False
+        return chosen
+
     def thread_values(self, thread_id: str) -> dict[str, Any]:
         """The saved state of a thread (`SupportState` keys); empty when there is no such thread."""
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         return dict(self.graph.get_state(config).values)
 
     def _config(self, thread_id: str) -> RunnableConfig:
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        config: RunnableConfig = {"configurable": {**self._choices, "thread_id": thread_id}}
         if self._callbacks:
             config["callbacks"] = self._callbacks
         return config

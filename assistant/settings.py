@@ -245,10 +245,18 @@ class Settings(BaseSettings):
         description="The triage policy file (categories, priorities, hand-over; see "
         "`adapters/policies/banking77.yaml`). Unset = the shipped BANKING77 policy.",
     )
-    triage_engine: Literal["adapter", "classifier"] = Field(
+    triage_engine: Literal["adapter", "classifier", "zero-shot"] = Field(
         "adapter",
         description="`adapter`: the LoRA adapter `triage_adapter`; `classifier`: the "
-        "embeddings + logistic regression of `triage_classifier_dir` (fit-classifier).",
+        "embeddings + logistic regression of `triage_classifier_dir` (fit-classifier); "
+        "`zero-shot`: the nearest category description of the policy (no labels needed).",
+    )
+    triage_zero_shot_min_similarity: float = Field(
+        0.25,
+        ge=-1.0,
+        le=1.0,
+        description="`zero-shot` engine: below this cosine to every category's description "
+        "and examples, a message is `out_of_scope` (when the policy has that category).",
     )
     triage_adapter: str = Field(
         "triage",

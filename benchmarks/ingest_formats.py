@@ -2,8 +2,9 @@
 
     python benchmarks/ingest_formats.py [--copies 25] [--runs 3]
 
-The PDF is the tests' own (tests/document_files.py: headings, a ruled table, two pages per
-copy), written with fpdf2; the Markdown baseline is the text the PDF reader gets out of it,
+The PDF is the admin guide the tests write (tests/document_files.py, repeated here so the
+benchmark needs nothing but the library and fpdf2, a dev dependency): headings, a ruled table,
+two pages per copy; the Markdown baseline is the text the PDF reader gets out of it,
 pages joined by blank lines, so both sides chunk the same words. Two measurements: reading
 (load and chunk, the median of --runs) and a whole `ingest_paths` run into a fresh Qdrant
 local-mode store with the packaged embedder (loaded and warmed up once). Throughput is given
@@ -21,6 +22,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from fpdf import FPDF
+
 from assistant.ingestion.chunking import PAGE_BREAK, chunk_document
 from assistant.ingestion.ingest import ingest_paths
 from assistant.ingestion.loaders import load_documents
@@ -31,12 +34,64 @@ from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Document
 from assistant.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
-# The tests' file writer: the benchmark reads the very file the tests check.
-sys.path.insert(0, str(REPO / "tests"))
-from document_files import write_pdf  # noqa: E402
-
 TENANT = "bench"
+
+# The text of the tests' admin guide (tests/document_files.py).
+PLANS_INTRO = "Compare the plans before you upgrade:"
+PLANS = [
+    ["Plan", "Seats", "Storage", "Support"],
+    ["Free", "3", "5 GB", "Community forum"],
+    ["Team", "25", "100 GB", "Email within one business day"],
+    ["Business", "250", "1 TB", "Phone and email around the clock"],
+    ["Enterprise", "Unlimited", "Unlimited", "A named account manager"],
+]
+BACKUPS = (
+    "Backups run every night at two in the morning and are kept for thirty days. "
+    "Restore a backup from the admin console under Data, then Backups."
+)
+SECURITY = (
+    "Single sign-on works with any SAML 2.0 identity provider. "
+    "Turn it on under Settings, then Security, and test it with a second browser."
+)
+
+
+def write_pdf(path: Path, *, copies: int) -> Path:
+    """A PDF with a text layer: a title, then per copy a "Plans" section with a ruled table on
+    one page and "Security" and "Backups" sections on the next."""
+    pdf = FPDF()
+    pdf.set_auto_page_break(auto=True, margin=15)
+
+    def heading(text: str, size: int) -> None:
+        pdf.set_font("Helvetica", style="B", size=size)
+        pdf.cell(text=text, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+
+    def paragraph(text: str) -> None:
+        pdf.set_font("Helvetica", size=11)
+        pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(4)
+
+    for n in range(copies):
+        suffix = f" {n + 1}" if copies > 1 else ""
+        pdf.add_page()
+        if n == 0:
+            heading("Admin guide", 22)
+            paragraph("This guide is for the people who run the workspace.")
+        heading(f"Plans{suffix}", 16)
+        paragraph(PLANS_INTRO)
+        pdf.set_font("Helvetica", size=10)
+        with pdf.table() as table:
+            for values in PLANS:
+                row = table.row()
+                for value in values:
+                    row.cell(value)
+        pdf.add_page()
+        heading(f"Security{suffix}", 16)
+        paragraph(SECURITY)
+        heading(f"Backups{suffix}", 16)
+        paragraph(BACKUPS)
+    pdf.output(str(path))
+    return path
 
 
 def read_seconds(path: Path, max_chars: int, runs: int) -> tuple[float, int]:

@@ -8,6 +8,11 @@ numbers); what it prints (table, notes, command line) replaces the README block 
 each benchmark, so a failure later keeps the tables already made. --quick runs smaller sizes
 (minutes, not half an hour); its tables are for checking the pipeline, not for the README of a
 release. `lora_serving.py` and `parity.py` need vLLM and are not run here.
+
+    python benchmarks/run_all.py --only NAME --from-file OUTPUT
+
+writes what a benchmark printed in an earlier run (say on another machine), saved to OUTPUT,
+into NAME's block instead of running it.
 """
 
 from __future__ import annotations
@@ -103,15 +108,30 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick check")
     parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS))
     parser.add_argument("--readme", type=Path, default=REPO / "README.md")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--from-file",
+        type=Path,
+        help="a benchmark's saved output: written into the block of the one --only, not run",
+    )
+    args = parser.parse_args(argv)
+    if args.from_file is not None and len(args.only) != 1:
+        parser.error("--from-file needs exactly one benchmark in --only")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     text = args.readme.read_text(encoding="utf-8")
     # Fail before half an hour of benchmarks, not after.
-    for name in args.only:
-        replace_block(text, name, "")
+    try:
+        for name in args.only:
+            replace_block(text, name, "")
+    except MarkerError as exc:
+        sys.exit(f"{args.readme}: {exc}")
+    if args.from_file is not None:
+        output = args.from_file.read_text(encoding="utf-8")
+        args.readme.write_text(replace_block(text, args.only[0], output), encoding="utf-8")
+        return
     failed = []
     for name in args.only:
         try:

@@ -17,6 +17,7 @@ temporary folder.
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import statistics
 import sys
@@ -31,9 +32,8 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from graph_overhead import WARM_UP, corpus_subset
 
-from assistant.evaluation.datasets import load_support_qa
+from assistant.evaluation.datasets import SupportQuestion, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
 from assistant.interfaces.api.app import create_app
 from assistant.llm.gateway import build_chat_model
@@ -42,6 +42,9 @@ from assistant.schemas import Answer
 from assistant.service import Assistant, open_store
 from assistant.settings import Settings
 from assistant.thread_store import open_thread_store
+
+# The untimed first turn of each mode, the same question as `graph_overhead.py` warms up with.
+WARM_UP = "How do I reset my password?"
 
 # (label, answer mode, sentence check or None for the environment's)
 VARIANTS = (
@@ -59,6 +62,16 @@ class Turn:
     tokens: int
     drafting_s: float | None
     """When the generate node started, from the node timings (None: it did not run)."""
+
+
+def corpus_subset(corpus: Path, questions: Sequence[SupportQuestion], docs: int) -> list[str]:
+    """JSONL lines of the questions' gold passages and the first `docs` others (the index of
+    `graph_overhead.py`, built the same way)."""
+    gold = {doc for q in questions for doc in q.doc_ids}
+    lines = corpus.read_text(encoding="utf-8").splitlines()
+    picked = [line for line in lines if json.loads(line)["doc_id"] in gold]
+    others = [line for line in lines if json.loads(line)["doc_id"] not in gold]
+    return picked + others[:docs]
 
 
 def parse_args() -> argparse.Namespace:

@@ -14,9 +14,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from assistant.graph.nodes import GraphDeps
+from assistant.graph.configuration import TurnConfig
+from assistant.graph.deps import GraphDeps
 from assistant.knowledge.embedder import Embedder
-from assistant.knowledge.search_tool import make_search_tool
+from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
 from assistant.settings import SearchMode, Settings
 
@@ -67,14 +68,20 @@ def script(decision: str, answer: str = "The answer is 1 [1].") -> Callable[[str
 
 
 class ListRetriever:
-    """Returns its chunks for their tenant, and records every search."""
+    """Returns its chunks for their tenant, and records every search. With an `embedder`, it
+    stands for a knowledge base (`build_deps` reads its encoders)."""
 
-    def __init__(self, chunks: list[RetrievedChunk]) -> None:
+    def __init__(self, chunks: list[RetrievedChunk], *, embedder: Embedder | None = None) -> None:
         self.chunks = chunks
         self.searches: list[tuple[str, str]] = []
+        # The top-k and mode of each search, in the same order.
+        self.options: list[tuple[int, SearchMode]] = []
+        self.embedder = embedder
+        self.sparse: SparseEncoder | None = None
 
     def search(self, query: str, *, tenant: str, k: int, mode: SearchMode) -> list[RetrievedChunk]:
         self.searches.append((query, tenant))
+        self.options.append((k, mode))
         return [c for c in self.chunks if c.tenant == tenant][:k]
 
 
@@ -94,9 +101,12 @@ def chunk(n: int, *, score: float = 0.8, tenant: str = "default") -> RetrievedCh
 def graph_deps(
     settings: Settings, model: ScriptedChatModel, retriever: ListRetriever, **kw: Any
 ) -> GraphDeps:
-    """The support graph's deps over the doubles: search `retriever` at k=5, hybrid."""
-    tool = make_search_tool(retriever, k=5, mode="hybrid")
-    return GraphDeps(model=model, search_tool=tool, settings=settings, **kw)
+    """The support graph's deps over the doubles: the settings' choices, searching `retriever`
+    at k=5, hybrid."""
+    turn = TurnConfig.from_settings(settings).model_copy(
+        update={"top_k": 5, "search_mode": "hybrid"}
+    )
+    return GraphDeps(model=model, retriever=retriever, defaults=turn, **kw)
 
 
 class HashEmbedder(Embedder):

@@ -1,4 +1,4 @@
-"""The import graph of the library, read from the code's own imports: layers, upward imports, cycles.
+"""The library's import graph, read from its own imports: layers, upward imports, cycles.
 
 `python tools/import_graph.py` prints modules per package and every import that runs up a layer
 or closes a cycle, and exits 1 if there is one; CI runs it. It reads every `import` statement with
@@ -36,7 +36,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("models and index", ("assistant.llm", "assistant.knowledge", "assistant.interaction_log")),
-    ("ingestion, triage, tracing", ("assistant.ingestion", "assistant.triage", "assistant.tracing")),
+    (
+        "ingestion, triage, tracing",
+        ("assistant.ingestion", "assistant.triage", "assistant.tracing"),
+    ),
     ("turn decisions", ("assistant.turn",)),
     ("graph", ("assistant.graph",)),
     ("service", ("assistant.thread_store", "assistant.service")),

@@ -3,7 +3,8 @@
 Formats (docs/evaluation.md):
 
 - support QA (`retrieval`, `answers`): `question`, `doc_ids`, `answerability`, optional
-  `history` (`[{role, text}]`), `answer` (the reference; the `answers` suite needs it), `qid`.
+  `history` (`[{role, text}]`), `answer` (the reference; the `answers` suite needs it), `qid`;
+  read by `assistant.triage.support_qa`, whose `load_support_qa` and rows this module re-exports.
 - triage / escalation: BANKING77 rows `{text, label}`, MTRAG support tasks (a support QA file;
   escalation only), or chat examples as `assistant adapters data` writes them.
 """
@@ -21,7 +22,6 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import InputError
-from assistant.evaluation.results import Answerability
 from assistant.jsonl import read_jsonl
 from assistant.policy import shipped_policy
 from assistant.schemas import ChatExample, Task
@@ -34,51 +34,11 @@ from assistant.triage.examples import (
     split,
     triage_examples,
 )
+from assistant.triage.support_qa import SupportQuestion as SupportQuestion
+from assistant.triage.support_qa import Turn as Turn
+from assistant.triage.support_qa import load_support_qa as load_support_qa
 
 T = TypeVar("T")
-
-
-class Turn(BaseModel):
-    """An earlier turn of the conversation."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    role: Literal["user", "agent", "assistant"]
-    text: str
-
-
-class SupportQuestion(BaseModel):
-    """One support question with its gold documents and what the assistant should do."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    qid: str | None = None
-    question: str = Field(min_length=1)
-    history: list[Turn] = Field(default_factory=list)
-    doc_ids: list[str]
-    answerability: Answerability
-    answer: str | None = Field(None, description="The reference answer.")
-    source: str = Field("", description="file:line, filled in by the loader.")
-
-    @property
-    def id(self) -> str:
-        return self.qid or self.source
-
-    @property
-    def conversation(self) -> str:
-        """MTRAG ids are `conversation<::>turn`; a row without one is its own conversation."""
-        return self.id.split("<::>")[0]
-
-    @property
-    def previous_question(self) -> str:
-        """The user's turn before this one ('' when the question opens the conversation)."""
-        users = [t.text for t in self.history if t.role == "user"]
-        return users[-1] if users else ""
-
-    def search_query(self, with_history: bool = True) -> str:
-        """The question, after the previous user turn: follow-up questions lean on it."""
-        earlier = self.previous_question if with_history else ""
-        return f"{earlier} {self.question}".strip()
 
 
 class Fold(BaseModel):
@@ -108,22 +68,6 @@ class Fold(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.index}/{self.of}"
-
-
-SUPPORT_QA = "support QA rows with `question`, `doc_ids` and `answerability`"
-
-
-def load_support_qa(path: Path, *, need_reference: bool = False) -> list[SupportQuestion]:
-    """The questions of a support QA file; with `need_reference`, each must have `answer`."""
-    questions = []
-    for number, row in read_jsonl(path, SupportQuestion, expected=SUPPORT_QA):
-        if need_reference and not (row.answer or "").strip():
-            raise InputError(
-                f"{path}:{number}: missing field `answer` (the answers suite scores against "
-                "a reference answer)"
-            )
-        questions.append(row.model_copy(update={"source": f"{path.name}:{number}"}))
-    return questions
 
 
 # --- triage and escalation --------------------------------------------------------------------

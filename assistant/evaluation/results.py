@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 
 from assistant.kinds import SearchMode, Suite
 from assistant.triage.scores import EscalationScores, TriageScores
+from assistant.triage.support_qa import Answerability
 
-Answerability = Literal["ANSWERABLE", "PARTIAL", "UNANSWERABLE", "UNDERSPECIFIED"]
 FailureKind = Literal["retrieval", "grounding", "behaviour", "format"]
 Diagnosis = Literal["ok", "retrieval", "grounding", "behaviour", "format"]
 

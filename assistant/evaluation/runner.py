@@ -226,8 +226,8 @@ def _answers(
             if variant == "rag" and assistant is not None:
                 answerers[variant] = rag_answerer(assistant)
             elif variant in TURN_VARIANTS and assistant is not None:
-                changed = config.model_copy(update=TURN_VARIANTS[variant])
-                answerers[variant] = rag_answerer(assistant.sharing(changed))
+                # The same graph: a variant's choices go with each of its runs.
+                answerers[variant] = rag_answerer(assistant.choosing(TURN_VARIANTS[variant]))
             elif variant == "no-rag":
                 info.notes.append(
                     "no-rag never searches, so its answerable questions count as retrieval "

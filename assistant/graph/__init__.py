@@ -1,1 +1,1 @@
-"""The LangGraph state machine of a support turn: state, dependencies, nodes, routers, builder."""
+"""A support turn as a LangGraph graph: state, deps, run choices, nodes, routers, builder."""

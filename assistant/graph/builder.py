@@ -13,8 +13,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Overwrite
 
-from assistant.graph import nodes
-from assistant.graph.nodes import SUMMARY_CHARS, GraphDeps, Update
+from assistant.graph import nodes, routers
+from assistant.graph.deps import GraphDeps
+from assistant.graph.nodes import SUMMARY_CHARS, Update
 from assistant.graph.state import SupportState, TurnInput
 from assistant.schemas import EscalationDecision, NodeTiming
 from assistant.tracing import traced_node
@@ -28,14 +29,24 @@ TERMINAL_NODES = ("cite", "answer_directly", "clarify", "decline", "await_human"
 def build_graph(
     deps: GraphDeps, checkpointer: BaseCheckpointSaver[Any] | None = None
 ) -> SupportGraph:
-    """Compile the support graph over `deps`; pass a checkpointer to keep threads."""
+    """Compile the support graph over `deps`; pass a checkpointer to keep threads.
+
+    Each node and router reads the run's choices (`deps.choices`) from the `configurable`
+    keys of the config it is invoked with, so a run changes them without a rebuilt graph.
+    """
     graph = StateGraph(SupportState, input_schema=TurnInput)
 
     def add(name: str, fn: NodeFn, destinations: tuple[str, ...] | None = None) -> None:
-        node = _timed(name, partial(fn, deps=deps))
-        if deps.tracer is not None:
-            node = traced_node(name, node, deps.tracer)
+        def node(state: SupportState, config: RunnableConfig) -> Update | Command[str]:
+            step = _timed(name, partial(fn, deps=deps, turn=deps.choices(config)))
+            if deps.tracer is not None:
+                step = traced_node(name, step, deps.tracer)
+            return step(state)
+
         graph.add_node(name, node, destinations=destinations)
+
+    def after_grade(state: SupportState, config: RunnableConfig) -> str:
+        return routers.route_after_grade(state, turn=deps.choices(config))
 
     add("triage", nodes.triage)
     add("decide", nodes.decide)
@@ -55,13 +66,11 @@ def build_graph(
     graph.add_edge(START, "triage")
     graph.add_edge("triage", "decide")
     graph.add_conditional_edges(
-        "decide", nodes.route_decision, ["retrieve", "answer_directly", "escalate"]
+        "decide", routers.route_decision, ["retrieve", "answer_directly", "escalate"]
     )
-    graph.add_conditional_edges("retrieve", nodes.route_after_retrieve, ["grade", "clarify"])
+    graph.add_conditional_edges("retrieve", routers.route_after_retrieve, ["grade", "clarify"])
     graph.add_conditional_edges(
-        "grade",
-        partial(nodes.route_after_grade, deps=deps),
-        ["generate", "rewrite", "decline", "escalate", "clarify"],
+        "grade", after_grade, ["generate", "rewrite", "decline", "escalate", "clarify"]
     )
     graph.add_edge("rewrite", "retrieve")
     graph.add_edge("hand_over", "await_human")

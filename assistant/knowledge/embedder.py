@@ -36,6 +36,15 @@ class Embedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embed several queries in one batch; shape (len(texts), dim)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode_query(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one search query; returns a float32 vector of length `dim`."""
         vector = self.model.encode_query(text, normalize_embeddings=True, convert_to_numpy=True)

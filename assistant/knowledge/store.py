@@ -167,10 +167,6 @@ class KnowledgeStore(Closing):
 
     # --- reads --------------------------------------------------------------------------------
 
-    def chunk_hashes(self, doc_id: str, tenant: str) -> dict[str, str]:
-        """The stored chunks of one document: chunk_id -> content_hash."""
-        return self.chunk_hashes_by_doc([doc_id], tenant).get(doc_id, {})
-
     def chunk_hashes_by_doc(self, doc_ids: Sequence[str], tenant: str) -> dict[str, dict[str, str]]:
         """The stored chunks of several documents: doc_id -> {chunk_id: content_hash}.
 
@@ -196,7 +192,12 @@ class KnowledgeStore(Closing):
                 return grouped
 
     def get_chunks(self, ids: Sequence[str], tenant: str) -> list[Chunk]:
-        """The chunks with these ids that belong to `tenant`, in the order asked."""
+        """The chunks with these ids that belong to `tenant`, in the order asked.
+
+        No turn reads a chunk by id (a search returns whole chunks); this is how the tests and
+        the server contract read back what ingest stored and what a citation points at, through
+        the store's own payload-to-`Chunk` reading and tenant check rather than the engine's.
+        """
         if not ids or not self._ready():
             return []
         points = self.engine.retrieve(ids)

@@ -6,7 +6,9 @@ graph's triage step) builds it here, so one setting (``triage_engine``) switches
 - ``adapter``: the LoRA adapter ``triage_adapter``, constrained to the policy's labels;
 - ``classifier``: the embeddings + logistic regression of ``triage_classifier_dir``. A reading
   below ``triage_min_confidence`` goes to a human (``triage_unsure=human``: the category is
-  kept, ``needs_human`` set) or to the adapter (``triage_unsure=adapter``).
+  kept, ``needs_human`` set) or to the adapter (``triage_unsure=adapter``);
+- ``zero-shot``: the nearest of the policy's category descriptions (``assistant.triage.zero_shot``),
+  no labels needed; without ``triage_policy`` it reads the shipped general support policy.
 
 ``build_block_triage`` is the same engine for a worker that holds many texts at once (the Ray
 workers of ``triage-batch --ray``): the classifier reads them in one batch.
@@ -20,12 +22,14 @@ from functools import partial
 from langchain_core.language_models import BaseChatModel
 
 from assistant.errors import InputError
+from assistant.knowledge.embedder import Embedder
 from assistant.llm.manifest import MANIFEST_FILE, read_manifest
-from assistant.policy import TriagePolicy, load_policy
+from assistant.policy import TriagePolicy, load_policy, support_policy
 from assistant.schemas import TriageResult
 from assistant.settings import Settings
 from assistant.triage.classifier import Reading, TriageClassifier
 from assistant.triage.inference import triage
+from assistant.triage.zero_shot import ZeroShotTriage
 
 Triage = Callable[[str], TriageResult]
 """Reads one message; raises ``ModelOutputError`` when no valid reading comes back."""
@@ -42,6 +46,24 @@ def adapter_triage(settings: Settings, model: BaseChatModel) -> Triage:
         if trained is not None:
             check_same_policy(trained, policy, folder)
     return partial(triage, model, adapter=settings.triage_adapter, policy=policy)
+
+
+def load_zero_shot(settings: Settings, embedder: Embedder | None = None) -> ZeroShotTriage:
+    """Zero-shot triage over ``triage_policy``'s descriptions (the general support policy when
+    unset), with ``embedder`` or the one the settings name."""
+    from assistant.knowledge.embedder import load_embedder
+
+    policy = load_policy(settings.triage_policy) if settings.triage_policy else support_policy()
+    return ZeroShotTriage(
+        policy,
+        embedder or load_embedder(settings.embedder),
+        min_similarity=settings.triage_zero_shot_min_similarity,
+    )
+
+
+def zero_shot_triage(reader: ZeroShotTriage) -> Triage:
+    """``reader`` as the one-message callable every caller of triage takes."""
+    return lambda text: reader.read([text])[0].result
 
 
 def load_classifier(settings: Settings) -> TriageClassifier:
@@ -105,6 +127,15 @@ def build_block_triage(settings: Settings, model: BaseChatModel) -> BlockTriage:
     if settings.triage_engine == "adapter":
         single = adapter_triage(settings, model)
         return lambda texts: single
+    if settings.triage_engine == "zero-shot":
+        reader = load_zero_shot(settings)
+
+        def prepare(texts: Sequence[str]) -> Triage:
+            unique = list(dict.fromkeys(texts))
+            results = {t: r.result for t, r in zip(unique, reader.read(unique), strict=True)}
+            return lambda text: results[text] if text in results else reader.read([text])[0].result
+
+        return prepare
     fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
     return classifier_block_triage(load_classifier(settings), settings, fallback)
 
@@ -134,9 +165,14 @@ def classifier_block_triage(
     return prepare
 
 
-def build_triage(settings: Settings, model: BaseChatModel) -> Triage:
-    """The triage engine ``settings`` choose, over ``model``."""
+def build_triage(
+    settings: Settings, model: BaseChatModel, embedder: Embedder | None = None
+) -> Triage:
+    """The triage engine ``settings`` choose, over ``model`` (and ``embedder``, for zero-shot:
+    the store's, so the model is loaded once)."""
     if settings.triage_engine == "adapter":
         return adapter_triage(settings, model)
+    if settings.triage_engine == "zero-shot":
+        return zero_shot_triage(load_zero_shot(settings, embedder))
     fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
     return classifier_triage(load_classifier(settings), settings, fallback)

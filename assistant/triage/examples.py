@@ -47,6 +47,7 @@ from assistant.triage.prompts import (
     render_triage,
     triage_messages,
 )
+from assistant.triage.support_qa import load_support_qa
 
 DEV_PERCENT = 10
 SUMMARY_QUOTE_CHARS = 240
@@ -147,21 +148,6 @@ class _BankingRow(BaseModel):
     label: str
 
 
-class _HistoryTurn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    role: str = ""
-    text: str = ""
-
-
-class _SupportRow(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    question: str
-    answerability: str
-    history: list[_HistoryTurn] = Field(default_factory=list)
-
-
 def read_banking77(path: Path) -> list[LabelledText]:
     """The ``{text, label}`` rows of a BANKING77 JSONL file."""
     rows = read_jsonl(path, _BankingRow, expected="BANKING77 rows `{text, label}`")
@@ -172,20 +158,17 @@ def read_banking77(path: Path) -> list[LabelledText]:
 
 
 def read_support_tasks(path: Path) -> list[SupportTask]:
-    """The MTRAG support tasks of ``path``, with the last earlier user turn as context."""
-    rows = read_jsonl(path, _SupportRow, expected="support tasks `{question, answerability}`")
-    tasks = []
-    for number, row in rows:
-        users = [turn.text for turn in row.history if turn.role == "user"]
-        tasks.append(
-            SupportTask(
-                question=row.question.strip(),
-                previous=users[-1].strip() if users else "",
-                answerability=row.answerability,
-                source=f"{path.name}:{number}",
-            )
+    """The MTRAG support tasks of the support QA file ``path`` (``load_support_qa``), with the
+    previous user turn as context."""
+    return [
+        SupportTask(
+            question=row.question.strip(),
+            previous=row.previous_question.strip(),
+            answerability=row.answerability,
+            source=row.source,
         )
-    return tasks
+        for row in load_support_qa(path)
+    ]
 
 
 # --- triage -----------------------------------------------------------------------------

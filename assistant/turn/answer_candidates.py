@@ -6,9 +6,8 @@ import re
 
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import strip_markers
+from assistant.turn.sentences import split_sentences
 
-# A sentence ends at . ! or ? followed by space and an upper-case letter, a quote or a digit.
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'`(])")
 PARAGRAPH = re.compile(r"\n\s*\n")
 # A list item is an answer of its own, not a clause of the paragraph around it.
 LIST_ITEM = re.compile(r"(?:^|\n)\s*(?:[-*+]|\d+[.)])\s+")
@@ -26,8 +25,10 @@ def chunk_sentences(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[str]
         if _is_structure(paragraph):
             continue
         for unit in LIST_ITEM.split(paragraph):
-            for sentence in _joined_fragments(SENTENCE_END.split(" ".join(unit.split()))):
-                sentence = strip_markers(sentence).strip()
+            # Markers go first: a passage's own `[n]` ends no sentence (it is no citation).
+            for sentence in _joined_fragments(
+                split_sentences(strip_markers(" ".join(unit.split())))
+            ):
                 if MIN_CHARS <= len(sentence) <= max_chars:
                     sentences.append(sentence)
     return sentences

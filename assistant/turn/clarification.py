@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from assistant.ingestion.chunking import SECTION_SEPARATOR
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import strip_markers
 
@@ -23,7 +24,7 @@ SITE_WORDS = 3
 
 def option_name(chunk: RetrievedChunk) -> str:
     """What a customer would call the passage: its title, heading path, or opening words."""
-    label = chunk.title or chunk.section.split(" > ")[-1]
+    label = chunk.title or chunk.section.split(SECTION_SEPARATOR)[-1]
     if not label.strip():
         first = strip_markers(chunk.text).strip().splitlines()[0] if chunk.text.strip() else ""
         words = first.split()

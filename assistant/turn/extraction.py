@@ -17,7 +17,7 @@ mean 84) and the best budget on their judged searches (README).
 from __future__ import annotations
 
 from assistant.turn.evidence import Evidence
-from assistant.turn.verification import split_sentences
+from assistant.turn.sentences import split_sentences
 
 
 def extractive_answer(evidence: Evidence, sentences: int, words: int | None = None) -> str:
@@ -53,7 +53,7 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
 
 
 def _cited(sentence: str, n: int) -> str:
-    """`sentence` with marker [n] after each piece the citation check splits it into: that
-    check splits at every full stop ("Run `make test`. It installs..."), and a piece without a
-    marker cites nothing and is dropped."""
+    """`sentence` with marker [n] after each of its sentences: a passage sentence may be two
+    joined (a short step and the one after it, "Run `make test`. It installs..."), which the
+    citation check splits apart again, and a piece without a marker cites nothing."""
     return " ".join(f"{piece} [{n}]" for piece in split_sentences(sentence))

@@ -18,7 +18,8 @@ from pydantic import BaseModel
 
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import resolve_citations
-from assistant.turn.verification import CitationVerifier, complete_sentences
+from assistant.turn.sentences import complete_sentences
+from assistant.turn.verification import CitationVerifier
 
 # The end of a draft that may still become (part of) a marker: space, then `[` and digits.
 _UNSETTLED = re.compile(r"\s*(?:\[\d{0,3})?$")

@@ -12,7 +12,7 @@ with no marker cites nothing and is unsupported too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -21,10 +21,8 @@ from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import MARKER
+from assistant.turn.sentences import split_sentences
 
-# A sentence ends at a marker followed by space (markers stay with their sentence), or at
-# . ! ? followed by space and anything but a lower-case letter: "e.g. the" and "etc. and" run on.
-_SENTENCE_END = re.compile(r"(?<=\])\s+(?=[^\s\[])|(?<=[.!?])\s+(?=[^\s\[a-z])")
 _MARKER_NUMBER = re.compile(r"\[(\d{1,3})\]")
 # Chunk sentences shorter than this add noise to the best-cosine search, not evidence.
 _MIN_CHUNK_SENTENCE = 20
@@ -41,25 +39,6 @@ class SentenceCheck(BaseModel):
     supported: bool
 
 
-def split_sentences(text: str) -> list[str]:
-    """The sentences of an answer, each with its trailing markers."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
-
-
-def complete_sentences(pieces: Iterable[str]) -> Iterator[str]:
-    """`split_sentences` of the text `pieces` join to, each sentence as soon as it is complete.
-
-    A sentence is complete once the text after it starts the next one: a boundary, once seen,
-    stays one whatever follows, so a streamed answer splits exactly as the whole answer would.
-    """
-    buffer = ""
-    for piece in pieces:
-        *complete, buffer = _SENTENCE_END.split(buffer + piece)
-        yield from (s.strip() for s in complete if s.strip())
-    if buffer.strip():
-        yield buffer.strip()
-
-
 class CitationVerifier:
     """Scores answer sentences against their cited chunks; `threshold` decides support."""
 
@@ -69,10 +48,6 @@ class CitationVerifier:
         self.embedder = embedder
         self.sparse = sparse or SparseEncoder()
         self.threshold = threshold
-
-    def check(self, text: str, chunks: Sequence[RetrievedChunk]) -> list[SentenceCheck]:
-        """Every sentence of `text`, scored against the chunks its markers (1-based) name."""
-        return [self.check_sentence(sentence, chunks) for sentence in split_sentences(text)]
 
     def check_sentence(self, sentence: str, chunks: Sequence[RetrievedChunk]) -> SentenceCheck:
         """One sentence (with its markers), scored against the chunks its markers name."""

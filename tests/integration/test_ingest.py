@@ -55,7 +55,7 @@ def ingest(root: Path, store: KnowledgeStore) -> IngestReport:
 
 
 def stored_ids(store: KnowledgeStore, doc_id: str) -> set[str]:
-    return set(store.chunk_hashes(doc_id, TENANT))
+    return set(store.chunk_hashes_by_doc([doc_id], TENANT).get(doc_id, {}))
 
 
 def test_ingest_stores_every_chunk_and_reingest_changes_nothing(
@@ -239,5 +239,5 @@ def test_whole_support_corpus_ingests_without_errors_and_reingests_as_unchanged(
     assert (again.docs_unchanged, again.chunks_added, again.chunks_removed) == (report.docs, 0, 0)
     # Every document is findable by its id, with a `file:line` source.
     first = next(d for d in load_documents(corpus, TENANT) if isinstance(d, Document))
-    [chunk, *_] = store.get_chunks(list(store.chunk_hashes(first.doc_id, TENANT)), TENANT)
+    [chunk, *_] = store.get_chunks(list(stored_ids(store, first.doc_id)), TENANT)
     assert chunk.source == f"{corpus}:1"

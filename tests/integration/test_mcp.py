@@ -3,6 +3,7 @@ a real store, graph and checkpointer (the scripted model writes answers and tria
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,13 @@ DECIDE_MARK = "What should the support assistant do"
 GENERATE_MARK = "Answer the customer's question"
 TRIAGE_REPLY = '{"category": "lost_or_stolen_card", "priority": "urgent", "needs_human": true}'
 REFUNDS = "Refunds are paid back to the original card within five business days."
+TEAM_POLICY = """\
+name: travel-desk
+categories:
+  flights: {priority: high, needs_human: true, reason: account_action}
+  small_talk: {priority: low, needs_human: false}
+"""
+FLIGHTS_REPLY = '{"category": "flights", "priority": "high", "needs_human": true}'
 
 
 def respond(prompt: str) -> str:
@@ -38,11 +46,19 @@ def respond(prompt: str) -> str:
         return "Refunds take five business days [1]."
     if "stolen" in prompt:
         return TRIAGE_REPLY
+    if "flight" in prompt:
+        return FLIGHTS_REPLY  # a label of the team's policy, not of BANKING77
     return "Could you tell me more?"
 
 
 @pytest.fixture
 def assistant(settings: Settings, store: KnowledgeStore, tmp_path: Path) -> Iterator[Assistant]:
+    opened = open_assistant(settings, store, tmp_path)
+    yield opened
+    opened.checkpointer.conn.close()
+
+
+def open_assistant(settings: Settings, store: KnowledgeStore, tmp_path: Path) -> Assistant:
     settings.tenant = "acme"  # the server's tenant over stdio (and in process)
     settings.adapters_dir = tmp_path / "no-adapters"
     settings.answer_mode = "generative"
@@ -50,14 +66,12 @@ def assistant(settings: Settings, store: KnowledgeStore, tmp_path: Path) -> Iter
     for tenant, text in (("acme", REFUNDS), ("globex", "Globex refunds take a month.")):
         doc = Document(doc_id="refunds.md", title="Refunds", text=text, tenant=tenant)
         ingest_documents([doc], store, tenant=tenant, max_chars=settings.chunk_max_chars)
-    opened = Assistant(
+    return Assistant(
         settings,
         store=store,
         model=ScriptedChatModel(respond=respond),
         checkpointer=open_checkpointer(settings.checkpoint_path),
     )
-    yield opened
-    opened.checkpointer.conn.close()
 
 
 def call(server: MCPServer, tool: str, arguments: dict[str, Any]) -> CallToolResult:
@@ -102,6 +116,28 @@ def test_triage_reads_a_ticket(assistant: Assistant) -> None:
         "priority": "urgent",
         "needs_human": True,
     }
+
+
+def test_triage_reads_with_the_teams_policy_as_the_api_does(
+    settings: Settings, store: KnowledgeStore, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(TEAM_POLICY, encoding="utf-8")
+    settings.triage_policy = policy
+    opened = open_assistant(settings, store, tmp_path)
+    try:
+        result = call(build_mcp_server(opened), "triage", {"text": "Change my flight, please"})
+        assert not result.is_error, result.content
+        assert result.structured_content == json.loads(FLIGHTS_REPLY)
+        # The assistant's own engine, the one `/v1/triage` calls, reads it the same.
+        assert opened.triage("Change my flight, please").model_dump() == result.structured_content
+        # Under the shipped BANKING77 policy the same reply is refused: the policy is the team's.
+        shipped = opened.sharing(settings.model_copy(update={"triage_policy": None}))
+        refused = call(build_mcp_server(shipped), "triage", {"text": "Change my flight, please"})
+        assert refused.is_error
+        assert "flights" in refused.content[0].text  # type: ignore[union-attr]
+    finally:
+        opened.checkpointer.conn.close()
 
 
 def test_bad_input_is_a_tool_error_with_a_clear_message(assistant: Assistant) -> None:

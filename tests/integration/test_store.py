@@ -72,27 +72,27 @@ def test_another_tenants_chunk_is_never_returned_even_for_its_exact_text(
     (tmp_path / "b.txt").write_text(secret)
     ingest_paths([tmp_path / "a.txt"], store, tenant=TENANT, max_chars=1200)
     ingest_paths([tmp_path / "b.txt"], store, tenant=OTHER, max_chars=1200)
-    [other_id] = store.chunk_hashes("b.txt", OTHER)
+    [other_id] = store.chunk_hashes_by_doc(["b.txt"], OTHER)["b.txt"]
 
     results = store.search(secret, tenant=TENANT, k=10, mode=mode)
 
     assert [r.doc_id for r in results] in ([], ["a.txt"])
     assert store.search(secret, tenant=OTHER, k=1, mode=mode)[0].chunk_id == other_id
     assert store.get_chunks([other_id], TENANT) == []
-    assert store.chunk_hashes("b.txt", TENANT) == {}
+    assert store.chunk_hashes_by_doc(["b.txt"], TENANT) == {}
     assert (store.count(TENANT), store.count(OTHER), store.count()) == (1, 1, 2)
 
 
 def test_delete_document_removes_that_document_only(sliced: KnowledgeStore) -> None:
     before = sliced.count(TENANT)
     doc_id = next(r.doc_id for r in sliced.search("veterans", tenant=TENANT, k=1, mode="hybrid"))
-    chunks = len(sliced.chunk_hashes(doc_id, TENANT))
+    chunks = len(sliced.chunk_hashes_by_doc([doc_id], TENANT)[doc_id])
 
     removed = sliced.delete_document(doc_id, TENANT)
 
     assert removed == chunks > 0
     assert sliced.count(TENANT) == before - chunks
-    assert sliced.chunk_hashes(doc_id, TENANT) == {}
+    assert sliced.chunk_hashes_by_doc([doc_id], TENANT) == {}
     assert sliced.delete_document(doc_id, OTHER) == 0
 
 

@@ -149,7 +149,12 @@ def test_support_tasks_take_the_last_earlier_user_turn_as_context(tmp_path: Path
         {"role": "agent", "text": "reply"},
         {"role": "user", "text": " second "},
     ]
-    row = {"question": "and now?", "answerability": "UNANSWERABLE", "history": history}
+    row = {
+        "question": "and now?",
+        "doc_ids": [],
+        "answerability": "UNANSWERABLE",
+        "history": history,
+    }
     path.write_text(json.dumps(row) + "\n", encoding="utf-8")
     [task] = read_support_tasks(path)
     assert (task.previous, task.question, task.source) == ("second", "and now?", "tasks.jsonl:1")

@@ -10,6 +10,7 @@ from adapter_fakes import make_adapter, make_base
 from doubles import ListRetriever
 
 from assistant.errors import InputError
+from assistant.graph.deps import build_deps
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.errors import UnknownModelError
 from assistant.llm.manifest import base_model_info, read_manifest
@@ -19,7 +20,6 @@ from assistant.llm.registry import (
     check_compatible,
     vllm_lora_args,
 )
-from assistant.service import graph_deps
 from assistant.settings import Settings
 
 
@@ -126,7 +126,7 @@ def test_the_service_gives_the_graph_only_adapters_trained_on_the_model_it_loads
     settings.verify_citations = "off"
 
     with caplog.at_level(logging.WARNING):
-        deps = graph_deps(settings, _NoEmbedderRetriever([]), model)  # type: ignore[arg-type]
+        deps = build_deps(settings, _NoEmbedderRetriever([]), model)  # type: ignore[arg-type]
 
     # The triage adapter of another base would load silently onto this one: it is left out.
     assert deps.triage is None

@@ -18,9 +18,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from assistant.graph.builder import build_graph
-from assistant.graph.nodes import GraphDeps
 from assistant.graph.state import new_turn
-from assistant.knowledge.search_tool import make_search_tool
 from assistant.llm.errors import ModelOutputError
 from assistant.schemas import Action, Answer, EscalationDecision, Outcome, TriageResult
 from assistant.settings import Settings
@@ -34,10 +32,7 @@ def run(
     question: str = "How do I reset my password?",
     tenant: str = "default",
 ) -> Answer:
-    deps = GraphDeps(
-        model=model, search_tool=make_search_tool(retriever, k=5, mode="hybrid"), settings=settings
-    )
-    state = build_graph(deps).invoke(new_turn(question, tenant))
+    state = build_graph(graph_deps(settings, model, retriever)).invoke(new_turn(question, tenant))
     return state["answer"]
 
 
@@ -146,10 +141,8 @@ def test_search_is_scoped_to_the_turns_tenant(settings):
 
 
 def test_every_node_that_ran_is_timed(settings):
-    deps = GraphDeps(
-        model=ScriptedChatModel(respond=script("search")),
-        search_tool=make_search_tool(ListRetriever([chunk(1)]), k=5, mode="hybrid"),
-        settings=settings,
+    deps = graph_deps(
+        settings, ScriptedChatModel(respond=script("search")), ListRetriever([chunk(1)])
     )
     state = build_graph(deps).invoke(new_turn("q?", "default"))
     assert [t.node for t in state["timings"]] == [
@@ -163,10 +156,8 @@ def test_every_node_that_ran_is_timed(settings):
 
 
 def test_thread_is_kept_by_the_sqlite_checkpointer_across_reopening(settings, tmp_path: Path):
-    deps = GraphDeps(
-        model=ScriptedChatModel(respond=script("search")),
-        search_tool=make_search_tool(ListRetriever([chunk(1)]), k=5, mode="hybrid"),
-        settings=settings,
+    deps = graph_deps(
+        settings, ScriptedChatModel(respond=script("search")), ListRetriever([chunk(1)])
     )
     config = {"configurable": {"thread_id": "t-1"}}
     db = tmp_path / "threads.sqlite"

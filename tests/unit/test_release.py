@@ -12,12 +12,8 @@ from hypothesis import strategies as st
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import resolve_citations
 from assistant.turn.release import AnswerPiece, Released, release
-from assistant.turn.verification import (
-    CitationVerifier,
-    SentenceCheck,
-    complete_sentences,
-    split_sentences,
-)
+from assistant.turn.sentences import complete_sentences, split_sentences
+from assistant.turn.verification import CitationVerifier, SentenceCheck
 
 CHUNKS = [chunk(1), chunk(2)]
 PROPERTY = settings(max_examples=300, deadline=None, derandomize=True, database=None)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from doubles import ListRetriever, ScriptedChatModel
+from pydantic import ValidationError
 from replicas import hand_overs_in, race_to_hand_over
 
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
@@ -117,3 +118,20 @@ def test_a_rating_is_logged_beside_the_turn_it_rates(assistant: Assistant) -> No
         assistant.rate(thread, "up", turn=2)
     with pytest.raises(ThreadNotFoundError, match="no answered turn"):
         assistant.rate("no-such-thread", "up")
+
+
+def test_an_assistant_choosing_other_turn_choices_runs_them_on_the_same_graph(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assistant = replica(settings, tmp_path, decision="search")
+    store: ClosableRetriever = assistant.store  # type: ignore[assignment]
+    chosen = assistant.choosing({"top_k": 2, "search_mode": "dense"})
+    assert chosen.graph is assistant.graph
+
+    chosen.ask("What are your opening hours?")
+    assistant.ask("What are your opening hours?")
+    assert store.options == [(2, "dense"), (settings.top_k, settings.search_mode)]
+    with pytest.raises(ValueError, match="backend: not a choice of the turn"):
+        assistant.choosing({"backend": "openai"})
+    with pytest.raises(ValidationError, match="top_k"):
+        assistant.choosing({"top_k": 0})

@@ -45,10 +45,12 @@ def test_invalid_values_are_refused_naming_the_setting(monkeypatch, field, value
         Settings(_env_file=None)
 
 
-def test_every_turn_variant_of_the_evaluation_changes_settings_that_exist():
-    # The runner applies them with `model_copy(update=...)`, which does not check the names.
+def test_every_turn_variant_of_the_evaluation_changes_choices_of_the_turn():
+    # The runner makes them a run's choices (`Assistant.choosing`), on the graph built once.
     from assistant.evaluation.answers import TURN_VARIANTS
+    from assistant.graph.configuration import TurnConfig
 
+    defaults = TurnConfig.from_settings(Settings(_env_file=None))
     for name, update in TURN_VARIANTS.items():
-        assert set(update) <= set(Settings.model_fields), name
-        Settings.model_validate(update)
+        assert set(update) <= set(TurnConfig.model_fields), name
+        TurnConfig.from_runnable_config({"configurable": update}, defaults)

@@ -22,7 +22,7 @@ from doubles import (
 
 from assistant.errors import InputError
 from assistant.graph.builder import build_graph
-from assistant.graph.nodes import GraphDeps
+from assistant.graph.deps import GraphDeps, build_deps
 from assistant.graph.state import new_turn
 from assistant.schemas import Answer, EscalationDecision, Outcome, RetrievedChunk
 from assistant.training.behaviour_fit import save_judge
@@ -33,8 +33,8 @@ from assistant.turn.extraction import extractive_answer
 from assistant.turn.heads import LinearHead, load_head
 from assistant.turn.judgement import CosineGate, FittedJudge, Judgement, clarify_inputs, open_judge
 from assistant.turn.routing import open_router
+from assistant.turn.sentences import split_sentences
 from assistant.turn.small_talk import DEFAULT_REPLIES, SmallTalk, load_replies, open_small_talk
-from assistant.turn.verification import split_sentences
 
 
 class FixedJudge:
@@ -258,13 +258,9 @@ def test_the_teams_replies_replace_the_defaults_and_a_wrong_file_is_refused(tmp_
 
 def test_without_a_router_the_base_models_choice_decides(settings, tmp_path: Path):
     settings.router = "fitted"
-    deps = GraphDeps.over(
-        ListRetriever([chunk(1)]),
-        ScriptedChatModel(respond=script("reply")),
-        settings,
-        embedder=HashEmbedder(),
-        heads_dir=tmp_path / "empty",
-    )
+    settings.heads_dir = tmp_path / "empty"
+    index = ListRetriever([chunk(1)], embedder=HashEmbedder())
+    deps = build_deps(settings, index, ScriptedChatModel(respond=script("reply")), adapters=())
     assert deps.router is None
     assert ask(deps, "Hello there!").outcome is Outcome.ANSWERED_DIRECTLY
 
@@ -411,3 +407,18 @@ def test_a_search_with_nothing_near_the_question_is_declined_not_asked_about(tmp
     )
     near = [chunk(1, score=0.3), chunk(2, score=0.2)]
     assert judge.judge("Which one?", "", near).clarify
+
+
+def test_a_run_can_leave_the_fitted_judges_clarify_head_out(settings, tmp_path: Path):
+    settings.answer_mode = "generative"
+    reader = EvidenceReader(HashEmbedder(64))
+    turn, chunk_head = constant_head(TURN_FEATURES, 0.9), constant_head(FEATURES, 0.9)
+    save_judge(turn, chunk_head, tmp_path, constant_head(clarify_inputs(reader.embedder.dim), 0.8))
+    judge = open_judge("fitted", tmp_path, reader, 0.25)
+    model = ScriptedChatModel(respond=script("search"))
+    graph = build_graph(graph_deps(settings, model, ListRetriever([chunk(1)]), judge=judge))
+    assert graph.invoke(new_turn("Which one?", "default"))["answer"].outcome is Outcome.CLARIFY
+    # The evaluation's `no-clarify` variant: the same graph, another choice for the run.
+    config = {"configurable": {"clarify": False}}
+    answer = graph.invoke(new_turn("Which one?", "default"), config)["answer"]
+    assert answer.outcome is Outcome.ANSWERED

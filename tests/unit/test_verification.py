@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from doubles import ListRetriever, ScriptedChatModel
+from doubles import ListRetriever, ScriptedChatModel, graph_deps
 
 from assistant.graph.builder import build_graph
-from assistant.graph.nodes import GraphDeps
 from assistant.graph.state import new_turn
 from assistant.knowledge.embedder import load_embedder
 from assistant.schemas import Answer, Outcome, RetrievedChunk
 from assistant.settings import Settings
-from assistant.turn.verification import CitationVerifier, split_sentences
+from assistant.turn.sentences import split_sentences
+from assistant.turn.verification import CitationVerifier
 
 CARD = (
     "Lost or stolen cards. If your card is lost or stolen, freeze it in the app at once. "
@@ -55,34 +55,34 @@ def test_sentences_keep_their_markers() -> None:
 
 
 def test_a_sentence_the_cited_chunk_says_is_supported(verifier: CitationVerifier) -> None:
-    [check] = verifier.check(SUPPORTED, CHUNKS)
+    check = verifier.check_sentence(SUPPORTED, CHUNKS)
     assert check.supported and check.cites == [1]
     assert check.lexical > 0.8
 
 
 def test_a_sentence_citing_the_wrong_chunk_is_not(verifier: CitationVerifier) -> None:
-    [check] = verifier.check(WRONG_SOURCE, CHUNKS)
+    check = verifier.check_sentence(WRONG_SOURCE, CHUNKS)
     assert not check.supported
     # The same sentence is supported by the chunk that says it.
-    [right] = verifier.check(WRONG_SOURCE.replace("[1]", "[2]"), CHUNKS)
+    right = verifier.check_sentence(WRONG_SOURCE.replace("[1]", "[2]"), CHUNKS)
     assert right.supported
 
 
 def test_an_invented_claim_is_not_supported(verifier: CitationVerifier) -> None:
-    [check] = verifier.check(INVENTED, CHUNKS)
+    check = verifier.check_sentence(INVENTED, CHUNKS)
     assert not check.supported and check.support < verifier.threshold
 
 
 def test_a_sentence_without_a_marker_cites_nothing(verifier: CitationVerifier) -> None:
-    checks = verifier.check("Freeze a lost or stolen card in the app at once.", CHUNKS)
-    assert [c.supported for c in checks] == [False]
+    check = verifier.check_sentence("Freeze a lost or stolen card in the app at once.", CHUNKS)
+    assert not check.supported and check.cites == []
 
 
 def test_a_copied_passage_sentence_is_always_supported(verifier: CitationVerifier) -> None:
     # What extractive answers are: the check never withholds them.
     for n, chunk in enumerate(CHUNKS, 1):
         for sentence in split_sentences(chunk.text):
-            assert all(c.supported for c in verifier.check(f"{sentence} [{n}]", CHUNKS))
+            assert verifier.check_sentence(f"{sentence} [{n}]", CHUNKS).supported
 
 
 def run_turn(settings: Settings, verifier: CitationVerifier, draft: str) -> Answer:
@@ -91,8 +91,8 @@ def run_turn(settings: Settings, verifier: CitationVerifier, draft: str) -> Answ
     def respond(prompt: str) -> str:
         return "search" if "What should the support assistant do" in prompt else draft
 
-    deps = GraphDeps.over(
-        ListRetriever(CHUNKS), ScriptedChatModel(respond=respond), settings, verifier=verifier
+    deps = graph_deps(
+        settings, ScriptedChatModel(respond=respond), ListRetriever(CHUNKS), verifier=verifier
     )
     state = build_graph(deps).invoke(new_turn("My card was stolen, what do I do?", "default"))
     answer: Answer = state["answer"]

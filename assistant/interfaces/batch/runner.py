@@ -24,11 +24,10 @@ from assistant.interfaces.batch.readers import output_format, read_tickets
 from assistant.interfaces.batch.records import FieldMap, RowError, Ticket, TicketRecord
 from assistant.interfaces.batch.summary import BatchSummary
 from assistant.interfaces.batch.writer import RecordWriter, drop_records
-from assistant.schemas import Answer, TriageResult
+from assistant.schemas import Answer
 from assistant.settings import Settings
-from assistant.triage.engines import build_triage
+from assistant.triage.engines import Triage, build_triage
 
-Triage = Callable[[str], TriageResult]
 AnswerFn = Callable[[str], Answer]
 
 

@@ -25,7 +25,6 @@ from assistant.interfaces.api.problems import ApiError
 from assistant.kinds import SearchMode
 from assistant.schemas import Answer, RetrievedChunk, TriageResult
 from assistant.service import Assistant, check_question
-from assistant.triage.inference import triage as triage_text
 
 R = TypeVar("R")
 
@@ -120,8 +119,7 @@ def build_mcp_server(assistant: Assistant) -> MCPServer:
     def triage(text: str, ctx: Context) -> TriageResult:
         """Read a support ticket: its category, priority and whether it needs a human."""
         request_tenant(assistant, ctx.headers)  # triage reads no knowledge base: auth only
-        return run(
-            lambda: triage_text(assistant.model, check_question(text, settings.max_question_chars))
-        )
+        # The engine `/v1/triage` and the turn use: the settings' engine, policy and adapter.
+        return run(lambda: assistant.triage(check_question(text, settings.max_question_chars)))
 
     return server

@@ -7,7 +7,7 @@ best other one, cut to `--cut` characters), scored on 30 answerable support dev 
 is the graph's GENERATE prompt; the target is the reference answer with each sentence ending in
 the marker of its closest passage. Every variant reads the same cut passages.
 
-    python benchmarks/answer_adapter_experiment.py --examples out/reader/examples.pkl \
+    python experiments/answer_adapter_experiment.py --examples out/reader/examples.pkl \
         --heads 'out/folds/{fold}/judge' --out out/answer-adapter
 
 `--examples`: the judge examples' cache of `reader_experiment.py` (both task files, searched
@@ -35,6 +35,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from assistant.evaluation.datasets import Fold, load_support_qa
 from assistant.evaluation.metrics import token_f1
+from assistant.graph import prompts
 from assistant.knowledge.embedder import load_embedder
 from assistant.llm.packaged import converted_folder
 from assistant.schemas import RetrievedChunk
@@ -43,8 +44,7 @@ from assistant.turn.citations import MARKER
 from assistant.turn.evidence import EvidenceReader
 from assistant.turn.extraction import extractive_answer
 from assistant.turn.heads import load_head
-from assistant.turn.verification import split_sentences
-from graphs import prompts
+from assistant.turn.sentences import split_sentences
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ other than `--fold`, and both score the support searches of `--fold` only. Print
 together; the UNANSWERABLE and gold-removed searches stopped at the share of answerable
 searches the heads' own threshold passes; seconds per training step and per scored pair.
 
-    python benchmarks/reader_experiment.py --fold 1/5 --out out/reader/fold1.json
+    python experiments/reader_experiment.py --fold 1/5 --out out/reader/fold1.json
 """
 
 from __future__ import annotations

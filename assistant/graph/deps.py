@@ -1,0 +1,209 @@
+"""What a turn depends on, and the one function that builds it from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from opentelemetry.trace import Tracer
+
+from assistant.graph import prompts
+from assistant.graph.configuration import TurnConfig
+from assistant.kinds import SearchMode
+from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.search_tool import Retriever, make_search_tool
+from assistant.knowledge.sparse import SparseEncoder
+from assistant.knowledge.store import KnowledgeStore
+from assistant.llm.calibration import CalibratedChooser
+from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.registry import AdapterRegistry
+from assistant.schemas import EscalationDecision
+from assistant.settings import Settings
+from assistant.tracing import TracedRetriever
+from assistant.triage.engines import Triage, build_triage
+from assistant.triage.inference import ESCALATION_ADAPTER, decide_escalation
+from assistant.turn.evidence import EvidenceReader
+from assistant.turn.judgement import CosineGate, FittedJudge, Judge, open_judge
+from assistant.turn.routing import FittedRouter, open_router
+from assistant.turn.small_talk import SmallTalk, open_small_talk
+from assistant.turn.verification import CitationVerifier
+
+Escalation = Callable[[str, str], EscalationDecision]
+
+
+class SearchIndex(Retriever, Protocol):
+    """A retriever with the encoders of its knowledge base (a `KnowledgeStore`): the judge,
+    the router and the citation check read text with the same ones."""
+
+    @property
+    def embedder(self) -> Embedder | None: ...
+
+    @property
+    def sparse(self) -> SparseEncoder | None: ...
+
+
+@dataclass(frozen=True)
+class GraphDeps:
+    """What the nodes need, fixed when the graph is built; what a run chooses among them is
+    its `TurnConfig` (`choices`), `defaults` unless the run's configuration says otherwise.
+
+    `triage` and `escalation` read a message with their adapters; None where the adapter is
+    not available (the graph then skips triage, and hands over with the message as summary).
+    `router` decides the step (None: the base model's calibrated choice); `small_talk` replies
+    to small talk (None: the model writes the reply); `judge` grades the
+    search (None: the cosine gate); `reader` reads chunks for extractive
+    answers of several sentences (None: the model chooses one sentence); `verifier` checks
+    answer sentences against their citations (None: no check).
+    """
+
+    model: BaseChatModel
+    retriever: Retriever
+    defaults: TurnConfig
+    triage: Triage | None = None
+    escalation: Escalation | None = None
+    verifier: CitationVerifier | None = None
+    router: FittedRouter | None = None
+    small_talk: SmallTalk | None = None
+    judge: Judge | None = None
+    reader: EvidenceReader | None = None
+    # Spans of nodes and searches; None = tracing off (nothing wrapped).
+    tracer: Tracer | None = None
+    # Built on first use per choice: a chooser computes its content-free prior once.
+    _tools: dict[tuple[int, SearchMode], BaseTool] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _deciders: dict[float, CalibratedChooser] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def choices(self, config: RunnableConfig | None) -> TurnConfig:
+        """This run's choices: `defaults`, with the run's `configurable` keys that name one."""
+        return TurnConfig.from_runnable_config(config, self.defaults)
+
+    def search_tool(self, turn: TurnConfig) -> BaseTool:
+        key = (turn.top_k, turn.search_mode)
+        if key not in self._tools:
+            self._tools[key] = make_search_tool(self.retriever, k=turn.top_k, mode=turn.search_mode)
+        return self._tools[key]
+
+    def router_for(self, turn: TurnConfig) -> FittedRouter | None:
+        return self.router if turn.router == "fitted" else None
+
+    def small_talk_for(self, turn: TurnConfig) -> SmallTalk | None:
+        return self.small_talk if turn.small_talk == "fitted" else None
+
+    def verifier_for(self, turn: TurnConfig) -> CitationVerifier | None:
+        return self.verifier if turn.verify_citations != "off" else None
+
+    def judgement(self, turn: TurnConfig) -> Judge:
+        """The judge as built, or the one the run's choices make of it: the cosine gate, the
+        fitted judge without its clarify head or with another floor."""
+        judge = self.judge or CosineGate(self.defaults.min_relevance)
+        if turn.judge == "cosine" and not isinstance(judge, CosineGate):
+            return CosineGate(turn.min_relevance)
+        defaults = self.defaults
+        if (turn.min_relevance, turn.clarify) == (defaults.min_relevance, defaults.clarify):
+            return judge
+        if isinstance(judge, CosineGate):
+            return CosineGate(turn.min_relevance)
+        if isinstance(judge, FittedJudge):
+            clarify = judge.clarify if turn.clarify else None
+            return FittedJudge(judge.turn, judge.chunk, judge.reader, clarify, turn.min_relevance)
+        return judge
+
+    def decider(self, turn: TurnConfig) -> CalibratedChooser:
+        margin = turn.decision_margin
+        if margin not in self._deciders:
+            self._deciders[margin] = CalibratedChooser(
+                self.model,
+                list(prompts.DECISION_LABELS),
+                prompt(prompts.DECIDE.format(question=prompts.DECIDE_CONTENT_FREE)),
+                default=prompts.DEFAULT_DECISION,
+                margin=margin,
+            )
+        return self._deciders[margin]
+
+
+def prompt(text: str) -> list[BaseMessage]:
+    """A prompt of the support graph: its system message, then `text`."""
+    return [SystemMessage(prompts.SYSTEM), HumanMessage(text)]
+
+
+def build_deps(
+    settings: Settings,
+    store: SearchIndex,
+    model: BaseChatModel,
+    *,
+    adapters: Collection[str] | None = None,
+    tracer: Tracer | None = None,
+) -> GraphDeps:
+    """What the support graph needs, as the settings ask, over this knowledge base and model.
+
+    The named `adapters` (`triage`, `escalation`; default: `graph_adapters`) that are
+    available; the router, small-talk head and judge of the heads folder (default: the
+    adapters folder) as the settings ask; the citation verifier unless the settings turn the
+    check off; with the store's embedder, extractive answers of several sentences. A `tracer`
+    spans the nodes and searches.
+    """
+    if adapters is None:
+        adapters = graph_adapters(settings, model)
+    embedder = store.embedder
+    retriever: Retriever = TracedRetriever(store, tracer) if tracer is not None else store
+    verifier = (
+        CitationVerifier(embedder, store.sparse, threshold=settings.citation_support_min)
+        if settings.verify_citations != "off" and embedder is not None
+        else None
+    )
+    reader = EvidenceReader(embedder) if embedder is not None else None
+    heads = settings.heads_dir or settings.adapters_dir
+    return GraphDeps(
+        model=model,
+        retriever=retriever,
+        defaults=TurnConfig.from_settings(settings),
+        triage=build_triage(settings, model, embedder) if _triages(settings, adapters) else None,
+        escalation=partial(decide_escalation, model) if ESCALATION_ADAPTER in adapters else None,
+        verifier=verifier,
+        router=open_router(settings.router, heads / "router", embedder),
+        small_talk=open_small_talk(
+            settings.small_talk, heads / "small_talk", embedder, settings.small_talk_replies
+        ),
+        judge=open_judge(
+            settings.judge,
+            heads / "judge",
+            reader,
+            settings.min_relevance,
+            clarify=settings.clarify,
+        ),
+        reader=reader,
+        tracer=tracer,
+    )
+
+
+def graph_adapters(settings: Settings, model: BaseChatModel) -> list[str]:
+    """The adapters the turn will ask `model` for: those of the adapters folder that the
+    embedded model's base was trained for, or, with a model server, those the folder names
+    (the server must serve them; `/readyz` checks that it does)."""
+    if isinstance(model, EmbeddedChatModel):
+        return sorted(model.usable_adapters())
+    return sorted(AdapterRegistry(settings.adapters_dir).folders())
+
+
+def open_store(settings: Settings) -> KnowledgeStore:
+    """Open the knowledge base the settings name, creating its collection if needed."""
+    store = KnowledgeStore.open(
+        settings, embedder=load_embedder(settings.embedder), sparse=SparseEncoder()
+    )
+    store.ensure_collection()
+    return store
+
+
+def _triages(settings: Settings, adapters: Collection[str]) -> bool:
+    """Whether the turn can triage: the classifier and zero-shot always can, the adapter
+    engine when its adapter is available."""
+    return settings.triage_engine != "adapter" or settings.triage_adapter in adapters

@@ -1,0 +1,80 @@
+"""Zero-shot triage with the real embedder: the policy's words decide, nothing labelled."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from assistant.knowledge.embedder import Embedder
+from assistant.policy import OUT_OF_SCOPE, parse_policy, shipped_policy, support_policy
+from assistant.settings import Settings
+from assistant.triage.engines import build_block_triage, build_triage, load_zero_shot
+from assistant.triage.zero_shot import ZeroShotTriage, category_phrases
+
+TEAM_POLICY = """
+name: team
+categories:
+  billing:
+    priority: normal
+    needs_human: false
+    description: Questions about invoices, prices, plans and payments.
+  sign_in:
+    priority: high
+    needs_human: false
+    description: I cannot sign in to my account or I forgot my password.
+  out_of_scope: {priority: low, needs_human: false}
+"""
+
+
+def test_a_message_takes_the_category_whose_description_is_nearest(embedder: Embedder) -> None:
+    reader = ZeroShotTriage(parse_policy(TEAM_POLICY), embedder, min_similarity=0.25)
+    invoice, password = reader.read(["Where can I download my invoice?", "I forgot my password"])
+    assert invoice.result.category == "billing"
+    assert password.result.category == "sign_in"
+    assert password.result.priority == "high"
+
+
+def test_below_the_threshold_a_message_is_out_of_scope_and_never_at_minus_one(
+    embedder: Embedder,
+) -> None:
+    policy = parse_policy(TEAM_POLICY)
+    football = "Who won the football game last night?"
+    [strict] = ZeroShotTriage(policy, embedder, min_similarity=0.25).read([football])
+    assert strict.result.category == OUT_OF_SCOPE
+    assert strict.confidence < 0.25
+    [lenient] = ZeroShotTriage(policy, embedder, min_similarity=-1.0).read([football])
+    assert lenient.result.category in {"billing", "sign_in"}
+    assert lenient.confidence == pytest.approx(strict.confidence)
+
+
+def test_a_category_without_words_is_read_by_its_name() -> None:
+    phrases = dict(category_phrases(shipped_policy()))
+    assert phrases["lost_or_stolen_card"] == "lost or stolen card"
+    assert OUT_OF_SCOPE not in dict(category_phrases(support_policy()))
+
+
+def test_descriptions_do_not_change_what_a_policy_is_fitted_under() -> None:
+    described = parse_policy(TEAM_POLICY)
+    bare = parse_policy(
+        TEAM_POLICY.replace(
+            "    description: Questions about invoices, prices, plans and payments.\n", ""
+        )
+    )
+    assert described.digest == bare.digest
+    assert described.categories["billing"].description != bare.categories["billing"].description
+
+
+def test_the_engine_setting_gives_every_caller_the_general_support_policy(
+    settings: Settings, embedder: Embedder
+) -> None:
+    chosen = settings.model_copy(update={"triage_engine": "zero-shot"})
+    model = FakeListChatModel(responses=["never asked"])
+    single = build_triage(chosen, model, embedder)
+    person = single("Can I speak to a human please?")
+    assert person.category == "human_request"
+    assert person.needs_human
+    assert single("I was charged twice for one order, I want a refund").category == "refund"
+    texts = ["Can I speak to a human please?", "What's the weather like in Paris tomorrow?"]
+    block = build_block_triage(chosen, model)(texts)
+    assert [block(t).category for t in texts] == ["human_request", OUT_OF_SCOPE]
+    assert load_zero_shot(chosen, embedder).policy.name == "support"
