@@ -268,6 +268,14 @@ class Settings(BaseSettings):
         description="`zero-shot` engine: below this cosine to every category's description "
         "and examples, a message is `out_of_scope` (when the policy has that category).",
     )
+    triage_zero_shot_human_min_similarity: float = Field(
+        0.4,
+        ge=-1.0,
+        le=1.0,
+        description="`zero-shot` engine: a category that needs a human wins only this near; "
+        "below it, the nearest category that needs none (a wrong hand-over costs a person's "
+        "time, a wrong how-to reading nothing).",
+    )
     triage_adapter: str = Field(
         "triage",
         min_length=1,

@@ -20,7 +20,7 @@ from assistant.graph.state import SupportState
 from assistant.knowledge.search_tool import TOOL_NAME
 from assistant.llm.errors import ModelOutputError
 from assistant.llm.gateway import choose, complete, stream
-from assistant.policy import EscalationReason
+from assistant.policy import OUT_OF_SCOPE, EscalationReason
 from assistant.schemas import Action, Answer, EscalationDecision, Outcome, RetrievedChunk
 from assistant.triage.prompts import NO_CONTEXT
 from assistant.triage.support_qa import Turn, follow_up_query, previous_user_turn
@@ -141,8 +141,12 @@ def cite(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     }
     if not cited.citations:
         return _finish(state, prompts.DECLINE, Outcome.DECLINED, **checked)
+    reading = state.get("triage")
+    if reading is not None and reading.category == OUT_OF_SCOPE and deps.triage_in_scope:
+        # The team's documents answered it: it is their business, whatever triage guessed.
+        state = {**state, "triage": deps.triage_in_scope(state["question"])}
     offer = turn.triage_hand_over == "offer" and needs_human(state)
-    return _finish(
+    update = _finish(
         state,
         cited.text,
         Outcome.ANSWERED,
@@ -150,6 +154,7 @@ def cite(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
         offer_human=offer,
         **checked,
     )
+    return {**update, "triage": state.get("triage")}
 
 
 def answer_directly(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:

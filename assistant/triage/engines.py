@@ -91,12 +91,8 @@ def load_zero_shot(settings: Settings, embedder: Embedder | None = None) -> Zero
         policy,
         embedder or load_embedder(settings.embedder),
         min_similarity=settings.triage_zero_shot_min_similarity,
+        human_min_similarity=settings.triage_zero_shot_human_min_similarity,
     )
-
-
-def zero_shot_triage(reader: ZeroShotTriage) -> Triage:
-    """``reader`` as the one-message callable every caller of triage takes."""
-    return lambda text: reader.read([text])[0].result
 
 
 def load_classifier(settings: Settings) -> TriageClassifier:
@@ -167,7 +163,7 @@ def build_block_triage(settings: Settings, model: BaseChatModel) -> BlockTriage:
         def prepare(texts: Sequence[str]) -> Triage:
             unique = list(dict.fromkeys(texts))
             results = {t: r.result for t, r in zip(unique, reader.read(unique), strict=True)}
-            return lambda text: results[text] if text in results else reader.read([text])[0].result
+            return lambda text: results[text] if text in results else reader(text)
 
         return prepare
     fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
@@ -208,6 +204,6 @@ def build_triage(
     if engine == "adapter":
         return adapter_triage(settings, model)
     if engine == "zero-shot":
-        return zero_shot_triage(load_zero_shot(settings, embedder))
+        return load_zero_shot(settings, embedder)
     fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
     return classifier_triage(load_classifier(settings), settings, fallback)

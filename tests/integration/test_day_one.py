@@ -54,6 +54,17 @@ def test_a_docs_question_gets_a_support_category_not_a_bank_intent(assistant: As
     assert not answer.offer_human
 
 
+def test_a_question_the_docs_answer_is_never_out_of_scope(assistant: Assistant) -> None:
+    # Far from every generic description of the support policy ...
+    question = "Are videos longer than 30 minutes backed up?"
+    assert assistant.triage(question).category == "out_of_scope"
+    # ... but the team's documents answer it, so the turn's reading is in scope.
+    answer = assistant.ask(question)
+    assert answer.outcome is Outcome.ANSWERED
+    assert answer.triage is not None
+    assert answer.triage.category not in {"out_of_scope", "human_request"}
+
+
 def test_a_dispute_the_docs_do_not_cover_is_handed_over_with_the_policys_reason(
     assistant: Assistant,
 ) -> None:
