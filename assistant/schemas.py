@@ -15,7 +15,7 @@ from pydantic import (
 )
 
 from assistant.kinds import Task
-from assistant.policy import EscalationReason, Priority, TriagePolicy, shipped_policy
+from assistant.policy import EscalationReason, Priority, TriagePolicy
 
 Role = Literal["system", "user", "assistant"]
 
@@ -24,7 +24,9 @@ class TriageResult(BaseModel):
     """What triage says about one incoming message.
 
     ``category`` must be a label of the policy passed as validation context
-    (``model_validate(data, context={"policy": policy})``), else of the shipped policy.
+    (``model_validate(data, context={"policy": policy})``), as a model's reply is checked.
+    Without one (a logged turn, a checkpoint, an API client reading an answer) the category
+    is what was recorded under the policy then in use, taken as it is.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,8 +38,8 @@ class TriageResult(BaseModel):
     @field_validator("category")
     @classmethod
     def _known_category(cls, value: str, info: ValidationInfo) -> str:
-        policy: TriagePolicy = (info.context or {}).get("policy") or shipped_policy()
-        if value not in policy.categories:
+        policy: TriagePolicy | None = (info.context or {}).get("policy")
+        if policy is not None and value not in policy.categories:
             raise ValueError(f"unknown category {value!r} (not in the policy {policy.name!r})")
         return value
 
@@ -197,5 +199,10 @@ class Answer(BaseModel):
     triage: TriageResult | None = Field(None, description="The triage adapter's reading.")
     escalation: EscalationDecision | None = Field(
         None, description="Why and with which hand-off note the turn went to a human."
+    )
+    offer_human: bool = Field(
+        False,
+        description="Triage says a person should take this: the answer comes with the offer "
+        "of one (ASSISTANT_TRIAGE_HAND_OVER=offer).",
     )
     timings: list[NodeTiming] = Field(default_factory=list)

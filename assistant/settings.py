@@ -243,13 +243,23 @@ class Settings(BaseSettings):
     triage_policy: Path | None = Field(
         None,
         description="The triage policy file (categories, priorities, hand-over; see "
-        "`adapters/policies/banking77.yaml`). Unset = the shipped BANKING77 policy.",
+        "`adapters/policies/support.yaml`). Unset = the shipped general support policy, or "
+        "the BANKING77 one for the `adapter` and `classifier` engines (the worked example the "
+        "shipped adapter was trained on).",
     )
-    triage_engine: Literal["adapter", "classifier", "zero-shot"] = Field(
-        "adapter",
-        description="`adapter`: the LoRA adapter `triage_adapter`; `classifier`: the "
-        "embeddings + logistic regression of `triage_classifier_dir` (fit-classifier); "
-        "`zero-shot`: the nearest category description of the policy (no labels needed).",
+    triage_engine: Literal["auto", "adapter", "classifier", "zero-shot"] = Field(
+        "auto",
+        description="`zero-shot`: the nearest category description of the policy (no labels "
+        "needed, milliseconds); `classifier`: the embeddings + logistic regression of "
+        "`triage_classifier_dir` (fit-classifier); `adapter`: the LoRA adapter "
+        "`triage_adapter`; `auto`: on a model server the adapter when it was trained on the "
+        "policy in use, else zero-shot.",
+    )
+    triage_hand_over: Literal["offer", "perform", "off"] = Field(
+        "offer",
+        description="What the turn does with a triage reading that needs a human: `perform` "
+        "hands over at once; `offer` answers from the documents when they answer, offers a "
+        "person with the answer, and hands over instead of declining; `off` ignores it.",
     )
     triage_zero_shot_min_similarity: float = Field(
         0.25,
@@ -257,6 +267,14 @@ class Settings(BaseSettings):
         le=1.0,
         description="`zero-shot` engine: below this cosine to every category's description "
         "and examples, a message is `out_of_scope` (when the policy has that category).",
+    )
+    triage_zero_shot_human_min_similarity: float = Field(
+        0.4,
+        ge=-1.0,
+        le=1.0,
+        description="`zero-shot` engine: a category that needs a human wins only this near; "
+        "below it, the nearest category that needs none (a wrong hand-over costs a person's "
+        "time, a wrong how-to reading nothing).",
     )
     triage_adapter: str = Field(
         "triage",

@@ -120,6 +120,9 @@ class HashEmbedder(Embedder):
     def embed_documents(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         return np.stack([self.embed_query(t) for t in texts]) if texts else np.zeros((0, self.dim))
 
+    def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return self.embed_documents(texts)
+
     def embed_query(self, text: str) -> np.ndarray:
         # Like the real tokenizer, it fails on a string that is not valid Unicode.
         text.encode("utf-8")

@@ -48,6 +48,9 @@ def build_graph(
     def after_grade(state: SupportState, config: RunnableConfig) -> str:
         return routers.route_after_grade(state, turn=deps.choices(config))
 
+    def after_triage(state: SupportState, config: RunnableConfig) -> str:
+        return routers.route_after_triage(state, turn=deps.choices(config))
+
     add("triage", nodes.triage)
     add("decide", nodes.decide)
     add("retrieve", nodes.retrieve)
@@ -60,18 +63,20 @@ def build_graph(
     add("decline", nodes.decline)
     # escalate routes itself (a Command): hand over, or search after all, or decline.
     add("escalate", nodes.escalate, destinations=("hand_over", "retrieve", "decline"))
+    add("refer", nodes.refer)
     add("hand_over", nodes.hand_over)
     add("await_human", nodes.await_human)
 
     graph.add_edge(START, "triage")
-    graph.add_edge("triage", "decide")
+    graph.add_conditional_edges("triage", after_triage, ["decide", "refer"])
     graph.add_conditional_edges(
         "decide", routers.route_decision, ["retrieve", "answer_directly", "escalate"]
     )
     graph.add_conditional_edges("retrieve", routers.route_after_retrieve, ["grade", "clarify"])
     graph.add_conditional_edges(
-        "grade", after_grade, ["generate", "rewrite", "decline", "escalate", "clarify"]
+        "grade", after_grade, ["generate", "rewrite", "decline", "escalate", "clarify", "refer"]
     )
+    graph.add_edge("refer", "hand_over")
     graph.add_edge("rewrite", "retrieve")
     graph.add_edge("hand_over", "await_human")
     graph.add_edge("generate", "cite")

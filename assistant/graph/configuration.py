@@ -36,6 +36,7 @@ class TurnConfig(BaseModel):
     max_rewrites: int = Field(ge=0, le=5)
     no_answer_action: Literal["decline", "escalate"]
     verify_citations: Literal["off", "flag", "remove"]
+    triage_hand_over: Literal["offer", "perform", "off"]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnConfig:

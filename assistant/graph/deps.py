@@ -23,11 +23,13 @@ from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.calibration import CalibratedChooser
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.registry import AdapterRegistry
+from assistant.policy import TriagePolicy
 from assistant.schemas import EscalationDecision
 from assistant.settings import Settings
 from assistant.tracing import TracedRetriever
-from assistant.triage.engines import Triage, build_triage
+from assistant.triage.engines import Triage, build_triage, engine_for, policy_in_use
 from assistant.triage.inference import ESCALATION_ADAPTER, decide_escalation
+from assistant.triage.zero_shot import ZeroShotTriage
 from assistant.turn.evidence import EvidenceReader
 from assistant.turn.judgement import CosineGate, FittedJudge, Judge, open_judge
 from assistant.turn.routing import FittedRouter, open_router
@@ -66,6 +68,11 @@ class GraphDeps:
     retriever: Retriever
     defaults: TurnConfig
     triage: Triage | None = None
+    # The policy `triage` reads under: what a reading that needs a human hands over for.
+    triage_policy: TriagePolicy | None = None
+    # Zero-shot's reading of a message the documents answered (never out of scope); None for
+    # engines whose reading does not hang on a threshold.
+    triage_in_scope: Triage | None = None
     escalation: Escalation | None = None
     verifier: CitationVerifier | None = None
     router: FittedRouter | None = None
@@ -162,11 +169,15 @@ def build_deps(
     )
     reader = EvidenceReader(embedder) if embedder is not None else None
     heads = settings.heads_dir or settings.adapters_dir
+    triages = _triages(settings, adapters)
+    triage = build_triage(settings, model, embedder) if triages else None
     return GraphDeps(
         model=model,
         retriever=retriever,
         defaults=TurnConfig.from_settings(settings),
-        triage=build_triage(settings, model, embedder) if _triages(settings, adapters) else None,
+        triage=triage,
+        triage_in_scope=triage.in_scope if isinstance(triage, ZeroShotTriage) else None,
+        triage_policy=policy_in_use(settings) if triages else None,
         escalation=partial(decide_escalation, model) if ESCALATION_ADAPTER in adapters else None,
         verifier=verifier,
         router=open_router(settings.router, heads / "router", embedder),
@@ -204,6 +215,6 @@ def open_store(settings: Settings) -> KnowledgeStore:
 
 
 def _triages(settings: Settings, adapters: Collection[str]) -> bool:
-    """Whether the turn can triage: the classifier and zero-shot always can, the adapter
+    """Whether the turn can triage: zero-shot and the classifier always can, the adapter
     engine when its adapter is available."""
-    return settings.triage_engine != "adapter" or settings.triage_adapter in adapters
+    return engine_for(settings) != "adapter" or settings.triage_adapter in adapters

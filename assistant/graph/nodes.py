@@ -20,7 +20,7 @@ from assistant.graph.state import SupportState
 from assistant.knowledge.search_tool import TOOL_NAME
 from assistant.llm.errors import ModelOutputError
 from assistant.llm.gateway import choose, complete, stream
-from assistant.policy import EscalationReason
+from assistant.policy import OUT_OF_SCOPE, EscalationReason
 from assistant.schemas import Action, Answer, EscalationDecision, Outcome, RetrievedChunk
 from assistant.triage.prompts import NO_CONTEXT
 from assistant.triage.support_qa import Turn, follow_up_query, previous_user_turn
@@ -141,7 +141,20 @@ def cite(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     }
     if not cited.citations:
         return _finish(state, prompts.DECLINE, Outcome.DECLINED, **checked)
-    return _finish(state, cited.text, Outcome.ANSWERED, citations=cited.citations, **checked)
+    reading = state.get("triage")
+    if reading is not None and reading.category == OUT_OF_SCOPE and deps.triage_in_scope:
+        # The team's documents answered it: it is their business, whatever triage guessed.
+        state = {**state, "triage": deps.triage_in_scope(state["question"])}
+    offer = turn.triage_hand_over == "offer" and needs_human(state)
+    update = _finish(
+        state,
+        cited.text,
+        Outcome.ANSWERED,
+        citations=cited.citations,
+        offer_human=offer,
+        **checked,
+    )
+    return {**update, "triage": state.get("triage")}
 
 
 def answer_directly(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
@@ -192,6 +205,30 @@ def escalate(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Comma
     return Command(
         update={"escalation": decision, "queries": [_search_query(state)]}, goto="retrieve"
     )
+
+
+def refer(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
+    """Triage says a person must take this: the hand-over's reason is the policy's for the
+    category, its note the reading and the customer's words."""
+    reading = state.get("triage")
+    reason: EscalationReason = "unresolved"
+    if reading is not None and deps.triage_policy is not None:
+        category = deps.triage_policy.categories.get(reading.category)
+        if category is not None and category.reason != "none":
+            reason = category.reason
+    lead = f"Triage: {reading.category}, {reading.priority} priority. " if reading else ""
+    summary = f"{lead}The customer wrote: {state['question']}"
+    decision = EscalationDecision(escalate=True, reason=reason, summary=summary[:SUMMARY_CHARS])
+    update: Update = {"escalation": decision}
+    if not state.get("queries"):
+        update["action"] = Action.ESCALATE  # straight from triage: the turn's first decision
+    return update
+
+
+def needs_human(state: SupportState) -> bool:
+    """Whether this turn's triage reading says a person must act."""
+    reading = state.get("triage")
+    return reading is not None and reading.needs_human
 
 
 def hand_over(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:

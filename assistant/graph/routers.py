@@ -7,6 +7,15 @@ from assistant.graph.state import SupportState
 from assistant.schemas import Action
 
 
+def route_after_triage(state: SupportState, *, turn: TurnConfig) -> str:
+    """A reading that needs a person goes to one at once when the run says to perform the
+    hand-over; otherwise the turn decides its step."""
+    reading = state.get("triage")
+    if turn.triage_hand_over == "perform" and reading is not None and reading.needs_human:
+        return "refer"
+    return "decide"
+
+
 def route_decision(state: SupportState) -> str:
     return {
         Action.RETRIEVE: "retrieve",
@@ -23,11 +32,16 @@ def route_after_retrieve(state: SupportState) -> str:
 
 def route_after_grade(state: SupportState, *, turn: TurnConfig) -> str:
     """Answer what the judge kept; with nothing kept, rewrite the query while the run's
-    rewrites last, then take its no-answer action."""
+    rewrites last, then hand over what triage says needs a person, else take the run's
+    no-answer action."""
     if state["action"] is Action.CLARIFY:
         return "clarify"
     if state["relevant"]:
         return "generate"
     if len(state["queries"]) <= turn.max_rewrites:
         return "rewrite"
+    reading = state.get("triage")
+    if turn.triage_hand_over != "off" and reading is not None and reading.needs_human:
+        # Nothing in the documents, and triage says a person must act: hand over, not decline.
+        return "refer"
     return turn.no_answer_action

@@ -1,7 +1,9 @@
 """The triage engine the settings choose, as one callable: message text -> ``TriageResult``.
 
 Every caller of triage (``assistant triage``, ``triage-batch``, ``POST /v1/triage``, the
-graph's triage step) builds it here, so one setting (``triage_engine``) switches all of them:
+graph's triage step) builds it here, so one setting (``triage_engine``) switches all of them
+(``auto``, the default: zero-shot in process, where a generated reading costs seconds; the
+adapter on a model server when it was trained on the policy in use):
 
 - ``adapter``: the LoRA adapter ``triage_adapter``, constrained to the policy's labels;
 - ``classifier``: the embeddings + logistic regression of ``triage_classifier_dir``. A reading
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 
@@ -33,6 +36,36 @@ from assistant.triage.zero_shot import ZeroShotTriage
 
 Triage = Callable[[str], TriageResult]
 """Reads one message; raises ``ModelOutputError`` when no valid reading comes back."""
+
+Engine = Literal["adapter", "classifier", "zero-shot"]
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine ``triage_engine`` names; ``auto`` resolved by where the model runs."""
+    if settings.triage_engine != "auto":
+        return settings.triage_engine
+    if settings.backend == "openai" and _adapter_fits(settings, policy_in_use(settings, "adapter")):
+        return "adapter"
+    return "zero-shot"
+
+
+def policy_in_use(settings: Settings, engine: Engine | None = None) -> TriagePolicy:
+    """``triage_policy``; unset, the general support policy, or BANKING77 for the engines
+    whose shipped artifacts were made under it (the adapter, the classifier)."""
+    if settings.triage_policy is not None:
+        return load_policy(settings.triage_policy)
+    if (engine or engine_for(settings)) in ("adapter", "classifier"):
+        return load_policy(None)
+    return support_policy()
+
+
+def _adapter_fits(settings: Settings, policy: TriagePolicy) -> bool:
+    """Whether the adapters folder's ``triage_adapter`` was trained under ``policy``."""
+    folder = settings.adapters_dir / settings.triage_adapter
+    if not (folder / MANIFEST_FILE).is_file():
+        return False
+    trained = read_manifest(folder).policy
+    return trained is not None and trained.digest == policy.digest
 
 
 def adapter_triage(settings: Settings, model: BaseChatModel) -> Triage:
@@ -53,17 +86,13 @@ def load_zero_shot(settings: Settings, embedder: Embedder | None = None) -> Zero
     unset), with ``embedder`` or the one the settings name."""
     from assistant.knowledge.embedder import load_embedder
 
-    policy = load_policy(settings.triage_policy) if settings.triage_policy else support_policy()
+    policy = policy_in_use(settings, "zero-shot")
     return ZeroShotTriage(
         policy,
         embedder or load_embedder(settings.embedder),
         min_similarity=settings.triage_zero_shot_min_similarity,
+        human_min_similarity=settings.triage_zero_shot_human_min_similarity,
     )
-
-
-def zero_shot_triage(reader: ZeroShotTriage) -> Triage:
-    """``reader`` as the one-message callable every caller of triage takes."""
-    return lambda text: reader.read([text])[0].result
 
 
 def load_classifier(settings: Settings) -> TriageClassifier:
@@ -124,16 +153,17 @@ def build_block_triage(settings: Settings, model: BaseChatModel) -> BlockTriage:
     returned triage raises per text as ``build_triage``'s does, so each ticket keeps its own
     error; a batch that fails as a whole falls back to reading its texts one by one.
     """
-    if settings.triage_engine == "adapter":
+    engine = engine_for(settings)
+    if engine == "adapter":
         single = adapter_triage(settings, model)
         return lambda texts: single
-    if settings.triage_engine == "zero-shot":
+    if engine == "zero-shot":
         reader = load_zero_shot(settings)
 
         def prepare(texts: Sequence[str]) -> Triage:
             unique = list(dict.fromkeys(texts))
             results = {t: r.result for t, r in zip(unique, reader.read(unique), strict=True)}
-            return lambda text: results[text] if text in results else reader.read([text])[0].result
+            return lambda text: results[text] if text in results else reader(text)
 
         return prepare
     fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
@@ -170,9 +200,10 @@ def build_triage(
 ) -> Triage:
     """The triage engine ``settings`` choose, over ``model`` (and ``embedder``, for zero-shot:
     the store's, so the model is loaded once)."""
-    if settings.triage_engine == "adapter":
+    engine = engine_for(settings)
+    if engine == "adapter":
         return adapter_triage(settings, model)
-    if settings.triage_engine == "zero-shot":
-        return zero_shot_triage(load_zero_shot(settings, embedder))
+    if engine == "zero-shot":
+        return load_zero_shot(settings, embedder)
     fallback = adapter_triage(settings, model) if settings.triage_unsure == "adapter" else None
     return classifier_triage(load_classifier(settings), settings, fallback)

@@ -72,6 +72,7 @@ def make_assistant(settings: Settings, store: KnowledgeStore, model: BaseChatMod
 def settings(settings: Settings, tmp_path: Path) -> Settings:
     settings.serve_api_keys = {KEY_A: "acme", KEY_B: "globex"}
     settings.adapters_dir = tmp_path / "no-adapters"  # no triage/escalation nodes in turns
+    settings.triage_engine = "adapter"  # `/v1/triage` reads the script's replies
     settings.answer_mode = "generative"  # the script writes the answer
     settings.serve_max_body_bytes = 4096
     settings.serve_max_upload_bytes = 64 * 1024

@@ -42,6 +42,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
         "ASSISTANT_QDRANT_PATH": str(tmp_path / "qdrant"),
         "ASSISTANT_TORCH_THREADS": "1",
+        "ASSISTANT_TRIAGE_ENGINE": "adapter",  # the shipped adapter (or the model double)
         "COLUMNS": "200",  # rich wraps at the terminal width; keep messages on one line
     }
 

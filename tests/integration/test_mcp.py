@@ -61,6 +61,7 @@ def assistant(settings: Settings, store: KnowledgeStore, tmp_path: Path) -> Iter
 def open_assistant(settings: Settings, store: KnowledgeStore, tmp_path: Path) -> Assistant:
     settings.tenant = "acme"  # the server's tenant over stdio (and in process)
     settings.adapters_dir = tmp_path / "no-adapters"
+    settings.triage_engine = "adapter"  # triage reads the script's replies
     settings.answer_mode = "generative"
     settings.serve_api_keys = {"key-acme": "acme", "key-globex": "globex"}
     for tenant, text in (("acme", REFUNDS), ("globex", "Globex refunds take a month.")):

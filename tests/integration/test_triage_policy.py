@@ -59,6 +59,7 @@ def env_for(team: Path, **changes: str) -> dict[str, str]:
         "ASSISTANT_DATA_DIR": str(team / "data"),
         "ASSISTANT_QDRANT_PATH": str(team / "qdrant"),
         "ASSISTANT_TORCH_THREADS": "2",
+        "ASSISTANT_TRIAGE_ENGINE": "adapter",
         "ASSISTANT_TRIAGE_POLICY": str(team / "policy.yaml"),
         **changes,
     }

@@ -47,6 +47,24 @@ def test_below_the_threshold_a_message_is_out_of_scope_and_never_at_minus_one(
     assert lenient.confidence == pytest.approx(strict.confidence)
 
 
+def test_a_category_that_hands_over_must_be_clearly_meant(embedder: Embedder) -> None:
+    policy = support_policy()
+    question = "How do I point the assistant at a vLLM server?"  # "assistant" is near "agent"
+    [loose] = ZeroShotTriage(policy, embedder, min_similarity=0.0).read([question])
+    assert loose.result.category == "human_request"
+    strict = ZeroShotTriage(policy, embedder, min_similarity=0.0, human_min_similarity=0.4)
+    [reading] = strict.read([question])
+    assert not reading.result.needs_human
+    assert strict("Can I speak to a real person, please?").category == "human_request"
+
+
+def test_in_scope_never_reads_out_of_scope(embedder: Embedder) -> None:
+    reader = ZeroShotTriage(parse_policy(TEAM_POLICY), embedder, min_similarity=0.25)
+    football = "Who won the football game last night?"
+    assert reader(football).category == OUT_OF_SCOPE
+    assert reader.in_scope(football).category in {"billing", "sign_in"}
+
+
 def test_a_category_without_words_is_read_by_its_name() -> None:
     phrases = dict(category_phrases(shipped_policy()))
     assert phrases["lost_or_stolen_card"] == "lost or stolen card"

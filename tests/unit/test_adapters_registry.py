@@ -124,6 +124,7 @@ def test_the_service_gives_the_graph_only_adapters_trained_on_the_model_it_loads
     model = EmbeddedChatModel(model_folder=ours, adapters_dir=adapters)
     settings.adapters_dir = adapters
     settings.verify_citations = "off"
+    settings.triage_engine = "adapter"
 
     with caplog.at_level(logging.WARNING):
         deps = build_deps(settings, _NoEmbedderRetriever([]), model)  # type: ignore[arg-type]

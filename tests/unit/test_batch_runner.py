@@ -20,7 +20,11 @@ from assistant.interfaces.batch.runner import (
 from assistant.interfaces.batch.summary import BatchSummary
 from assistant.interfaces.batch.writer import RecordWriter
 from assistant.schemas import Action, Answer, Citation, Outcome, TriageResult
+from assistant.settings import Settings
 from assistant.triage.examples import triage_result
+
+# These tests read the scripted model's replies: the adapter engine, not the default.
+ADAPTER = Settings(_env_file=None, triage_engine="adapter")  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -30,7 +34,7 @@ def labelled(shared_data: Path) -> list[tuple[str, str]]:
 
 def test_a_ticket_is_recorded_with_the_triage_the_model_gave(labelled):
     text, label = labelled[0]
-    process = TicketProcessor.for_model(triage_double({text: label}))
+    process = TicketProcessor.for_model(triage_double({text: label}), ADAPTER)
     record = process(Ticket(id="1", text=text, line=2))
     expected = triage_result(label)
     assert (record.category, record.priority, record.needs_human) == (
@@ -42,7 +46,9 @@ def test_a_ticket_is_recorded_with_the_triage_the_model_gave(labelled):
 
 
 def test_an_invalid_model_reply_is_recorded_as_the_tickets_error(labelled):
-    record = TicketProcessor.for_model(triage_double({}))(Ticket(id="1", text="hi", line=2))
+    record = TicketProcessor.for_model(triage_double({}), ADAPTER)(
+        Ticket(id="1", text="hi", line=2)
+    )
     assert record.category is None
     assert record.error is not None and record.error.startswith("ModelOutputError: ")
 
@@ -81,7 +87,7 @@ def test_with_answer_the_answers_own_triage_is_used_and_triage_is_not_called_aga
 def test_an_answer_without_triage_falls_back_to_the_triage_call(labelled):
     text, label = labelled[0]
     untriaged = Answer(text="Sorry.", outcome=Outcome.DECLINED, action=Action.RETRIEVE)
-    process = TicketProcessor.for_model(triage_double({text: label}))
+    process = TicketProcessor.for_model(triage_double({text: label}), ADAPTER)
     process.answer = lambda t: untriaged
     record = process(Ticket(id="1", text=text, line=2))
     assert record.category == label and record.answer == "Sorry."

@@ -70,6 +70,7 @@ def app_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
         cache_dir=root / "cache",
         adapters_dir=root / "no-adapters",
         answer_mode="generative",
+        triage_engine="adapter",
         serve_api_keys={KEY: "acme"},
         serve_max_body_bytes=MAX_BODY,
         serve_max_upload_bytes=16 * 1024,
