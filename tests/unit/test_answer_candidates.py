@@ -1,5 +1,9 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from assistant.schemas import RetrievedChunk
 from assistant.turn.answer_candidates import answer_candidates, chunk_sentences
+from assistant.turn.citations import strip_markers
 from assistant.turn.tables import MAX_ROW_PIECES
 
 
@@ -101,3 +105,19 @@ def test_a_short_step_or_a_split_after_an_abbreviation_joins_the_sentence_after_
         "Run `make test`. It runs the whole suite. [1]",
         "Ask Timothy P. Smith about refunds. [1]",
     ]
+
+
+_TABLE_PIECES = ["| ", " |", "|", "---", ":-:", "\n", "\n\n", "\\|", "[2]", "Pro", " ", "a. B", "é"]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    pieces=st.lists(st.sampled_from(_TABLE_PIECES) | st.text(max_size=40), max_size=60),
+    max_chars=st.integers(min_value=40, max_value=400),
+)
+def test_any_pipe_text_gives_units_within_the_bound_and_without_markers(
+    pieces: list[str], max_chars: int
+) -> None:
+    for unit in chunk_sentences(_chunk("".join(pieces)), max_chars=max_chars):
+        assert 0 < len(unit) <= max_chars
+        assert strip_markers(unit) == unit
