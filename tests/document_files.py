@@ -113,3 +113,25 @@ def _paragraph(pdf: FPDF, text: str) -> None:
     pdf.set_font("Helvetica", size=11)
     pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
+
+
+WARRANTY = [
+    ["Region", "Warranty", "Covers"],
+    ["EU", "2 years", "Parts and labour"],
+    ["United States", "1 year", "Parts only"],
+    ["Rest of the world", "1 year", "Parts and labour"],
+]
+
+
+def write_warranty_docx(path: Path) -> Path:
+    """A Word file whose warranty terms are a table, one row per region, under a lead-in."""
+    document = docx.Document()
+    document.add_heading("Warranty", level=1)
+    document.add_paragraph("Every device comes with a warranty that depends on where you live.")
+    table = document.add_table(rows=len(WARRANTY), cols=len(WARRANTY[0]))
+    for cells, values in zip(table.rows, WARRANTY, strict=True):
+        for cell, value in zip(cells.cells, values, strict=True):
+            cell.text = value
+    document.add_paragraph("Keep your receipt: a claim needs the date of purchase.")
+    document.save(str(path))
+    return path

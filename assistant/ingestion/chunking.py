@@ -19,6 +19,7 @@ from typing import Literal
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from markdown_it import MarkdownIt
 
+from assistant.ingestion.markdown_text import pipe_table
 from assistant.schemas import Chunk, Document
 
 # Fixed namespace: chunk ids must be identical on every machine and in every release.
@@ -168,7 +169,7 @@ _HTML_DROP_TAGS = ("script", "style", "noscript", "template", "head")
 
 
 def html_blocks(text: str) -> list[Block]:
-    """Read HTML with BeautifulSoup: h1-h6 set the heading path, tables become `a | b` rows."""
+    """Read HTML with BeautifulSoup: h1-h6 set the heading path, tables become pipe tables."""
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup(_HTML_DROP_TAGS):
         tag.decompose()
@@ -220,11 +221,7 @@ def _html_block(
     elif name == "pre":
         blocks.append(Block("atomic", element.get_text().strip("\n"), section))
     elif name == "table":
-        rows = (
-            " | ".join(_squash(cell.get_text(" ")) for cell in row.find_all(["th", "td"]))
-            for row in element.find_all("tr")
-        )
-        blocks.append(Block("atomic", "\n".join(r for r in rows if r.strip(" |")), section))
+        blocks.append(Block("atomic", _html_table(element), section))
     elif name in ("ul", "ol"):
         items = [_squash(li.get_text(" ")) for li in element.find_all("li", recursive=False)]
         marks = (f"{n}." if name == "ol" else "-" for n in range(1, len(items) + 1))
@@ -232,6 +229,29 @@ def _html_block(
         blocks.append(Block("list", "\n".join(lines), section, lines))
     else:
         blocks.append(Block("text", _squash(element.get_text(" ")), section))
+
+
+# A cell spanning more columns than this is a layout trick, not a table's structure.
+_MAX_COLSPAN = 20
+
+
+def _html_table(table: Tag) -> str:
+    """`table` as a Markdown pipe table, its first row the header (as in Word and PDF tables).
+
+    A cell spanning columns is repeated in each, so the cells below stay under their header.
+    """
+    rows = []
+    for row in table.find_all("tr"):
+        cells: list[str] = []
+        for cell in row.find_all(["th", "td"]):
+            span = cell.get("colspan")
+            try:
+                width = int(span) if isinstance(span, str) else 1
+            except ValueError:
+                width = 1
+            cells.extend([_squash(cell.get_text(" "))] * min(max(width, 1), _MAX_COLSPAN))
+        rows.append(cells)
+    return pipe_table(rows)
 
 
 def text_blocks(text: str) -> list[Block]:

@@ -1,4 +1,5 @@
-"""Candidate answers for extractive mode: passage sentences, each ending in its marker."""
+"""Candidate answers for extractive mode: passage sentences and table rows, each ending in its
+marker. A table row is read with its header ("Plan: Pro; Price: $9.99/month."), see `tables`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import strip_markers
 from assistant.turn.sentences import split_sentences
+from assistant.turn.tables import split_tables
 
 PARAGRAPH = re.compile(r"\n\s*\n")
 # A list item is an answer of its own, not a clause of the paragraph around it.
@@ -15,23 +17,34 @@ MIN_CHARS = 20
 
 
 def chunk_sentences(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[str]:
-    """The sentences of `chunk` that read as an answer on their own, in passage order.
+    """The sentences and table rows of `chunk` that read as an answer on their own, in passage
+    order (`chunk_units` without the kinds)."""
+    return [text for text, _ in chunk_units(chunk, max_chars=max_chars)]
 
-    Table rows, code and headings are left out; so are markers written in the passage (the
-    only markers an answer carries are the ones the assistant adds, see strip_markers).
+
+def chunk_units(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[tuple[str, bool]]:
+    """The answer units of `chunk` in passage order, as (text, is a table row).
+
+    Sentences of its prose and list items, and each row of its tables read with the table's
+    header. Code and headings are left out; so are markers written in the passage (the only
+    markers an answer carries are the ones the assistant adds, see strip_markers).
     """
-    sentences: list[str] = []
+    units: list[tuple[str, bool]] = []
     for paragraph in PARAGRAPH.split(chunk.text):
-        if _is_structure(paragraph):
-            continue
-        for unit in LIST_ITEM.split(paragraph):
-            # Markers go first: a passage's own `[n]` ends no sentence (it is no citation).
-            for sentence in _joined_fragments(
-                split_sentences(strip_markers(" ".join(unit.split())))
-            ):
-                if MIN_CHARS <= len(sentence) <= max_chars:
-                    sentences.append(sentence)
-    return sentences
+        for part in split_tables(paragraph, max_chars=max_chars):
+            if part.rows is not None:
+                units.extend((row, True) for row in part.rows)
+                continue
+            if _is_structure(part.text):
+                continue
+            for unit in LIST_ITEM.split(part.text):
+                # Markers go first: a passage's own `[n]` ends no sentence (it is no citation).
+                for sentence in _joined_fragments(
+                    split_sentences(strip_markers(" ".join(unit.split())))
+                ):
+                    if MIN_CHARS <= len(sentence) <= max_chars:
+                        units.append((sentence, False))
+    return units
 
 
 def _joined_fragments(pieces: list[str]) -> list[str]:
@@ -53,7 +66,8 @@ def _joined_fragments(pieces: list[str]) -> list[str]:
 def answer_candidates(
     chunks: list[RetrievedChunk], *, max_chars: int = 300, limit: int = 40
 ) -> list[str]:
-    """Sentences of `chunks` as `sentence [n]` (n = 1-based chunk number), in passage order."""
+    """Sentences and table rows of `chunks` as `unit [n]` (n = 1-based chunk number), in
+    passage order."""
     candidates = [
         f"{sentence} [{n}]"
         for n, chunk in enumerate(chunks, 1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from assistant.ingestion.chunking import SECTION_SEPARATOR
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
-from assistant.turn.answer_candidates import chunk_sentences
+from assistant.turn.answer_candidates import chunk_units
 
 FEATURES: tuple[str, ...] = (
     "dense",
@@ -49,13 +49,18 @@ class Evidence:
     """The chunks of one search, read against one question.
 
     `sentences[i]` are chunk i's sentences and `similarity[i]` their cosines with the question;
-    `features` has one row per chunk, columns as `FEATURES`.
+    `features` has one row per chunk, columns as `FEATURES`; `rows[i]` are the indexes of chunk
+    i's sentences that are table rows (read with their header, see `tables`).
     """
 
     chunks: list[RetrievedChunk]
     sentences: list[list[str]]
     similarity: list[np.ndarray]
     features: np.ndarray
+    rows: list[frozenset[int]] = field(default_factory=list)
+
+    def is_row(self, chunk: int, index: int) -> bool:
+        return chunk < len(self.rows) and index in self.rows[chunk]
 
 
 class EvidenceReader:
@@ -68,7 +73,12 @@ class EvidenceReader:
     def read(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Evidence:
         """`context` is the conversation's earlier user turns (may be empty)."""
         chunks = list(chunks)
-        sentences = [chunk_sentences(chunk) or [chunk.text] for chunk in chunks]
+        units = [chunk_units(chunk) for chunk in chunks]
+        sentences = [
+            [text for text, _ in group] or [chunk.text]
+            for group, chunk in zip(units, chunks, strict=True)
+        ]
+        table_rows = [frozenset(i for i, (_, row) in enumerate(group) if row) for group in units]
         headings = [_heading(chunk) for chunk in chunks]
         read = [[*group, *heading] for group, heading in zip(sentences, headings, strict=True)]
         flat = [s for group in read for s in group]
@@ -119,7 +129,7 @@ class EvidenceReader:
             )
         # The answer is made of sentences only: the headings' cosines are dropped here.
         answerable = [sims[: len(group)] for sims, group in zip(similarity, sentences, strict=True)]
-        return Evidence(chunks, sentences, answerable, features)
+        return Evidence(chunks, sentences, answerable, features, table_rows)
 
 
 def _heading(chunk: RetrievedChunk) -> list[str]:

@@ -12,6 +12,10 @@ sentence length differs several-fold between knowledge bases (menu-like governme
 forum prose), and a count tuned on one gives answers half as long as the references on the other.
 The default, 80 words, is about the length of the training domains' reference answers (median 72,
 mean 84) and the best budget on their judged searches (README).
+
+A table row closest to the question is the answer alone ("Plan: Pro; Price: $9.99/month."):
+the rows around it are other plans, products or countries, and sentences added to reach the
+length would be about them, not about what was asked.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
     if not ranked:
         return ""
     _, chunk, index = ranked[0]
+    if evidence.is_row(chunk, index):
+        return _cited(evidence.sentences[chunk][index], chunk + 1)
     following = [(chunk, index + 1)] if index + 1 < len(evidence.sentences[chunk]) else []
     chosen: list[tuple[int, int]] = []
     seen: set[str] = set()

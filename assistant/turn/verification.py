@@ -4,9 +4,10 @@ A marker that points at a retrieved chunk is valid (`citations.py`), but the sen
 may still say something the chunk does not. Each sentence is scored against the chunks it cites
 with two offline signals: lexical support (the share of the sentence's content words, stemmed
 as the sparse index stems them, that the cited chunks contain) and semantic support (the best
-cosine between the sentence and a sentence of the cited chunks, by the knowledge base's own
-embedder). A sentence whose mean support falls below the setting is unsupported; a sentence
-with no marker cites nothing and is unsupported too.
+cosine between the sentence and a sentence or table row of the cited chunks, by the knowledge
+base's own embedder; a row is read with its header, as an extractive answer quotes it). A
+sentence whose mean support falls below the setting is unsupported; a sentence with no marker
+cites nothing and is unsupported too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import MARKER
 from assistant.turn.sentences import split_sentences
+from assistant.turn.tables import table_rows
 
 _MARKER_NUMBER = re.compile(r"\[(\d{1,3})\]")
 # Chunk sentences shorter than this add noise to the best-cosine search, not evidence.
@@ -79,7 +81,16 @@ class CitationVerifier:
             for chunk in cited
             for piece in split_sentences(chunk.text)
             if len(piece) >= _MIN_CHUNK_SENTENCE
-        ] or [chunk.text for chunk in cited]
+        ]
+        # A table row is evidence however short ("Size: S; Price: $5."), and is split as an
+        # extractive answer that quotes it is (a cell may hold two sentences).
+        pieces += [
+            piece
+            for chunk in cited
+            for row in table_rows(chunk.text)
+            for piece in dict.fromkeys([row, *split_sentences(row)])
+        ]
+        pieces = pieces or [chunk.text for chunk in cited]
         if not claim or not pieces:
             return 0.0
         vectors = self.embedder.embed_documents([claim, *pieces])

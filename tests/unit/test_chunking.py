@@ -137,7 +137,10 @@ def test_html_headings_lists_and_tables() -> None:
 
     assert [(c.section, c.text) for c in chunks] == [
         ("Billing", "How we bill you."),
-        ("Billing > Refunds", "Refunds take:\n- 5 days\n- by card\n\nMethod | Days\nCard | 5"),
+        (
+            "Billing > Refunds",
+            "Refunds take:\n- 5 days\n- by card\n\n| Method | Days |\n| --- | --- |\n| Card | 5 |",
+        ),
     ]
 
 
@@ -147,8 +150,25 @@ def test_html_table_longer_than_max_chars_stays_one_chunk() -> None:
 
     [chunk] = chunk_document(doc, max_chars=200)
 
-    assert chunk.text.count("\n") == 49
-    assert chunk.text.startswith("row 0 | value 0")
+    assert chunk.text.count("\n") == 50  # 50 rows and the delimiter row
+    assert chunk.text.startswith("| row 0 | value 0 |\n| --- | --- |")
+
+
+def test_an_html_table_is_a_pipe_table_its_spanning_cells_repeated_under_each_header() -> None:
+    html = """<h1>Warranty</h1><table>
+    <thead><tr><th>Region</th><th>Period</th><th>Covers</th></tr></thead>
+    <tbody><tr><td>EU</td><td>2 years</td><td>Parts | labour</td></tr>
+    <tr><td>US</td><td colspan="2">1 year, parts only</td></tr>
+    <tr><td></td><td></td><td></td></tr></tbody></table>"""
+    doc = Document(doc_id="w.html", text=html, format="html")
+
+    [chunk] = chunk_document(doc, max_chars=1000)
+
+    assert chunk.text == (
+        "| Region | Period | Covers |\n| --- | --- | --- |\n"
+        "| EU | 2 years | Parts \\| labour |\n"
+        "| US | 1 year, parts only | 1 year, parts only |"
+    )
 
 
 def test_plain_text_splits_at_blank_lines() -> None:

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from document_files import PLANS, RUNNING_HEADER, write_docx, write_pdf, write_scanned_pdf
 
 from assistant.ingestion.chunking import chunk_document
 from assistant.ingestion.loaders import LoadError, load_documents
-from assistant.schemas import Chunk, Document
+from assistant.schemas import Chunk, Document, RetrievedChunk
+from assistant.turn.answer_candidates import chunk_sentences
 
 
 def load(path: Path) -> tuple[list[Document], list[LoadError]]:
@@ -206,3 +209,35 @@ def test_docx_keeps_heading_styles_and_its_table_as_one_chunk(tmp_path: Path) ->
     backups = next(c for c in chunks if "Backups run every night" in c.text)
     assert backups.section == "Admin guide > Security > Backups"
     assert any(c.text.startswith("- Require two-factor") or "\n- Require" in c.text for c in chunks)
+
+
+TEAM_ROW = "Plan: Team; Seats: 25; Storage: 100 GB; Support: Email within one business day."
+
+
+def _plans_html(path: Path) -> Path:
+    cells = "".join(
+        "<tr>" + "".join(f"<{tag}>{v}</{tag}>" for v in row) + "</tr>"
+        for tag, row in [("th", PLANS[0]), *(("td", r) for r in PLANS[1:])]
+    )
+    path.write_text(
+        f"<html><body><h1>Admin guide</h1><h2>Plans</h2><table>{cells}</table></body></html>",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("write", [write_pdf, write_docx, _plans_html])
+def test_a_pdf_word_or_html_table_is_a_pipe_table_whose_rows_are_answer_units(
+    tmp_path: Path, write: Callable[[Path], Path]
+) -> None:
+    suffix = {write_pdf: "pdf", write_docx: "docx"}.get(write, "html")
+    [doc], _ = load(write(tmp_path / f"guide.{suffix}"))
+    table = assert_table_is_one_chunk(chunk_document(doc, max_chars=200))
+
+    assert "| Plan | Seats | Storage | Support |\n| --- | --- | --- | --- |\n" in table.text
+    units = chunk_sentences(RetrievedChunk(**table.model_dump(), score=1.0))
+    assert TEAM_ROW in units
+    assert [u for u in units if u.startswith("Plan: ")] == [
+        "; ".join(f"{h}: {v}" for h, v in zip(PLANS[0], row, strict=True)) + "."
+        for row in PLANS[1:]
+    ]

@@ -161,6 +161,20 @@ def test_extractive_answer_takes_the_best_sentence_and_the_one_after_it_in_passa
     assert extractive_answer(evidence, 1) == "b best. [1]"
 
 
+def test_a_table_row_closest_to_the_question_is_the_answer_alone():
+    evidence = Evidence(
+        chunks=[chunk(1), chunk(2)],
+        sentences=[
+            ["Compare the plans:", "Plan: Free; Price: $0.", "Plan: Pro; Price: $9.99."],
+            ["Prices include VAT."],
+        ],
+        similarity=[np.array([0.3, 0.7, 0.9]), np.array([0.8])],
+        features=np.zeros((2, 1)),
+        rows=[frozenset({1, 2}), frozenset()],
+    )
+    assert extractive_answer(evidence, 8) == "Plan: Pro; Price: $9.99. [1]"
+
+
 def test_extractive_answer_stops_at_the_word_budget_before_the_sentence_cap():
     evidence = Evidence(
         chunks=[chunk(1), chunk(2)],

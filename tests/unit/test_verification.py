@@ -54,6 +54,19 @@ def test_sentences_keep_their_markers() -> None:
     assert split_sentences("  ") == []
 
 
+def test_a_table_row_read_with_its_header_is_supported_by_the_chunk_holding_the_table(
+    verifier: CitationVerifier,
+) -> None:
+    table = (
+        "Compare the plans:\n| Plan | Price | Devices |\n| --- | --- | --- |\n"
+        "| Free | $0 | 1 |\n| Pro | $9.99/month | 5 |\n| Business | $19.99/month | 25 |"
+    )
+    chunks = [passage(1, table), passage(2, PASSWORD)]
+    row = verifier.check_sentence("Plan: Pro; Price: $9.99/month; Devices: 5. [1]", chunks)
+    assert row.supported and row.lexical == 1.0 and row.semantic > 0.95
+    assert not verifier.check_sentence("Plan: Pro; Price: $9.99/month. [2]", chunks).supported
+
+
 def test_a_sentence_the_cited_chunk_says_is_supported(verifier: CitationVerifier) -> None:
     check = verifier.check_sentence(SUPPORTED, CHUNKS)
     assert check.supported and check.cites == [1]
