@@ -204,8 +204,9 @@ class Settings(BaseSettings):
         True,
         description="Grade step, any judge: a conversation's first message of one or two "
         'words, or of only pronouns and words that name no thing ("it doesn\'t work"), is '
-        "asked which of the pages its search found the customer means (when the search found "
-        "something at `min_relevance`), before the judge reads it.",
+        "asked which of the pages its search found the customer means, before the judge "
+        "reads it (which would decline it: such a message is close to no page). "
+        "`clarify` false turns this off too.",
     )
     answer_sentences: int = Field(
         8,

@@ -96,9 +96,7 @@ def grade(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     search found something to name."""
     chunks = state["chunks"]
     previous = _previous_question(state)
-    if turn.clarify_vague and vague_opening(
-        state["question"], previous, chunks, turn.min_relevance
-    ):
+    if turn.clarify and turn.clarify_vague and vague_opening(state["question"], previous, chunks):
         return {"relevant": [], "action": Action.CLARIFY}
     judgement = deps.judgement(turn).judge(state["question"], previous, chunks)
     if judgement.clarify:

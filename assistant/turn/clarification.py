@@ -77,16 +77,9 @@ def clarifying_question(chunks: Sequence[RetrievedChunk]) -> str | None:
     )
 
 
-def found_something(chunks: Sequence[RetrievedChunk], floor: float) -> bool:
-    """Whether the search found a chunk at cosine `floor` or above with the query (any chunk,
-    where the search gave no cosines)."""
-    scores = [c.dense_score for c in chunks if c.dense_score is not None]
-    return bool(chunks) and (not scores or max(scores) >= floor)
-
-
-def vague_opening(
-    question: str, previous: str, chunks: Sequence[RetrievedChunk], floor: float
-) -> bool:
+def vague_opening(question: str, previous: str, chunks: Sequence[RetrievedChunk]) -> bool:
     """Ask which one is meant: `question` opens the conversation (no `previous` user turn),
-    names nothing to look up, and its search found something (`found_something`) to name."""
-    return not previous.strip() and too_vague(question) and found_something(chunks, floor)
+    names nothing to look up, and its search found pages to name. However close they came:
+    a message that names nothing is close to no page, so no cosine floor tells an off-topic
+    one apart from it."""
+    return not previous.strip() and too_vague(question) and bool(chunks)

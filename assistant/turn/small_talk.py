@@ -50,9 +50,9 @@ DEFAULT_REPLIES: dict[str, str] = {
 
 
 # The small talk that asks about the assistant itself: the message must speak to it.
+# ("Am I chatting with a real person?" needs no "you": its words name the assistant's kind.)
 ABOUT_THE_ASSISTANT = frozenset(
     {
-        "are_you_a_bot",
         "do_you_have_pets",
         "how_old_are_you",
         "what_are_your_hobbies",

@@ -106,9 +106,10 @@ def test_a_vague_message_is_left_to_the_judge_when_the_rule_is_off_or_nothing_wa
     settings,
 ):
     model = ScriptedChatModel(respond=script("search"))
-    # Nothing near the question: declined, not asked which of some unrelated pages.
+    # However far the pages found: a message that names nothing is close to none.
     far = run(settings, model, ListRetriever([chunk(1, score=0.05)]), "error")
-    assert far.outcome is Outcome.DECLINED
+    assert far.outcome is Outcome.CLARIFY
+    assert run(settings, model, ListRetriever([]), "error").outcome is Outcome.DECLINED
     settings.clarify_vague = False
     assert run(settings, model, ListRetriever([chunk(1)]), "error").outcome is Outcome.ANSWERED
 
