@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         "thanks, ...; falls back to `model` with a warning when missing); `model` = the model "
         "writes it (for a bigger model on vLLM).",
     )
+    small_talk_whole: bool = Field(
+        True,
+        description="Decide step: reply to small talk only when the message is small talk as "
+        "a whole (at most one word about anything else; a confident small-talk reading; a "
+        "question about the assistant addresses it); `false` trusts the router's `reply` alone.",
+    )
     small_talk_replies: Path | None = Field(
         None,
         description="YAML file of `intent: reply` lines (CLINC150 small-talk intents: "
@@ -193,6 +199,14 @@ class Settings(BaseSettings):
         True,
         description="Grade step, fitted judge: ask which one the customer means when its "
         "clarify head finds the question too vague to answer as asked.",
+    )
+    clarify_vague: bool = Field(
+        True,
+        description="Grade step, any judge: a conversation's first message of one or two "
+        'words, or of only pronouns and words that name no thing ("it doesn\'t work"), is '
+        "asked which of the pages its search found the customer means, before the judge "
+        "reads it (which would decline it: such a message is close to no page). "
+        "`clarify` false turns this off too.",
     )
     answer_sentences: int = Field(
         8,

@@ -27,8 +27,10 @@ class TurnConfig(BaseModel):
     decision_margin: float = Field(ge=0.0)
     router: Literal["fitted", "model"]
     small_talk: Literal["fitted", "model"]
+    small_talk_whole: bool
     judge: Literal["fitted", "cosine"]
     clarify: bool
+    clarify_vague: bool
     min_relevance: float = Field(ge=-1.0, le=1.0)
     answer_mode: Literal["extractive", "generative"]
     answer_sentences: int = Field(ge=1, le=20)

@@ -26,9 +26,10 @@ from assistant.triage.prompts import NO_CONTEXT
 from assistant.triage.support_qa import Turn, follow_up_query, previous_user_turn
 from assistant.turn.answer_candidates import answer_candidates
 from assistant.turn.citations import marker_regex, resolve_citations
-from assistant.turn.clarification import clarifying_question
+from assistant.turn.clarification import clarifying_question, vague_opening
 from assistant.turn.extraction import extractive_answer
 from assistant.turn.release import Released, release
+from assistant.turn.small_talk import is_small_talk
 
 Update = dict[str, Any]
 
@@ -50,7 +51,8 @@ def triage(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
 
 def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     """Pick the next step among a fixed set: the fitted router, or the model's constrained
-    choice. A search (and a clarifying question, which names what a search finds) starts
+    choice; a reply only to a message that is small talk as a whole (`is_small_talk`), the
+    rest is searched. A search (and a clarifying question, which names what a search finds) starts
     with the question after the previous user turn: follow-up questions lean on it."""
     router = deps.router_for(turn)
     if router is not None:
@@ -58,6 +60,13 @@ def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     else:
         decider = deps.decider(turn)
         label = decider.choose(prompt(prompts.DECIDE.format(question=state["question"])))
+    if (
+        label == "reply"
+        and turn.small_talk_whole
+        and not is_small_talk(state["question"], deps.small_talk)
+    ):
+        # A question that only reads like small talk ("... leaves home in Eco mode?").
+        label = "search"
     action = prompts.DECISION_LABELS[label]
     update: Update = {"action": action}
     if action in (Action.RETRIEVE, Action.CLARIFY):
@@ -82,9 +91,14 @@ def retrieve(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Updat
 def grade(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     """Judge whether the search answers the question in its conversation, and keep the
     chunks that do; none kept means the generator is never called for this search. A
-    question the judge finds too vague turns the step into a clarifying question."""
+    question the judge finds too vague turns the step into a clarifying question, and so does
+    a conversation's opening message too vague to search as asked ("it doesn't work") when the
+    search found something to name."""
     chunks = state["chunks"]
-    judgement = deps.judgement(turn).judge(state["question"], _previous_question(state), chunks)
+    previous = _previous_question(state)
+    if turn.clarify and turn.clarify_vague and vague_opening(state["question"], previous, chunks):
+        return {"relevant": [], "action": Action.CLARIFY}
+    judgement = deps.judgement(turn).judge(state["question"], previous, chunks)
     if judgement.clarify:
         return {"relevant": [], "action": Action.CLARIFY}
     return {"relevant": [chunks[i] for i in judgement.kept] if judgement.answerable else []}

@@ -6,6 +6,11 @@ heading or, where a passage has neither, its opening words. Web page titles carr
 ("Police Explorers | Auburn, CA", "Missions - NASA"): an option is named by the page part
 alone unless that would make two options read the same. No options found: the caller asks the
 model for a question instead.
+
+`vague_opening` is the rule that asks before any judge reads the search: a conversation's
+first message that names nothing to look up ("error", "it doesn't work", "How do I change
+it?", `assistant.turn.wording.too_vague`) cannot be answered as asked in any knowledge base,
+and what the search found is what the customer can be asked to choose from.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Sequence
 from assistant.ingestion.chunking import SECTION_SEPARATOR
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import strip_markers
+from assistant.turn.wording import too_vague
 
 MAX_OPTIONS = 3
 OPTION_WORDS = 8
@@ -69,3 +75,11 @@ def clarifying_question(chunks: Sequence[RetrievedChunk]) -> str | None:
         f"There are a few pages you might be asking about, like {listed}. "
         "Which one are you referring to?"
     )
+
+
+def vague_opening(question: str, previous: str, chunks: Sequence[RetrievedChunk]) -> bool:
+    """Ask which one is meant: `question` opens the conversation (no `previous` user turn),
+    names nothing to look up, and its search found pages to name. However close they came:
+    a message that names nothing is close to no page, so no cosine floor tells an off-topic
+    one apart from it."""
+    return not previous.strip() and too_vague(question) and bool(chunks)

@@ -41,7 +41,10 @@ def router_inputs(dim: int) -> list[str]:
 def router_rows(embedder: Embedder, messages: list[str], contexts: list[str]) -> np.ndarray:
     """One input row per (message, earlier user turns) pair, columns as `router_inputs`."""
     asked = embedder.embed_documents(messages)
-    earlier = embedder.embed_documents([c or " " for c in contexts])
+    # Each distinct earlier turn is embedded once (most messages open their conversation).
+    distinct = list(dict.fromkeys(c or " " for c in contexts))
+    embedded = dict(zip(distinct, embedder.embed_documents(distinct), strict=True))
+    earlier = [embedded[c or " "] for c in contexts]
     rows = []
     for message, context, a, e in zip(messages, contexts, asked, earlier, strict=True):
         follows = 1.0 if context.strip() else 0.0
@@ -79,12 +82,17 @@ class FittedRouter:
 
     def route(self, message: str, context: str) -> str:
         """One of the head's labels for `message` after the earlier user turns `context`."""
-        p = self.head.probabilities(router_rows(self.embedder, [message], [context]))[0]
-        best = int(np.argmax(p))
+        return self.route_many([message], [context])[0]
+
+    def route_many(self, messages: list[str], contexts: list[str]) -> list[str]:
+        """`route` for each (message, context) pair, embedded in one batch."""
         search = self.head.labels.index(SEARCH)
-        if best != search and p[best] - p[search] >= self.margin:
-            return self.head.labels[best]
-        return SEARCH
+        labels = []
+        for p in self.head.probabilities(router_rows(self.embedder, messages, contexts)):
+            best = int(np.argmax(p))
+            chosen = best != search and p[best] - p[search] >= self.margin
+            labels.append(self.head.labels[best] if chosen else SEARCH)
+        return labels
 
 
 def open_router(kind: str, folder: Path, embedder: Embedder | None) -> FittedRouter | None:

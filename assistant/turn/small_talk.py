@@ -22,6 +22,7 @@ from pydantic import RootModel, ValidationError
 from assistant.errors import InputError
 from assistant.knowledge.embedder import Embedder
 from assistant.turn.heads import LinearHead, load_head
+from assistant.turn.wording import addresses_the_assistant, small_talk_as_a_whole
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,24 @@ DEFAULT_REPLIES: dict[str, str] = {
     "who_do_you_work_for": _WHO,
 }
 """Replies by CLINC150 small-talk intent; every other intent gets `_ABOUT_ME`."""
+
+
+# The small talk that asks about the assistant itself: the message must speak to it.
+# ("Am I chatting with a real person?" needs no "you": its words name the assistant's kind.)
+ABOUT_THE_ASSISTANT = frozenset(
+    {
+        "do_you_have_pets",
+        "how_old_are_you",
+        "what_are_your_hobbies",
+        "what_is_your_name",
+        "where_are_you_from",
+        "who_do_you_work_for",
+        "who_made_you",
+    }
+)
+MIN_READING = 0.5
+"""The small-talk head's reading needs at least this probability: the intent is the likelier
+half of all 15, not the best of a spread (a question about a product spreads)."""
 
 
 class _Replies(RootModel[dict[str, str]]):
@@ -91,12 +110,43 @@ class SmallTalk:
         head = load_head(folder, "small_talk", embedder=embedder.name)
         return cls(head, embedder, load_replies(replies, head.labels))
 
+    def reading(self, message: str) -> tuple[str, float]:
+        """The intent the message most likely is, and its probability."""
+        return self.readings([message])[0]
+
+    def readings(self, messages: list[str]) -> list[tuple[str, float]]:
+        """`reading` of each message, embedded in one batch."""
+        p = self.head.probabilities(self.embedder.embed_documents(messages))
+        best = np.argmax(p, axis=1)
+        return [(self.head.labels[int(b)], float(row[b])) for b, row in zip(best, p, strict=True)]
+
     def intent(self, message: str) -> str:
-        row = self.embedder.embed_documents([message])
-        return self.head.labels[int(np.argmax(self.head.probabilities(row)[0]))]
+        return self.reading(message)[0]
 
     def reply(self, message: str) -> str:
         return self.replies[self.intent(message)]
+
+
+def is_small_talk(message: str, small_talk: SmallTalk | None) -> bool:
+    """Whether `message`, which the decide step would reply to, is small talk as a whole.
+
+    Its words must be (`assistant.turn.wording.small_talk_as_a_whole`); where the small-talk
+    head is loaded, its reading must be confident (`MIN_READING`), and a reading about the
+    assistant itself must come from a message that speaks to it. Anything else is searched:
+    searching small talk by mistake ends in a decline, replying to a question fails it.
+    """
+    if not small_talk_as_a_whole(message):
+        return False
+    return small_talk is None or reads_as_small_talk(message, small_talk.reading(message))
+
+
+def reads_as_small_talk(message: str, reading: tuple[str, float]) -> bool:
+    """Whether the small-talk head's `reading` (intent, probability) of `message` holds: it is
+    confident, and a reading about the assistant comes from a message that speaks to it."""
+    intent, probability = reading
+    if probability < MIN_READING:
+        return False
+    return intent not in ABOUT_THE_ASSISTANT or addresses_the_assistant(message)
 
 
 def open_small_talk(

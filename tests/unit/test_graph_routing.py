@@ -53,20 +53,32 @@ def test_retrieve_path_answers_with_citations_of_retrieved_chunks(settings):
 
 
 @pytest.mark.parametrize(
-    ("decision", "action", "outcome"),
+    ("decision", "question", "action", "outcome"),
     [
-        ("reply", Action.ANSWER, Outcome.ANSWERED_DIRECTLY),
-        ("human", Action.ESCALATE, Outcome.ESCALATED),
+        ("reply", "Thanks, bye!", Action.ANSWER, Outcome.ANSWERED_DIRECTLY),
+        ("human", "How do I reset my password?", Action.ESCALATE, Outcome.ESCALATED),
     ],
 )
-def test_replies_and_hand_overs_never_search(settings, decision, action, outcome):
+def test_replies_and_hand_overs_never_search(settings, decision, question, action, outcome):
     retriever = ListRetriever([chunk(1)])
     model = ScriptedChatModel(respond=script(decision))
-    answer = run(settings, model, retriever)
+    answer = run(settings, model, retriever, question)
     assert (answer.action, answer.outcome) == (action, outcome)
     assert retriever.searches == []
     assert answer.citations == []
     assert model.saw(GENERATE_MARK) == 0
+
+
+def test_a_reply_to_a_message_that_is_not_small_talk_as_a_whole_searches_instead(settings):
+    retriever = ListRetriever([chunk(1)])
+    model = ScriptedChatModel(respond=script("reply"))
+    question = "What happens when everyone leaves home in Eco mode?"
+    answer = run(settings, model, retriever, question)
+    assert (answer.action, answer.outcome) == (Action.RETRIEVE, Outcome.ANSWERED)
+    assert retriever.searches == [(question, "default")]
+    # The run can trust the decide step's reply alone.
+    settings.small_talk_whole = False
+    assert run(settings, model, retriever, question).outcome is Outcome.ANSWERED_DIRECTLY
 
 
 def test_a_clarifying_question_searches_first_and_names_the_documents_found(settings):
@@ -78,6 +90,40 @@ def test_a_clarifying_question_searches_first_and_names_the_documents_found(sett
     assert '"Doc 1"' in answer.text and '"Doc 2"' in answer.text
     assert answer.citations == []
     assert model.saw(GENERATE_MARK) == 0
+
+
+@pytest.mark.parametrize("question", ["it doesn't work", "error", "How do I change it?"])
+def test_a_vague_opening_message_is_asked_about_what_the_search_found(settings, question):
+    retriever = ListRetriever([chunk(1), chunk(2)])
+    model = ScriptedChatModel(respond=script("search"))
+    answer = run(settings, model, retriever, question)
+    assert (answer.action, answer.outcome) == (Action.CLARIFY, Outcome.CLARIFY)
+    assert '"Doc 1"' in answer.text and '"Doc 2"' in answer.text
+    assert model.saw(GENERATE_MARK) == 0
+
+
+def test_a_vague_message_is_left_to_the_judge_when_the_rule_is_off_or_nothing_was_found(
+    settings,
+):
+    model = ScriptedChatModel(respond=script("search"))
+    # However far the pages found: a message that names nothing is close to none.
+    far = run(settings, model, ListRetriever([chunk(1, score=0.05)]), "error")
+    assert far.outcome is Outcome.CLARIFY
+    assert run(settings, model, ListRetriever([]), "error").outcome is Outcome.DECLINED
+    settings.clarify_vague = False
+    assert run(settings, model, ListRetriever([chunk(1)]), "error").outcome is Outcome.ANSWERED
+
+
+def test_a_vague_message_after_an_earlier_turn_is_answered_in_its_conversation(settings):
+    retriever = ListRetriever([chunk(1)])
+    graph = build_graph(
+        graph_deps(settings, ScriptedChatModel(respond=script("search")), retriever),
+        checkpointer=InMemorySaver(),
+    )
+    config = {"configurable": {"thread_id": "t"}}
+    graph.invoke(new_turn("How do I set up Eco mode?", "default"), config)
+    answer = graph.invoke(new_turn("How do I change it?", "default"), config)["answer"]
+    assert answer.outcome is Outcome.ANSWERED
 
 
 def test_a_clarifying_question_with_nothing_found_is_written_by_the_model(settings):
@@ -144,7 +190,7 @@ def test_every_node_that_ran_is_timed(settings):
     deps = graph_deps(
         settings, ScriptedChatModel(respond=script("search")), ListRetriever([chunk(1)])
     )
-    state = build_graph(deps).invoke(new_turn("q?", "default"))
+    state = build_graph(deps).invoke(new_turn("How do I reset my password?", "default"))
     assert [t.node for t in state["timings"]] == [
         "triage",
         "decide",
