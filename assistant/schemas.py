@@ -170,7 +170,8 @@ class Citation(BaseModel):
     title: str = ""
     url: str = Field(
         "",
-        description="The document's URL, or its source path (`file.pdf, p. 3`) when it has none.",
+        description="The document's URL, or its source file's name (`guide.pdf`) when it has "
+        "none: never a path on the server.",
     )
     page: int | None = Field(None, ge=1, description="The cited page of a paged document.")
     quote: str = Field("", description="The start of the cited chunk.")

@@ -107,7 +107,11 @@ class Settings(BaseSettings):
     qdrant_timeout_s: int = Field(
         10, ge=1, description="Qdrant server request timeout; also bounds the start-up check."
     )
-    qdrant_path: Path = Field(default_factory=lambda: _data_dir() / "qdrant")
+    qdrant_path: Path = Field(
+        default_factory=lambda: _data_dir() / "qdrant",
+        description="The embedded index's folder. Unset = `qdrant` in `data_dir`, so one "
+        "ASSISTANT_DATA_DIR holds the index, the threads and the interaction log.",
+    )
     store_engine: StoreEngineName = Field(
         "edge",
         description="The embedded engine when QDRANT_URL is unset: `edge` (Qdrant Edge in "
@@ -482,6 +486,14 @@ class Settings(BaseSettings):
         for spec in value.values():
             _check_rate_limit(spec)
         return value
+
+    @model_validator(mode="after")
+    def _index_in_the_data_folder(self) -> Settings:
+        # A default_factory cannot read another field: moving the data folder moves the index
+        # with it unless the index's folder was chosen on its own.
+        if "qdrant_path" not in self.model_fields_set:
+            self.qdrant_path = self.data_dir / "qdrant"
+        return self
 
     @model_validator(mode="after")
     def _rate_limited_keys_exist(self) -> Settings:

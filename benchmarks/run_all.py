@@ -48,6 +48,9 @@ BENCHMARKS = {
         "time_to_first_token.py", ("--n", "5"), ("--n", "2", "--docs", "10")
     ),
     "ask_memory": Benchmark("ask_memory.py"),
+    "triage_zero_shot": Benchmark(
+        "triage_zero_shot.py", ("--adapter-limit", "10"), ("--n", "100", "--adapter-limit", "0")
+    ),
     "cli_startup": Benchmark("cli_startup.py", (), ("--runs", "3")),
     "ingest_formats": Benchmark("ingest_formats.py", (), ("--copies", "5", "--runs", "1")),
     "batch_ray": Benchmark("batch_ray.py", (), ("--tickets", "200", "--rounds", "1")),

@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+# Inline markup a quoted sentence must not carry to a customer: emphasis and links. Code spans
+# stay: `make test` is what to type, and every interface shows backticks as code or as text.
+_EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)")
+
 # A line that Markdown would read as a heading, list item, quote, fence or rule.
 _MARKUP_START = re.compile(r"^(#{1,6}\s|[-+*>]|`{3}|~{3}|\d{1,9}[.)]\s|=+\s*$)")
 
@@ -33,3 +38,10 @@ def pipe_table(rows: Sequence[Sequence[str | None]]) -> str:
 
 def _cell(text: str | None) -> str:
     return " ".join((text or "").split()).replace("|", "\\|")
+
+
+def plain_inline(text: str) -> str:
+    """`text` with its inline Markdown read as a person would: **bold** as its words, a link
+    as its text. Answers quote passages; every interface shows them as text."""
+    text = _LINK.sub(r"\1", text)
+    return _EMPHASIS.sub(r"\2", text)

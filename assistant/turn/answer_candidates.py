@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from assistant.ingestion.markdown_text import plain_inline
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import strip_markers
 from assistant.turn.sentences import split_sentences
@@ -39,9 +40,8 @@ def chunk_units(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[tuple[st
                 continue
             for unit in LIST_ITEM.split(part.text):
                 # Markers go first: a passage's own `[n]` ends no sentence (it is no citation).
-                for sentence in _joined_fragments(
-                    split_sentences(strip_markers(" ".join(unit.split())))
-                ):
+                text = plain_inline(strip_markers(" ".join(unit.split())))
+                for sentence in _joined_fragments(split_sentences(text)):
                     if MIN_CHARS <= len(sentence) <= max_chars:
                         units.append((sentence, False))
     return units

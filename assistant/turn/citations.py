@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 
 from pydantic import BaseModel
 
@@ -63,7 +64,7 @@ def resolve_citations(text: str, chunks: list[RetrievedChunk]) -> CitedText:
                 doc_id=chunk.doc_id,
                 chunk_id=chunk.chunk_id,
                 title=chunk.title or chunk.section,
-                url=chunk.url or chunk.source,
+                url=chunk.url or source_name(chunk.source),
                 page=chunk.page,
                 quote=_quote(chunk.text),
             ),
@@ -79,3 +80,9 @@ def resolve_citations(text: str, chunks: list[RetrievedChunk]) -> CitedText:
 def _quote(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1].rstrip() + "…"
+
+
+def source_name(source: str) -> str:
+    """A document's source as a customer may see it: the file's name (`guide.pdf`,
+    `faq.jsonl:12`), never the folder it was ingested from on the server."""
+    return PurePath(source).name if source else ""

@@ -121,3 +121,10 @@ def test_any_pipe_text_gives_units_within_the_bound_and_without_markers(
     for unit in chunk_sentences(_chunk("".join(pieces)), max_chars=max_chars):
         assert 0 < len(unit) <= max_chars
         assert strip_markers(unit) == unit
+
+
+def test_a_candidate_reads_bold_and_links_as_text_and_keeps_code():
+    text = "Open **Settings > Backup** and see [the guide](https://example.com/g), then run `sync`."
+    assert answer_candidates([_chunk(text)]) == [
+        "Open Settings > Backup and see the guide, then run `sync`. [1]"
+    ]

@@ -54,3 +54,12 @@ def test_marker_regex_accepts_cited_sentences_and_rejects_out_of_range_markers()
 def test_marker_regex_needs_a_chunk():
     with pytest.raises(ValueError):
         marker_regex(0)
+
+
+def test_a_citation_names_the_source_file_never_the_servers_folder():
+    chunk = _chunks(1)[0].model_copy(update={"source": "/srv/team/kb/guides/setup.md"})
+    assert resolve_citations("Fact [1].", [chunk]).citations[0].url == "setup.md"
+    web = chunk.model_copy(update={"url": "https://help.example.com/setup"})
+    assert (
+        resolve_citations("Fact [1].", [web]).citations[0].url == "https://help.example.com/setup"
+    )

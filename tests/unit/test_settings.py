@@ -35,6 +35,17 @@ def test_local_mode_is_the_default_and_threads_live_in_the_data_dir(tmp_path: Pa
     assert settings.checkpoint_path == tmp_path / "threads.sqlite"
 
 
+def test_the_data_dir_holds_the_index_unless_the_index_is_placed_on_its_own(
+    monkeypatch, tmp_path: Path
+):
+    monkeypatch.setenv("ASSISTANT_DATA_DIR", str(tmp_path / "data"))
+    moved = Settings(_env_file=None)
+    assert moved.qdrant_path == tmp_path / "data" / "qdrant"
+    assert moved.interaction_log_path.parent == tmp_path / "data"
+    monkeypatch.setenv("ASSISTANT_QDRANT_PATH", str(tmp_path / "index"))
+    assert Settings(_env_file=None).qdrant_path == tmp_path / "index"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("top_k", "0"), ("backend", "gpt"), ("search_mode", "fuzzy"), ("max_rewrites", "-1")],

@@ -23,11 +23,20 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def warn_if_open(settings: Settings) -> None:
-    """Log once at start-up when the API accepts requests without a key."""
+    """Log once at start-up when the API accepts requests without a key, and when no key
+    reaches the documents the CLI ingests (they go to `settings.tenant`)."""
     if not settings.serve_api_keys:
         log.warning(
             "no API keys configured (ASSISTANT_SERVE_API_KEYS): the API is open and every "
             "request uses tenant %r",
+            settings.tenant,
+        )
+    elif settings.tenant not in settings.serve_api_keys.values():
+        log.warning(
+            "no API key maps to tenant %r, where `assistant ingest` puts documents: requests "
+            "see only their own key's tenant (ingest with ASSISTANT_TENANT=TENANT, or map a "
+            "key to %r in ASSISTANT_SERVE_API_KEYS)",
+            settings.tenant,
             settings.tenant,
         )
 
