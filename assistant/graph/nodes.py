@@ -28,6 +28,7 @@ from assistant.turn.answer_candidates import answer_candidates
 from assistant.turn.citations import marker_regex, resolve_citations
 from assistant.turn.clarification import clarifying_question, vague_opening
 from assistant.turn.extraction import extractive_answer
+from assistant.turn.instructions import without_instructions
 from assistant.turn.release import Released, release
 from assistant.turn.small_talk import is_small_talk
 
@@ -278,7 +279,10 @@ def _draft(state: SupportState, deps: GraphDeps, turn: TurnConfig) -> Iterator[s
         if draft := extractive_answer(evidence, turn.answer_sentences, turn.answer_words):
             yield draft
             return
-    passages = prompts.format_passages([(c.title or c.section, c.text) for c in chunks])
+    # The model never reads a passage's instructions to it: they are left out, not quoted.
+    passages = prompts.format_passages(
+        [(c.title or c.section, without_instructions(c.text)) for c in chunks]
+    )
     messages = prompt(prompts.GENERATE.format(passages=passages, question=state["question"]))
     candidates = answer_candidates(chunks)
     if extractive and candidates:

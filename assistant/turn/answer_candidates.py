@@ -8,6 +8,7 @@ import re
 from assistant.ingestion.markdown_text import plain_inline
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import strip_markers
+from assistant.turn.instructions import instructs_the_assistant
 from assistant.turn.sentences import split_sentences
 from assistant.turn.tables import split_tables
 
@@ -34,7 +35,7 @@ def chunk_units(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[tuple[st
     for paragraph in PARAGRAPH.split(chunk.text):
         for part in split_tables(paragraph, max_chars=max_chars):
             if part.rows is not None:
-                units.extend((row, True) for row in part.rows)
+                units.extend((row, True) for row in part.rows if not instructs_the_assistant(row))
                 continue
             if _is_structure(part.text):
                 continue
@@ -42,7 +43,10 @@ def chunk_units(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[tuple[st
                 # Markers go first: a passage's own `[n]` ends no sentence (it is no citation).
                 text = plain_inline(strip_markers(" ".join(unit.split())))
                 for sentence in _joined_fragments(split_sentences(text)):
-                    if MIN_CHARS <= len(sentence) <= max_chars:
+                    # A sentence that talks to the assistant is never an answer to quote.
+                    if MIN_CHARS <= len(sentence) <= max_chars and not instructs_the_assistant(
+                        sentence
+                    ):
                         units.append((sentence, False))
     return units
 

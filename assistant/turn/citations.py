@@ -8,6 +8,7 @@ from pathlib import PurePath
 from pydantic import BaseModel
 
 from assistant.schemas import Citation, RetrievedChunk
+from assistant.turn.instructions import without_instructions
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
 QUOTE_CHARS = 200
@@ -78,7 +79,7 @@ def resolve_citations(text: str, chunks: list[RetrievedChunk]) -> CitedText:
 
 
 def _quote(text: str) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(without_instructions(text).split())
     return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1].rstrip() + "…"
 
 
