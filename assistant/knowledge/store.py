@@ -47,7 +47,9 @@ def open_store(settings: Settings) -> KnowledgeStore:
     needs, and the first thing `Assistant.open` opens.
     """
     store = KnowledgeStore.open(
-        settings, embedder=load_embedder(settings.embedder), sparse=SparseEncoder()
+        settings,
+        embedder=load_embedder(settings.embedder, torch_threads=settings.torch_threads),
+        sparse=SparseEncoder(),
     )
     store.ensure_collection()
     return store
