@@ -49,6 +49,8 @@ BENCHMARKS = {
     ),
     "ask_memory": Benchmark("ask_memory.py"),
     "cli_startup": Benchmark("cli_startup.py", (), ("--runs", "3")),
+    # Cold `assistant search`/`ask` processes, then warm turns and the API, per triage engine.
+    "turn_latency": Benchmark("turn_latency.py", (), ("--runs", "1", "--n", "2", "--docs", "10")),
     "ingest_formats": Benchmark("ingest_formats.py", (), ("--copies", "5", "--runs", "1")),
     "batch_ray": Benchmark("batch_ray.py", (), ("--tickets", "200", "--rounds", "1")),
 }
