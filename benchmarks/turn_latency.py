@@ -295,7 +295,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"Wall times on the embedded default (packaged model in-process, Qdrant Edge), "
         f"{report.chunks_added:,} chunks of {report.docs} passages; cold = median of "
         f"{args.runs} fresh processes, warm = median of {args.n} dev questions on new threads; "
-        f"{os.cpu_count()} CPUs, load average {load:.1f} at the end\n"
+        f"{os.cpu_count()} CPUs, load average {load:.1f} at the end; torch threads "
+        f"{settings.torch_threads or 'default'} (ASSISTANT_TORCH_THREADS), OMP_WAIT_POLICY "
+        f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}\n"
     )
     print("| measure | seconds | baseline in this run | target (s) | meets |")
     print("|---|---:|---|---:|---|")
