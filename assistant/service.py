@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseChatModel
@@ -22,7 +22,7 @@ from assistant.closing import Closing
 from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundError
 from assistant.graph.builder import build_graph, hand_over_on_request, waits_for_human
 from assistant.graph.configuration import TurnConfig
-from assistant.graph.deps import build_deps, graph_adapters, open_store
+from assistant.graph.deps import build_deps, graph_adapters
 from assistant.graph.state import new_turn
 from assistant.interaction_log import (
     EscalatedBy,
@@ -33,7 +33,6 @@ from assistant.interaction_log import (
     rating_record,
     turn_record,
 )
-from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
 from assistant.schemas import Answer, Outcome
@@ -49,7 +48,17 @@ from assistant.tracing import (
 from assistant.triage.engines import build_triage
 from assistant.turn.release import AnswerPiece
 
+if TYPE_CHECKING:  # the store imports qdrant-client: loaded when a store is opened
+    from assistant.knowledge.store import KnowledgeStore
+
 logger = logging.getLogger(__name__)
+
+
+def open_store(settings: Settings) -> KnowledgeStore:
+    """Open the knowledge base the settings name (`assistant.knowledge.store.open_store`)."""
+    from assistant.knowledge.store import open_store as open_knowledge_store
+
+    return open_knowledge_store(settings)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,10 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10, description="Retries with backoff per model call.")
     torch_threads: int | None = Field(
-        None, ge=1, description="Threads for the embedded model (unset = torch's default)."
+        None,
+        ge=1,
+        description="Threads of torch for the in-process models, the embedded chat model and "
+        "the embedder (unset = torch's default).",
     )
 
     # --- retrieval ------------------------------------------------------------------

@@ -52,6 +52,8 @@ BENCHMARKS = {
         "triage_zero_shot.py", ("--adapter-limit", "10"), ("--n", "100", "--adapter-limit", "0")
     ),
     "cli_startup": Benchmark("cli_startup.py", (), ("--runs", "3")),
+    # Cold `assistant search`/`ask` processes, then warm turns and the API, per triage engine.
+    "turn_latency": Benchmark("turn_latency.py", (), ("--runs", "1", "--n", "2", "--docs", "10")),
     "ingest_formats": Benchmark("ingest_formats.py", (), ("--copies", "5", "--runs", "1")),
     "batch_ray": Benchmark("batch_ray.py", (), ("--tickets", "200", "--rounds", "1")),
 }

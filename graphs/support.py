@@ -9,7 +9,8 @@ from langgraph.graph.state import CompiledStateGraph
 
 from assistant.graph.builder import build_graph
 from assistant.graph.configuration import TurnConfig
-from assistant.graph.deps import build_deps, open_store
+from assistant.graph.deps import build_deps
+from assistant.knowledge.store import open_store
 from assistant.llm.gateway import build_chat_model
 from assistant.settings import Settings
 

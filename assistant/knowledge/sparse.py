@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import zlib
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
-from qdrant_client import models
+
+if TYPE_CHECKING:  # qdrant-client (a second to import) only where vectors are made for the store
+    from qdrant_client import models
 
 # Same token pattern as bm25s and scikit-learn: words of two or more characters.
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -31,6 +33,9 @@ class SparseEncoder:
         self.k1 = k1
         self.b = b
         self.avg_doc_len = avg_doc_len
+        # bm25s's package imports scipy: loaded with the first encoder, not with this module.
+        from bm25s.stopwords import STOPWORDS_EN
+
         self._stemmer = Stemmer.Stemmer("english")
         self._stopwords = frozenset(STOPWORDS_EN)
 
@@ -61,5 +66,7 @@ class SparseEncoder:
 
 
 def _to_vector(weights: dict[int, float]) -> models.SparseVector:
+    from qdrant_client import models
+
     indices = sorted(weights)
     return models.SparseVector(indices=indices, values=[weights[i] for i in indices])

@@ -15,7 +15,7 @@ from qdrant_client import models
 
 from assistant.closing import Closing
 from assistant.errors import InputError, StoreUnavailableError
-from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.embedder import Embedder, load_embedder
 from assistant.knowledge.qdrant import open_engine
 from assistant.knowledge.qdrant.base import DENSE, SPARSE, Offset, StoreEngine
 from assistant.knowledge.sparse import SparseEncoder
@@ -38,6 +38,21 @@ def tenant_filter(tenant: str, *conditions: models.Condition) -> models.Filter:
             *conditions,
         ]
     )
+
+
+def open_store(settings: Settings) -> KnowledgeStore:
+    """Open the knowledge base the settings name, creating its collection if needed.
+
+    Only the store and its encoders load (no chat model, no graph): what `assistant search`
+    needs, and the first thing `Assistant.open` opens.
+    """
+    store = KnowledgeStore.open(
+        settings,
+        embedder=load_embedder(settings.embedder, torch_threads=settings.torch_threads),
+        sparse=SparseEncoder(),
+    )
+    store.ensure_collection()
+    return store
 
 
 class KnowledgeStore(Closing):

@@ -9,17 +9,20 @@ reply is checked instead.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
-from langchain_openai.chat_models.base import BaseChatOpenAI
 
 from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.errors import ModelOutputError
 from assistant.settings import Settings
+
+if TYPE_CHECKING:  # langchain-openai takes a second to import: the embedded backend never needs it
+    from langchain_openai.chat_models.base import BaseChatOpenAI
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel:
@@ -33,6 +36,15 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
 
         return build_openai_chat_model(settings)
     return EmbeddedChatModel.from_settings(settings)
+
+
+def is_openai_model(model: BaseChatModel) -> TypeGuard[BaseChatOpenAI]:
+    """Whether ``model`` is a langchain-openai chat model (an OpenAI-compatible server).
+
+    Never imports langchain-openai: until something has imported it, no model can be one.
+    """
+    module = sys.modules.get("langchain_openai.chat_models.base")
+    return module is not None and isinstance(model, module.BaseChatOpenAI)
 
 
 def complete(
@@ -147,7 +159,7 @@ def _call_kwargs(
     """Per-call kwargs that carry an adapter and a constraint to ``model``'s backend."""
     if isinstance(model, EmbeddedChatModel):
         return {"adapter": adapter, **embedded_extra}
-    if isinstance(model, BaseChatOpenAI):
+    if is_openai_model(model):
         kwargs: dict[str, Any] = {}
         if adapter is not None:
             # vLLM serves each LoRA adapter under its own model name.
@@ -163,7 +175,7 @@ def _call_kwargs(
 
 
 def _errors(model: BaseChatModel, adapter: str | None) -> AbstractContextManager[None]:
-    if isinstance(model, BaseChatOpenAI):
+    if is_openai_model(model):
         from assistant.llm.openai_compatible import server_errors
 
         return server_errors(model, adapter)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from assistant.knowledge.embedder import Embedder
 from assistant.policy import TriagePolicy
@@ -22,6 +21,9 @@ class EmbeddingClassifier:
     """Logistic regression over normalised sentence embeddings of the input text."""
 
     def __init__(self, embedder: Embedder, *, c: float = 10.0, seed: int = 0) -> None:
+        # scikit-learn takes a second or two to import: only a classifier being fitted needs it.
+        from sklearn.linear_model import LogisticRegression
+
         self.embedder = embedder
         # C=10: the embeddings are unit vectors, so the default C=1 over-regularises 77 classes.
         self.classifier = LogisticRegression(C=c, max_iter=2000, random_state=seed)

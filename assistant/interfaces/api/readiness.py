@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
 import httpx
-from langchain_openai.chat_models.base import BaseChatOpenAI
 from pydantic import SecretStr
 
 from assistant.errors import AssistantError
 from assistant.interfaces.api.app_state import ApiRuntime
 from assistant.interfaces.api.http_models import Check, Readiness
 from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.gateway import is_openai_model
+
+if TYPE_CHECKING:
+    from langchain_openai.chat_models.base import BaseChatOpenAI
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +63,7 @@ async def check_store(runtime: ApiRuntime) -> Check:
 
 async def check_model(runtime: ApiRuntime) -> Check:
     model = runtime.assistant.model
-    if isinstance(model, BaseChatOpenAI):
+    if is_openai_model(model):
         return await _check_server(model, runtime.assistant.adapters)
     if isinstance(model, EmbeddedChatModel):
         if runtime.model_error:

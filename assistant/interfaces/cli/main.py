@@ -93,7 +93,7 @@ def ingest(
     from assistant.ingestion.ingest import ingest_documents
     from assistant.ingestion.sources import read_sources
     from assistant.ingestion.zendesk import help_center_url
-    from assistant.service import open_store
+    from assistant.knowledge.store import open_store
 
     if not sources and not zendesk:
         raise typer.BadParameter("give files, folders or web addresses, or --zendesk")
@@ -149,7 +149,7 @@ def search(
     tenant: Tenant = None,
 ) -> None:
     """Print the chunks a query retrieves, with their scores (no model call)."""
-    from assistant.service import open_store
+    from assistant.knowledge.store import open_store
 
     settings = load_settings()
     store = open_store(settings)
@@ -246,7 +246,7 @@ def chat(
 @clear_errors
 def delete(doc_id: str, tenant: Tenant = None) -> None:
     """Remove one document (all its chunks) from the knowledge base."""
-    from assistant.service import open_store
+    from assistant.knowledge.store import open_store
 
     settings = load_settings()
     store = open_store(settings)
