@@ -22,22 +22,18 @@ import shlex
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
-from assistant.interfaces.api.app import create_app
+from assistant.interfaces.api.in_thread import serving
 from assistant.llm.gateway import build_chat_model
-from assistant.llm.vllm_launcher import free_port
 from assistant.schemas import Answer
 from assistant.service import Assistant, open_store
 from assistant.settings import Settings
@@ -87,26 +83,6 @@ def parse_args() -> argparse.Namespace:
         "--docs", type=int, default=40, help="corpus passages indexed besides the gold ones"
     )
     return parser.parse_args()
-
-
-@contextmanager
-def serving(settings: Settings, assistant: Assistant) -> Iterator[str]:
-    """The API over `assistant` on a local port, as its base URL, until the block ends."""
-    port = free_port()
-    app = create_app(settings, assistant=assistant)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 300  # start-up warms the model up
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            sys.exit("the API did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def streamed_turn(client: httpx.Client, url: str, question: str) -> Turn:

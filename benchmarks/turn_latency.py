@@ -30,22 +30,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
-from assistant.interfaces.api.app import create_app
+from assistant.interfaces.api.in_thread import serving
 from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.gateway import build_chat_model
-from assistant.llm.vllm_launcher import free_port
 from assistant.service import Assistant, open_store
 from assistant.settings import Settings
 from assistant.thread_store import open_thread_store
@@ -125,26 +121,6 @@ def timed_turns(assistant: Assistant, questions: Sequence[str]) -> Iterator[floa
         started = time.perf_counter()
         assistant.ask(question)
         yield time.perf_counter() - started
-
-
-@contextmanager
-def serving(settings: Settings, assistant: Assistant) -> Iterator[str]:
-    """The API over `assistant` on a local port, as its base URL, until the block ends."""
-    port = free_port()
-    app = create_app(settings, assistant=assistant)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 300  # start-up warms the model up
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            sys.exit("the API did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def first_token_seconds(client: httpx.Client, url: str, question: str) -> float:

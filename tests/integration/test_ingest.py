@@ -185,7 +185,8 @@ def test_pdf_and_docx_ingest_once_and_cite_the_pdf_page(
     from_pdf = next(c for c in hits if c.doc_id == "guide.pdf")
     cited = resolve_citations("Backups are kept thirty days [1].", [from_pdf])
     assert (from_pdf.page, from_pdf.section) == (2, "Admin guide > Backups")
-    assert (cited.citations[0].url, cited.citations[0].page) == (f"{pdf}, p. 2", 2)
+    # The file's name and page, never the folder it was ingested from on this machine.
+    assert (cited.citations[0].url, cited.citations[0].page) == (f"{pdf.name}, p. 2", 2)
 
 
 def test_a_recrawl_changes_only_the_pages_that_changed(store: KnowledgeStore) -> None:

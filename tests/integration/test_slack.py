@@ -214,7 +214,7 @@ def test_a_mention_is_answered_in_its_thread_with_linked_numbered_sources_and_bu
     numbers = {c.doc_id: c.n for c in citations}
     assert set(numbers) == {"refunds", "shipping"}
     assert f"[{numbers['refunds']}] <{REFUNDS_URL}|Refunds>" in shown
-    assert f"[{numbers['shipping']}] Shipping (`docs/shipping.md`)" in shown
+    assert f"[{numbers['shipping']}] Shipping (`shipping.md`)" in shown
     assert reply.action_ids() == [
         render.ESCALATE_ACTION,
         render.RATE_UP_ACTION,
