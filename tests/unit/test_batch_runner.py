@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from batch_fakes import banking_texts, triage_double
+from rich.console import Console
 
 from assistant.errors import InputError, ModelUnavailableError
+from assistant.interfaces.batch.progress import format_rate
 from assistant.interfaces.batch.records import FieldMap, RowError, Ticket, TicketRecord
 from assistant.interfaces.batch.runner import (
     TicketProcessor,
@@ -151,6 +153,31 @@ def test_the_summary_counts_the_whole_output_and_the_rate_of_this_run():
     assert summary.priorities == {"normal": 2, "urgent": 1}
     assert summary.needs_human == 1 and summary.errors == 1
     assert summary.throughput == 1.5
+
+
+@pytest.mark.parametrize(
+    ("per_second", "shown"),
+    [
+        (12.345, "12.35 tickets/s"),
+        (1.0, "1.00 tickets/s"),
+        (0.5, "2.0 s/ticket"),
+        (0.04, "25.0 s/ticket"),  # a slow model: not "0.04 tickets/s", never "0 tickets/s"
+        (None, "-- tickets/s"),
+        (0.0, "-- tickets/s"),
+    ],
+)
+def test_the_rate_reads_tickets_per_second_from_one_a_second_up_else_seconds_per_ticket(
+    per_second, shown
+):
+    assert format_rate(per_second) == shown
+
+
+def test_the_summary_of_a_slow_run_shows_seconds_per_ticket():
+    new = [TicketRecord(id="1", line=1, error="x"), TicketRecord(id="2", line=2, error="x")]
+    console = Console(width=200, record=True)
+    for table in BatchSummary.of([], new, seconds=9.0).tables():
+        console.print(table)
+    assert "4.5 s/ticket" in console.export_text()
 
 
 def test_the_input_file_cannot_be_the_output(tmp_path):

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, Field
 from rich.table import Table
 
+from assistant.interfaces.batch.progress import format_rate
 from assistant.interfaces.batch.records import TicketRecord
 from assistant.policy import PRIORITIES
 
@@ -50,7 +51,7 @@ class BatchSummary(BaseModel):
     def tables(self) -> list[Table]:
         """The summary as rich tables: totals, then priorities, then categories."""
         totals = Table(
-            "records", "resumed", "this run", "needs human", "errors", "tickets/s",
+            "records", "resumed", "this run", "needs human", "errors", "rate",
             title="triage-batch",
         )  # fmt: skip
         totals.add_row(
@@ -59,7 +60,7 @@ class BatchSummary(BaseModel):
             str(self.processed),
             str(self.needs_human),
             str(self.errors),
-            f"{self.throughput:.2f}",
+            format_rate(self.throughput) if self.processed else "--",
             style="bold red" if self.errors else None,
         )
         priorities = Table("priority", "tickets")
