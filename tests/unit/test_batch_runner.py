@@ -115,6 +115,76 @@ def test_no_more_than_concurrency_tickets_are_in_flight(tmp_path):
     assert peak == 3
 
 
+def test_records_are_written_in_input_order_when_tickets_finish_out_of_order(tmp_path, shared_data):
+    labelled = banking_texts(shared_data, 16)
+    # Latency varies by ticket: the first of every four is the slowest, so with four in
+    # flight the later ones finish first.
+    delays = {text: [0.12, 0.01, 0.06, 0.0][i % 4] for i, (text, _) in enumerate(labelled)}
+    model = triage_double(dict(labelled), delays=delays)
+    process = TicketProcessor.for_model(model, ADAPTER)
+    finished: list[str] = []
+
+    def timed(ticket: Ticket) -> TicketRecord:
+        record = process(ticket)
+        finished.append(ticket.id)
+        return record
+
+    rows: list[Ticket | RowError] = [
+        Ticket(id=f"T{i:02d}", text=text, line=i + 1) for i, (text, _) in enumerate(labelled)
+    ]
+    rows.insert(5, RowError(line=99, error="invalid JSON"))
+    with RecordWriter.open(tmp_path / "out.jsonl")[0] as writer:
+        assert run_batch(rows, writer, timed, concurrency=4) == 17
+    assert finished != sorted(finished)  # they did finish out of order
+    written = RecordWriter.open(tmp_path / "out.jsonl")[1]
+    assert [r.key for r in written] == [row.key for row in rows]
+    assert [r.category for r in written if r.error is None] == [label for _, label in labelled]
+
+
+def test_a_stop_ends_the_run_at_once_without_waiting_for_the_calls_in_flight(tmp_path):
+    stop, never = threading.Event(), threading.Event()
+
+    def process(ticket: Ticket) -> TicketRecord:
+        if ticket.id == "3":
+            stop.set()  # Ctrl-C while ticket 3 is in flight...
+        if ticket.id in {"3", "4"}:
+            never.wait(30)  # ...and its call (and the next) would take long
+        return TicketRecord(id=ticket.id, line=ticket.line, error="x")
+
+    rows = [Ticket(id=str(i), text="t", line=i) for i in range(1, 41)]
+    started = time.perf_counter()
+    with RecordWriter.open(tmp_path / "out.jsonl")[0] as writer:
+        written = run_batch(rows, writer, process, concurrency=2, stop=stop)
+    never.set()
+    assert time.perf_counter() - started < 2
+    # Ticket 3 starts once 1 or 2 is done: what was written by then is all that is written.
+    assert written <= 2
+    assert [r.id for r in RecordWriter.open(tmp_path / "out.jsonl")[1]] == ["1", "2"][:written]
+
+
+def test_an_interrupted_file_run_says_so_and_how_many_are_left_and_a_rerun_finishes_it(
+    tmp_path,
+):
+    source = tmp_path / "t.jsonl"
+    source.write_text("".join(f'{{"id": "{i}", "body": "text {i}"}}\n' for i in range(1, 11)))
+    stop = threading.Event()
+
+    def process(ticket: Ticket) -> TicketRecord:
+        if ticket.id == "4":
+            stop.set()
+        return TicketRecord(id=ticket.id, line=ticket.line, error="x")
+
+    out = tmp_path / "out.jsonl"
+    summary = triage_file(source, out, FieldMap(), process, stop=stop)
+    assert summary.interrupted
+    assert (summary.processed, summary.not_done) == (summary.records, 10 - summary.records)
+    assert 3 <= summary.records <= 4
+    summary = triage_file(source, out, FieldMap(), process)
+    assert not summary.interrupted and summary.not_done == 0
+    assert summary.resumed + summary.processed == summary.records == 10
+    assert [r.id for r in RecordWriter.open(out)[1]] == [str(i) for i in range(1, 11)]
+
+
 def test_row_errors_are_written_without_calling_the_model(tmp_path):
     calls: list[Ticket] = []
 

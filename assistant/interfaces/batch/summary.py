@@ -24,6 +24,8 @@ class BatchSummary(BaseModel):
     needs_human: int = 0
     errors: int = 0
     seconds: float = Field(0.0, ge=0.0, description="Wall time of this run's processing.")
+    interrupted: bool = Field(False, description="The run was stopped (Ctrl-C) before the end.")
+    not_done: int = Field(0, description="Tickets of the input with no record yet.")
 
     @property
     def throughput(self) -> float:
@@ -32,7 +34,13 @@ class BatchSummary(BaseModel):
 
     @classmethod
     def of(
-        cls, earlier: Iterable[TicketRecord], new: Iterable[TicketRecord], seconds: float
+        cls,
+        earlier: Iterable[TicketRecord],
+        new: Iterable[TicketRecord],
+        seconds: float,
+        *,
+        interrupted: bool = False,
+        not_done: int = 0,
     ) -> BatchSummary:
         old, fresh = list(earlier), list(new)
         everything = old + fresh
@@ -46,6 +54,8 @@ class BatchSummary(BaseModel):
             needs_human=sum(bool(r.needs_human) for r in triaged),
             errors=len(everything) - len(triaged),
             seconds=seconds,
+            interrupted=interrupted,
+            not_done=not_done,
         )
 
     def tables(self) -> list[Table]:
