@@ -46,13 +46,17 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def triage_double(labels: dict[str, str], *, delay_s: float = 0.0) -> ScriptedChatModel:
+def triage_double(
+    labels: dict[str, str], *, delay_s: float = 0.0, delays: dict[str, float] | None = None
+) -> ScriptedChatModel:
     """Replies to a ticket text with the policy triage of its BANKING77 label, in the exact
-    JSON the adapter writes; any other text gets ``REFUSAL``."""
+    JSON the adapter writes; any other text gets ``REFUSAL``. Each reply takes ``delay_s``,
+    or ``delays[text]`` for a text listed there (a latency that varies by ticket)."""
 
     def respond(prompt: str) -> str:
-        if delay_s:
-            time.sleep(delay_s)
+        delay = (delays or {}).get(prompt, delay_s)
+        if delay:
+            time.sleep(delay)
         label = labels.get(prompt)
         return REFUSAL if label is None else render_triage(triage_result(label))
 

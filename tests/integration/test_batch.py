@@ -23,6 +23,7 @@ from assistant.interfaces.batch.records import FieldMap, TicketRecord
 from assistant.interfaces.batch.runner import TicketProcessor, triage_file
 from assistant.interfaces.batch.writer import RecordWriter
 from assistant.interfaces.cli.batch_commands import triage_batch_command
+from assistant.settings import Settings
 from assistant.triage.examples import triage_result
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -203,6 +204,74 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(
 
     assert len(resumed) == len({r.key for r in resumed}) == 60  # none duplicated, none lost
     assert by_key(resumed) == by_key(clean)
+
+
+def cli_run(
+    source: Path, out: Path, labels: Path, env: dict[str, str], *, hang: str
+) -> subprocess.Popen[str]:
+    """`assistant triage-batch SOURCE -o OUT` in a child process, the console script's app,
+    with the triage double as its model: 0.2 s a ticket, and the ticket ``hang`` a minute
+    (a model call still in flight when Ctrl-C comes)."""
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(TESTS)!r})
+from pathlib import Path
+import assistant.llm.gateway
+from batch_fakes import triage_double
+labels = json.loads(Path({str(labels)!r}).read_text())
+model = triage_double(labels, delay_s=0.2, delays={{{hang!r}: 60.0}})
+assistant.llm.gateway.build_chat_model = lambda settings: model
+from assistant.interfaces.cli.main import app
+app(["triage-batch", {str(source)!r}, "-o", {str(out)!r}], prog_name="assistant")
+"""
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def test_ctrl_c_stops_within_seconds_with_a_summary_and_the_records_done_so_far_on_disk(
+    env, tmp_path, shared_data
+):
+    rows = tickets(shared_data, 40)
+    source = write_jsonl(tmp_path / "tickets.jsonl", rows)
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({r["body"]: r["label"] for r in rows}))
+    out = tmp_path / "out.jsonl"
+    child = cli_run(source, out, labels, env, hang=rows[3]["body"])
+    deadline = time.monotonic() + 120  # start-up imports the CLI's stack
+    while count_lines(out) < 3 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the fourth ticket's minute-long call is now in flight
+    assert child.poll() is None, child.communicate()[0]
+    interrupted = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    try:
+        output, _ = child.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        raise
+    stopped_s = time.monotonic() - interrupted
+    assert child.returncode == 130, output
+    assert stopped_s < 5, f"{stopped_s:.1f} s to stop"  # 2 s asked; a shared CI machine
+    records = read_jsonl(out)
+    assert [r["id"] for r in records] == [r["id"] for r in rows[:3]]
+    assert "interrupted: 3 tickets done by this run (0 before it), 37 not done" in output
+    assert f"the 3 records so far are in {out}" in output and "skips the tickets" in output
+    assert "│ 3 " in output  # the summary table
+    print(f"stopped {stopped_s:.2f} s after SIGINT:\n{output}")
+
+    # The rerun does the other 37 (the hang is over: every reply is fast now).
+    labels_only = {r["body"]: r["label"] for r in rows}
+    model = triage_double(labels_only)
+    adapter = Settings(_env_file=None, triage_engine="adapter")  # type: ignore[call-arg]
+    process = TicketProcessor.for_model(model, adapter)
+    summary = triage_file(source, out, FieldMap(), process)
+    assert (summary.resumed, summary.processed, summary.records) == (3, 37, 40)
+    assert [r["id"] for r in read_jsonl(out)] == [r["id"] for r in rows]
 
 
 @pytest.mark.slow

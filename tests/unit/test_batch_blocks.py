@@ -3,6 +3,7 @@ that refuses parts of another input; and Parquet input, which Ray users bring.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,9 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from assistant.errors import InputError
-from assistant.interfaces.batch.blocks import BlockResult, PartsJob, PartStore, split_blocks
+from assistant.interfaces.batch.blocks import (
+    BlockResult,
+    BlockTask,
+    PartsJob,
+    PartStore,
+    split_blocks,
+)
 from assistant.interfaces.batch.readers import output_format, read_tickets
 from assistant.interfaces.batch.records import FieldMap, RowError, Ticket, TicketRecord
+from assistant.interfaces.batch.writer import RecordWriter
 
 
 def rows(n: int) -> list[Ticket | RowError]:
@@ -118,3 +126,38 @@ def test_a_workers_own_error_comes_back_as_its_one_line_message() -> None:
     )
     assert worker_error(report) == "/x holds no usable triage classifier"
     assert worker_error(RuntimeError("lost\nnode died")) == "RuntimeError: node died"
+
+
+def test_a_ray_run_stopped_by_ctrl_c_keeps_its_parts_reports_and_leaves_out_to_the_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from contextlib import nullcontext
+
+    from assistant.interfaces.batch import ray_runner
+    from assistant.settings import Settings
+
+    def triaged(block: BlockTask) -> BlockResult:
+        records = [TicketRecord(id=r.id, line=r.line, error="x") for r in block.rows]
+        return BlockResult(start=block.start, stop=block.stop, records=records)
+
+    def one_block_then_ctrl_c(blocks: list[BlockTask], settings: Settings) -> Iterator[BlockResult]:
+        yield triaged(blocks[0])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ray_runner, "ray_session", lambda address: nullcontext())
+    monkeypatch.setattr(ray_runner, "triage_blocks", one_block_then_ctrl_c)
+    source = tmp_path / "t.jsonl"
+    source.write_text("".join(f'{{"id": "t{i}", "body": "text {i}"}}\n' for i in range(10)))
+    out = tmp_path / "out.jsonl"
+    settings = Settings(_env_file=None, batch_block_rows=4)  # type: ignore[call-arg]
+    summary = ray_runner.triage_file_on_ray(source, out, FieldMap(), settings)
+    assert summary.interrupted and (summary.processed, summary.not_done) == (4, 6)
+    assert not out.exists()  # joined by the run that finishes
+    assert [p.name for p in sorted((tmp_path / "out.jsonl.parts").glob("part-*"))] == [
+        "part-000000000-000000004.jsonl"
+    ]
+
+    monkeypatch.setattr(ray_runner, "triage_blocks", lambda blocks, settings: map(triaged, blocks))
+    summary = ray_runner.triage_file_on_ray(source, out, FieldMap(), settings)
+    assert not summary.interrupted and (summary.resumed, summary.processed) == (4, 6)
+    assert [r.id for r in RecordWriter.open(out)[1]] == [f"t{i}" for i in range(10)]

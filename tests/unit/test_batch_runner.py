@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from batch_fakes import banking_texts, triage_double
+from rich.console import Console
 
 from assistant.errors import InputError, ModelUnavailableError
+from assistant.interfaces.batch.progress import format_rate
 from assistant.interfaces.batch.records import FieldMap, RowError, Ticket, TicketRecord
 from assistant.interfaces.batch.runner import (
     TicketProcessor,
@@ -113,6 +115,76 @@ def test_no_more_than_concurrency_tickets_are_in_flight(tmp_path):
     assert peak == 3
 
 
+def test_records_are_written_in_input_order_when_tickets_finish_out_of_order(tmp_path, shared_data):
+    labelled = banking_texts(shared_data, 16)
+    # Latency varies by ticket: the first of every four is the slowest, so with four in
+    # flight the later ones finish first.
+    delays = {text: [0.12, 0.01, 0.06, 0.0][i % 4] for i, (text, _) in enumerate(labelled)}
+    model = triage_double(dict(labelled), delays=delays)
+    process = TicketProcessor.for_model(model, ADAPTER)
+    finished: list[str] = []
+
+    def timed(ticket: Ticket) -> TicketRecord:
+        record = process(ticket)
+        finished.append(ticket.id)
+        return record
+
+    rows: list[Ticket | RowError] = [
+        Ticket(id=f"T{i:02d}", text=text, line=i + 1) for i, (text, _) in enumerate(labelled)
+    ]
+    rows.insert(5, RowError(line=99, error="invalid JSON"))
+    with RecordWriter.open(tmp_path / "out.jsonl")[0] as writer:
+        assert run_batch(rows, writer, timed, concurrency=4) == 17
+    assert finished != sorted(finished)  # they did finish out of order
+    written = RecordWriter.open(tmp_path / "out.jsonl")[1]
+    assert [r.key for r in written] == [row.key for row in rows]
+    assert [r.category for r in written if r.error is None] == [label for _, label in labelled]
+
+
+def test_a_stop_ends_the_run_at_once_without_waiting_for_the_calls_in_flight(tmp_path):
+    stop, never = threading.Event(), threading.Event()
+
+    def process(ticket: Ticket) -> TicketRecord:
+        if ticket.id == "3":
+            stop.set()  # Ctrl-C while ticket 3 is in flight...
+        if ticket.id in {"3", "4"}:
+            never.wait(30)  # ...and its call (and the next) would take long
+        return TicketRecord(id=ticket.id, line=ticket.line, error="x")
+
+    rows = [Ticket(id=str(i), text="t", line=i) for i in range(1, 41)]
+    started = time.perf_counter()
+    with RecordWriter.open(tmp_path / "out.jsonl")[0] as writer:
+        written = run_batch(rows, writer, process, concurrency=2, stop=stop)
+    never.set()
+    assert time.perf_counter() - started < 2
+    # Ticket 3 starts once 1 or 2 is done: what was written by then is all that is written.
+    assert written <= 2
+    assert [r.id for r in RecordWriter.open(tmp_path / "out.jsonl")[1]] == ["1", "2"][:written]
+
+
+def test_an_interrupted_file_run_says_so_and_how_many_are_left_and_a_rerun_finishes_it(
+    tmp_path,
+):
+    source = tmp_path / "t.jsonl"
+    source.write_text("".join(f'{{"id": "{i}", "body": "text {i}"}}\n' for i in range(1, 11)))
+    stop = threading.Event()
+
+    def process(ticket: Ticket) -> TicketRecord:
+        if ticket.id == "4":
+            stop.set()
+        return TicketRecord(id=ticket.id, line=ticket.line, error="x")
+
+    out = tmp_path / "out.jsonl"
+    summary = triage_file(source, out, FieldMap(), process, stop=stop)
+    assert summary.interrupted
+    assert (summary.processed, summary.not_done) == (summary.records, 10 - summary.records)
+    assert 3 <= summary.records <= 4
+    summary = triage_file(source, out, FieldMap(), process)
+    assert not summary.interrupted and summary.not_done == 0
+    assert summary.resumed + summary.processed == summary.records == 10
+    assert [r.id for r in RecordWriter.open(out)[1]] == [str(i) for i in range(1, 11)]
+
+
 def test_row_errors_are_written_without_calling_the_model(tmp_path):
     calls: list[Ticket] = []
 
@@ -151,6 +223,31 @@ def test_the_summary_counts_the_whole_output_and_the_rate_of_this_run():
     assert summary.priorities == {"normal": 2, "urgent": 1}
     assert summary.needs_human == 1 and summary.errors == 1
     assert summary.throughput == 1.5
+
+
+@pytest.mark.parametrize(
+    ("per_second", "shown"),
+    [
+        (12.345, "12.35 tickets/s"),
+        (1.0, "1.00 tickets/s"),
+        (0.5, "2.0 s/ticket"),
+        (0.04, "25.0 s/ticket"),  # a slow model: not "0.04 tickets/s", never "0 tickets/s"
+        (None, "-- tickets/s"),
+        (0.0, "-- tickets/s"),
+    ],
+)
+def test_the_rate_reads_tickets_per_second_from_one_a_second_up_else_seconds_per_ticket(
+    per_second, shown
+):
+    assert format_rate(per_second) == shown
+
+
+def test_the_summary_of_a_slow_run_shows_seconds_per_ticket():
+    new = [TicketRecord(id="1", line=1, error="x"), TicketRecord(id="2", line=2, error="x")]
+    console = Console(width=200, record=True)
+    for table in BatchSummary.of([], new, seconds=9.0).tables():
+        console.print(table)
+    assert "4.5 s/ticket" in console.export_text()
 
 
 def test_the_input_file_cannot_be_the_output(tmp_path):

@@ -1,4 +1,4 @@
-"""The rich progress bar of a batch run: done/total, tickets per second, errors and ETA."""
+"""The rich progress bar of a batch run: done/total, the rate, errors and ETA."""
 
 from __future__ import annotations
 
@@ -16,12 +16,22 @@ from rich.progress import (
 from rich.text import Text
 
 
+def format_rate(per_second: float | None) -> str:
+    """A ticket rate as people read it: ``2.50 tickets/s`` from one a second up, below that
+    the seconds each ticket takes (``4.0 s/ticket``), not ``0.25 tickets/s`` (which rounds to
+    ``0 tickets/s`` on a slow model); ``--`` while there is no rate yet."""
+    if per_second is None or per_second <= 0:
+        return "-- tickets/s"
+    if per_second >= 1:
+        return f"{per_second:.2f} tickets/s"
+    return f"{1 / per_second:.1f} s/ticket"
+
+
 class RateColumn(ProgressColumn):
-    """Tickets per second; rich's own speed column formats bytes."""
+    """The ticket rate (``format_rate``); rich's own speed column formats bytes."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("-- tickets/s" if speed is None else f"{speed:.2f} tickets/s", style="cyan")
+        return Text(format_rate(task.finished_speed or task.speed), style="cyan")
 
 
 def batch_progress(console: Console) -> Progress:

@@ -6,6 +6,7 @@ the blocks not yet done to Ray Data as a dataset of one row per block. ``map_bat
 ``BlockTriager`` actors over it, ``concurrency`` of them; each finished block comes back to
 the driver, which writes its part file. When every block has a part, the parts are joined
 in input order into OUT. A kill loses only the blocks in flight; the rerun skips the rest.
+A Ctrl-C stops the run the same way, with a summary, and leaves OUT to the rerun.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def triage_file_on_ray(
     todo = [block for block in blocks if block.start not in earlier]
     new: dict[int, list[TicketRecord]] = {}
     started = time.perf_counter()
+    interrupted = False
     if todo:
         with ExitStack() as stack:
             stack.enter_context(ray_session(address))
@@ -88,19 +90,27 @@ def triage_file_on_ray(
             total = sum(len(block.rows) for block in todo)
             task = progress.add_task("", total=total, errors=0) if progress else None
             errors = 0
-            for result in triage_blocks(todo, settings):
-                store.write(result)
-                new[result.start] = result.records
-                errors += sum(record.error is not None for record in result.records)
-                if progress is not None and task is not None:
-                    progress.update(task, advance=len(result.records), errors=errors)
+            try:
+                for result in triage_blocks(todo, settings):
+                    store.write(result)
+                    new[result.start] = result.records
+                    errors += sum(record.error is not None for record in result.records)
+                    if progress is not None and task is not None:
+                        progress.update(task, advance=len(result.records), errors=errors)
+            except KeyboardInterrupt:
+                # Ctrl-C: the parts written stay (each is whole); OUT is joined by the rerun
+                # that finishes the other blocks.
+                interrupted = True
     seconds = time.perf_counter() - started
     by_block = earlier | new
-    replace_with_records(output, (record for b in blocks for record in by_block[b.start]))
+    if not interrupted:
+        replace_with_records(output, (record for b in blocks for record in by_block[b.start]))
     return BatchSummary.of(
         (r for records in earlier.values() for r in records),
         (r for records in new.values() for r in records),
         seconds,
+        interrupted=interrupted,
+        not_done=sum(len(b.rows) for b in blocks if b.start not in by_block),
     )
 
 

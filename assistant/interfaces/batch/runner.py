@@ -3,17 +3,22 @@
 Model calls block on I/O (a server) or on torch (the embedded model), so threads are the
 right tool: ``concurrency`` requests in flight against a server. The embedded model is not
 thread-safe, so ``concurrency_for`` gives it one worker. Only the calling thread writes the
-output, in completion order; a worker never touches the file.
+output, in input order whatever order the tickets finish in; a worker never touches the file.
+A Ctrl-C under ``stop_on_sigint`` stops the run between two records, at once, with a summary.
 """
 
 from __future__ import annotations
 
+import queue
+import signal
+import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from rich.console import Console
@@ -82,6 +87,14 @@ class TicketProcessor:
         return record
 
 
+# How far ahead of the oldest unwritten ticket the workers may run, in multiples of
+# ``concurrency``: a slow ticket holds back the writing of those after it (input order) but
+# not the model calls, until the window is full.
+REORDER_WINDOW = 4
+# How often the writing thread looks at ``stop`` while no ticket finishes.
+POLL_S = 0.1
+
+
 def run_batch(
     rows: Iterable[Ticket | RowError],
     writer: RecordWriter,
@@ -89,46 +102,130 @@ def run_batch(
     *,
     concurrency: int = 1,
     on_record: Callable[[TicketRecord], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Process every row and write its record as it completes; returns how many.
+    """Process every row and write its record in input order; returns how many were written.
 
-    Bad rows are written as error records at once. At most ``concurrency`` tickets are in
-    flight, so memory stays flat on a large input and a kill loses at most that many calls.
+    Bad rows become error records in their place. At most ``concurrency`` tickets are in
+    flight and at most ``REORDER_WINDOW * concurrency`` unwritten, so memory stays flat on a
+    large input and a kill loses at most that many calls. When ``stop`` is set (Ctrl-C), no
+    more tickets start and no more records are written, within ``POLL_S``: the calls in
+    flight are left to their daemon threads (a model call can take many seconds) and their
+    results, like those held back behind an unfinished ticket, are redone on the next run.
     """
-    written = 0
-
-    def emit(record: TicketRecord) -> None:
-        nonlocal written
-        writer.write(record)
-        written += 1
-        if on_record is not None:
-            on_record(record)
-
-    pending: set[Future[TicketRecord]] = set()
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="triage")
+    stop = stop or threading.Event()
+    todo = enumerate(rows)
+    window = REORDER_WINDOW * concurrency
+    pool = _DaemonPool(process, concurrency)
+    finished: dict[int, TicketRecord] = {}  # done, waiting for the tickets before them
+    submitted = written = in_flight = 0
+    exhausted = False
     try:
-        for row in rows:
-            if isinstance(row, RowError):
-                emit(TicketRecord.from_row_error(row))
-                continue
-            if len(pending) >= concurrency:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    emit(future.result())
-            pending.add(pool.submit(process, row))
-        for future in _as_finished(pending):
-            emit(future.result())
+        while not stop.is_set():
+            while not exhausted and in_flight < concurrency and submitted - written < window:
+                row = next(todo, None)
+                if row is None:
+                    exhausted = True
+                    break
+                index, item = row
+                if isinstance(item, RowError):
+                    finished[index] = TicketRecord.from_row_error(item)
+                else:
+                    pool.submit(index, item)
+                    in_flight += 1
+                submitted += 1
+            while written in finished and not stop.is_set():
+                record = finished.pop(written)
+                writer.write(record)
+                written += 1
+                if on_record is not None:
+                    on_record(record)
+            if exhausted and written == submitted:
+                break
+            if in_flight:
+                outcome = pool.next_done(POLL_S)
+                if outcome is not None:
+                    in_flight -= 1
+                    index, record = outcome
+                    finished[index] = record
     finally:
-        # On an interrupt, drop what has not started; results not written are redone on
-        # the next run, as after a kill.
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()
     return written
 
 
-def _as_finished(pending: set[Future[TicketRecord]]) -> Iterable[Future[TicketRecord]]:
-    while pending:
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-        yield from finished
+class _DaemonPool:
+    """``workers`` daemon threads running ``process``; results come back on a queue.
+
+    Not a ``ThreadPoolExecutor``: its threads are joined at interpreter exit, so a Ctrl-C
+    would wait for every model call in flight (seconds each on a slow server or CPU model).
+    A daemon thread is dropped at exit; its ticket is redone on the rerun.
+    """
+
+    def __init__(self, process: Callable[[Ticket], TicketRecord], workers: int) -> None:
+        self._process = process
+        self._todo: queue.Queue[tuple[int, Ticket] | None] = queue.Queue()
+        self._done: queue.Queue[tuple[int, TicketRecord | BaseException]] = queue.Queue()
+        for number in range(workers):
+            threading.Thread(target=self._work, name=f"triage-{number}", daemon=True).start()
+        self._workers = workers
+
+    def _work(self) -> None:
+        while (item := self._todo.get()) is not None:
+            index, ticket = item
+            try:
+                result: TicketRecord | BaseException = self._process(ticket)
+            except BaseException as error:  # handed to the caller, which raises it
+                result = error
+            self._done.put((index, result))
+
+    def submit(self, index: int, ticket: Ticket) -> None:
+        self._todo.put((index, ticket))
+
+    def next_done(self, timeout: float) -> tuple[int, TicketRecord] | None:
+        """The next finished ticket, or None after ``timeout`` seconds without one; raises
+        what ``process`` raised."""
+        try:
+            index, result = self._done.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if isinstance(result, BaseException):
+            raise result
+        return index, result
+
+    def close(self) -> None:
+        """Start nothing more; the workers end after their current ticket (not waited for)."""
+        while True:
+            try:
+                self._todo.get_nowait()
+            except queue.Empty:
+                break
+        for _ in range(self._workers):
+            self._todo.put(None)
+
+
+@contextmanager
+def stop_on_sigint() -> Iterator[threading.Event]:
+    """An event the first Ctrl-C (SIGINT) sets instead of raising ``KeyboardInterrupt``, for
+    ``triage_file(stop=...)``: the run then stops between records and reports. A second
+    Ctrl-C interrupts as usual. Outside the main thread signals cannot be caught: the event
+    is never set there."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)
+
+    try:
+        previous: Callable[[int, FrameType | None], Any] | int | None = signal.signal(
+            signal.SIGINT, handler
+        )
+    except ValueError:  # not the main thread
+        yield stop
+        return
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def triage_file(
@@ -140,13 +237,16 @@ def triage_file(
     concurrency: int = 1,
     console: Console | None = None,
     retry_errors: bool = False,
+    stop: threading.Event | None = None,
 ) -> BatchSummary:
     """Triage the tickets of ``source`` into ``output``, resuming what it already holds.
 
     The input is read and checked whole before the first model call (``InputError`` for a
     file that cannot be used). ``console`` shows a progress bar; None runs quietly. With
     ``retry_errors``, tickets whose earlier record is an error (a model server that was down,
-    say) are done again; bad rows are not, as they would fail the same way.
+    say) are done again; bad rows are not, as they would fail the same way. Setting ``stop``
+    (``stop_on_sigint``) ends the run early: the summary says it was interrupted and how many
+    tickets were left, and a rerun does those.
     """
     if source.resolve() == output.resolve():
         raise InputError(f"{output}: the output must not be the input file")
@@ -172,5 +272,11 @@ def triage_file(
             if progress is not None and task is not None:
                 progress.update(task, advance=1, errors=errors)
 
-        run_batch(todo, writer, process, concurrency=concurrency, on_record=on_record)
-    return BatchSummary.of(earlier, new, time.perf_counter() - started)
+        run_batch(todo, writer, process, concurrency=concurrency, on_record=on_record, stop=stop)
+    return BatchSummary.of(
+        earlier,
+        new,
+        time.perf_counter() - started,
+        interrupted=stop is not None and stop.is_set(),
+        not_done=len(todo) - len(new),
+    )

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel, Field
 from rich.table import Table
 
+from assistant.interfaces.batch.progress import format_rate
 from assistant.interfaces.batch.records import TicketRecord
 from assistant.policy import PRIORITIES
 
@@ -23,6 +24,8 @@ class BatchSummary(BaseModel):
     needs_human: int = 0
     errors: int = 0
     seconds: float = Field(0.0, ge=0.0, description="Wall time of this run's processing.")
+    interrupted: bool = Field(False, description="The run was stopped (Ctrl-C) before the end.")
+    not_done: int = Field(0, description="Tickets of the input with no record yet.")
 
     @property
     def throughput(self) -> float:
@@ -31,7 +34,13 @@ class BatchSummary(BaseModel):
 
     @classmethod
     def of(
-        cls, earlier: Iterable[TicketRecord], new: Iterable[TicketRecord], seconds: float
+        cls,
+        earlier: Iterable[TicketRecord],
+        new: Iterable[TicketRecord],
+        seconds: float,
+        *,
+        interrupted: bool = False,
+        not_done: int = 0,
     ) -> BatchSummary:
         old, fresh = list(earlier), list(new)
         everything = old + fresh
@@ -45,12 +54,14 @@ class BatchSummary(BaseModel):
             needs_human=sum(bool(r.needs_human) for r in triaged),
             errors=len(everything) - len(triaged),
             seconds=seconds,
+            interrupted=interrupted,
+            not_done=not_done,
         )
 
     def tables(self) -> list[Table]:
         """The summary as rich tables: totals, then priorities, then categories."""
         totals = Table(
-            "records", "resumed", "this run", "needs human", "errors", "tickets/s",
+            "records", "resumed", "this run", "needs human", "errors", "rate",
             title="triage-batch",
         )  # fmt: skip
         totals.add_row(
@@ -59,7 +70,7 @@ class BatchSummary(BaseModel):
             str(self.processed),
             str(self.needs_human),
             str(self.errors),
-            f"{self.throughput:.2f}",
+            format_rate(self.throughput) if self.processed else "--",
             style="bold red" if self.errors else None,
         )
         priorities = Table("priority", "tickets")

@@ -119,6 +119,7 @@ def _triage_batch_on_ray(
     options: RayOptions,
 ) -> None:
     from assistant.errors import InputError
+    from assistant.interfaces.batch.blocks import parts_folder_for
     from assistant.interfaces.batch.ray_runner import triage_file_on_ray
     from assistant.interfaces.batch.readers import file_format, output_format
 
@@ -143,7 +144,7 @@ def _triage_batch_on_ray(
         console=Console(stderr=True),
         retry_errors=retry_errors,
     )
-    _print_summary(summary, output)
+    _print_summary(summary, output, partial=parts_folder_for(output))
 
 
 def _triage_batch(
@@ -156,7 +157,7 @@ def _triage_batch(
     retry_errors: bool,
 ) -> None:
     from assistant.interfaces.batch.readers import file_format, output_format
-    from assistant.interfaces.batch.runner import concurrency_for, triage_file
+    from assistant.interfaces.batch.runner import concurrency_for, stop_on_sigint, triage_file
 
     settings = load_settings()
     # Refuse bad suffixes before the model loads (seconds) rather than after.
@@ -166,7 +167,7 @@ def _triage_batch(
     workers = concurrency_for(settings, concurrency)
     if settings.backend != "openai" and concurrency not in (None, 1):
         console.print("[yellow]the embedded model runs one ticket at a time[/yellow]")
-    with _processor(settings, answer, tenant) as process:
+    with _processor(settings, answer, tenant) as process, stop_on_sigint() as stop:
         summary = triage_file(
             source,
             output,
@@ -175,6 +176,7 @@ def _triage_batch(
             concurrency=workers,
             console=console,
             retry_errors=retry_errors,
+            stop=stop,
         )
     _print_summary(summary, output)
 
@@ -205,8 +207,26 @@ def _processor(settings: Settings, answer: bool, tenant: str | None) -> Iterator
         )
 
 
-def _print_summary(summary: BatchSummary, output: Path) -> None:
+# The exit status of a run stopped by Ctrl-C, as a shell reports a process ended by SIGINT.
+INTERRUPTED_EXIT = 130
+
+
+def _print_summary(summary: BatchSummary, output: Path, partial: Path | None = None) -> None:
+    """The tables and where the records are; for an interrupted run, also what was left and
+    how to finish it (``partial``: where its records are, when not yet in ``output``), and
+    exit ``INTERRUPTED_EXIT``."""
     out = Console()
     for table in summary.tables():
         out.print(table)
-    out.print(f"{summary.records} records in {output}")
+    if not summary.interrupted:
+        out.print(f"{summary.records} records in {output}")
+        return
+    where = partial or output
+    out.print(
+        f"[bold yellow]interrupted:[/bold yellow] {summary.processed} tickets done by this run"
+        f" ({summary.resumed} before it), {summary.not_done} not done; the {summary.records}"
+        f" records so far are in {where}. Run the same command again to finish: it skips"
+        " the tickets already done.",
+        soft_wrap=True,
+    )
+    raise typer.Exit(INTERRUPTED_EXIT)
