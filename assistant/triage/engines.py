@@ -44,17 +44,20 @@ def engine_for(settings: Settings) -> Engine:
     """The engine ``triage_engine`` names; ``auto`` resolved by where the model runs."""
     if settings.triage_engine != "auto":
         return settings.triage_engine
-    if settings.backend == "openai" and _adapter_fits(settings, policy_in_use(settings, "adapter")):
+    # Checked against the policy auto reads (the support policy when unset), not the one the
+    # shipped adapter was trained on: otherwise the BANKING77 worked example would label every
+    # team's messages as soon as they point at a server.
+    if settings.backend == "openai" and _adapter_fits(settings, policy_in_use(settings)):
         return "adapter"
     return "zero-shot"
 
 
-def policy_in_use(settings: Settings, engine: Engine | None = None) -> TriagePolicy:
-    """``triage_policy``; unset, the general support policy, or BANKING77 for the engines
-    whose shipped artifacts were made under it (the adapter, the classifier)."""
+def policy_in_use(settings: Settings) -> TriagePolicy:
+    """``triage_policy``; unset, the general support policy, except where an engine is named
+    whose shipped artifact was made under BANKING77 (``adapter``, ``classifier``)."""
     if settings.triage_policy is not None:
         return load_policy(settings.triage_policy)
-    if (engine or engine_for(settings)) in ("adapter", "classifier"):
+    if settings.triage_engine in ("adapter", "classifier"):
         return load_policy(None)
     return support_policy()
 
@@ -70,7 +73,7 @@ def _adapter_fits(settings: Settings, policy: TriagePolicy) -> bool:
 
 def adapter_triage(settings: Settings, model: BaseChatModel) -> Triage:
     """The LoRA adapter ``triage_adapter`` on ``model``, constrained to the policy's labels."""
-    policy = load_policy(settings.triage_policy)
+    policy = policy_in_use(settings)
     folder = settings.adapters_dir / settings.triage_adapter
     if (folder / MANIFEST_FILE).is_file():
         # A server may serve the adapter from elsewhere; a local folder of that name is what
@@ -86,7 +89,7 @@ def load_zero_shot(settings: Settings, embedder: Embedder | None = None) -> Zero
     unset), with ``embedder`` or the one the settings name."""
     from assistant.knowledge.embedder import load_embedder
 
-    policy = policy_in_use(settings, "zero-shot")
+    policy = policy_in_use(settings)
     return ZeroShotTriage(
         policy,
         embedder or load_embedder(settings.embedder),
@@ -106,7 +109,7 @@ def load_classifier(settings: Settings) -> TriageClassifier:
             "folder of `assistant adapters fit-classifier`)"
         )
     classifier = TriageClassifier.load(folder, load_embedder(settings.embedder))
-    check_same_policy(classifier.manifest.policy, load_policy(settings.triage_policy), folder)
+    check_same_policy(classifier.manifest.policy, policy_in_use(settings), folder)
     return classifier
 
 

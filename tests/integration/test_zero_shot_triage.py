@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.knowledge.embedder import Embedder
-from assistant.policy import OUT_OF_SCOPE, parse_policy, shipped_policy, support_policy
-from assistant.settings import Settings
-from assistant.triage.engines import build_block_triage, build_triage, load_zero_shot
+from assistant.policy import (
+    OUT_OF_SCOPE,
+    SHIPPED_POLICY_FILE,
+    parse_policy,
+    shipped_policy,
+    support_policy,
+)
+from assistant.llm.manifest import read_manifest, write_manifest
+from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
+from assistant.triage.engines import (
+    build_block_triage,
+    build_triage,
+    engine_for,
+    load_zero_shot,
+)
 from assistant.triage.zero_shot import ZeroShotTriage, category_phrases
 
 TEAM_POLICY = """
@@ -96,3 +111,28 @@ def test_the_engine_setting_gives_every_caller_the_general_support_policy(
     block = build_block_triage(chosen, model)(texts)
     assert [block(t).category for t in texts] == ["human_request", OUT_OF_SCOPE]
     assert load_zero_shot(chosen, embedder).policy.name == "support"
+
+
+def test_on_a_server_auto_takes_the_adapter_only_when_it_was_trained_on_the_policy_in_use(
+    settings: Settings, tmp_path: Path
+) -> None:
+    served = settings.model_copy(
+        update={"backend": "openai", "triage_engine": "auto", "triage_policy": None}
+    )
+    # The shipped adapter is the BANKING77 worked example: a team that has set no policy
+    # reads its messages against the general support policy, so zero-shot it is.
+    assert read_manifest(SHIPPED_ADAPTERS_DIR / "triage").policy is not None
+    assert engine_for(served.model_copy(update={"adapters_dir": SHIPPED_ADAPTERS_DIR})) == (
+        "zero-shot"
+    )
+    trained = tmp_path / "adapters"
+    shutil.copytree(SHIPPED_ADAPTERS_DIR / "triage", trained / "triage")
+    manifest = read_manifest(trained / "triage")
+    write_manifest(trained / "triage", manifest.model_copy(update={"policy": support_policy()}))
+    on_support = served.model_copy(update={"adapters_dir": trained})
+    assert engine_for(on_support) == "adapter"
+    assert engine_for(on_support.model_copy(update={"backend": "embedded"})) == "zero-shot"
+    banking = served.model_copy(
+        update={"adapters_dir": SHIPPED_ADAPTERS_DIR, "triage_policy": SHIPPED_POLICY_FILE}
+    )
+    assert engine_for(banking) == "adapter"
