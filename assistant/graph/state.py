@@ -30,6 +30,9 @@ class TurnInput(TypedDict):
     queries: Overwrite
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
+    # A reading or hand-over of an earlier turn says nothing about this one.
+    triage: TriageResult | None
+    escalation: EscalationDecision | None
     timings: Overwrite
 
 
@@ -63,5 +66,7 @@ def new_turn(question: str, tenant: str) -> TurnInput:
         queries=Overwrite([]),
         chunks=[],
         relevant=[],
+        triage=None,
+        escalation=None,
         timings=Overwrite([]),
     )
