@@ -156,6 +156,9 @@ class Outcome(StrEnum):
     """What the turn ended with."""
 
     ANSWERED = "answered"
+    # Answered from what was found, said plainly that it may not cover the question, with a
+    # person offered: the judge was not confident enough to answer plainly.
+    HEDGED = "hedged"
     ANSWERED_DIRECTLY = "answered_directly"
     CLARIFY = "clarify"
     DECLINED = "declined"
@@ -201,9 +204,18 @@ class Answer(BaseModel):
     escalation: EscalationDecision | None = Field(
         None, description="Why and with which hand-off note the turn went to a human."
     )
+    notice: str = Field(
+        "",
+        description="What the customer must be told with the answer: for a hedged answer, "
+        "that it may not cover the question and that a person can take it.",
+    )
     offer_human: bool = Field(
         False,
-        description="Triage says a person should take this: the answer comes with the offer "
-        "of one (ASSISTANT_TRIAGE_HAND_OVER=offer).",
+        description="A person should be offered with this answer: triage says one should take "
+        "it (ASSISTANT_TRIAGE_HAND_OVER=offer), or the answer is hedged.",
     )
     timings: list[NodeTiming] = Field(default_factory=list)
+
+    def shown_text(self) -> str:
+        """The text and its notice, for an interface that can show only one text."""
+        return f"{self.text}\n\n{self.notice}" if self.notice else self.text

@@ -37,6 +37,16 @@ def _data_dir() -> Path:
     return user_data_path(APP_NAME)
 
 
+def check_judge_bands(answer_at: float | None, confident_at: float | None) -> None:
+    """``ValueError`` unless the turn answers plainly no lower than it answers at all."""
+    if answer_at is not None and confident_at is not None and confident_at < answer_at:
+        raise ValueError(
+            f"judge_confident_at ({confident_at}) is below judge_answer_at ({answer_at}): a "
+            "turn answers plainly only where it answers at all (ASSISTANT_JUDGE_CONFIDENT_AT "
+            ">= ASSISTANT_JUDGE_ANSWER_AT)"
+        )
+
+
 def _check_rate_limit(spec: str) -> None:
     from limits import parse_many
 
@@ -236,6 +246,23 @@ class Settings(BaseSettings):
         description="Query rewrites when nothing is relevant. 0 by default: the packaged model's "
         "rewrites found no answer the first search missed and gave the judge a second chance to "
         "pass an unanswerable question (README); raise it with a bigger model.",
+    )
+    judge_answer_at: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Grade step, fitted judge: the probability that the search answers (the "
+        "judge's, calibrated) below which the turn declines. Unset = the judge's fitted value "
+        "(90 % of answerable searches pass, out of fold).",
+    )
+    judge_confident_at: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Grade step, fitted judge: the probability at or above which the turn answers "
+        "plainly; between `judge_answer_at` and this it answers with a hedge (it may not cover "
+        "the question) and offers a person. Unset = the judge's fitted value (at most 10 % of "
+        "unanswerable searches reach it, out of fold); equal to `judge_answer_at` = never hedge.",
     )
     min_relevance: float = Field(
         0.25,
@@ -496,6 +523,11 @@ class Settings(BaseSettings):
         # with it unless the index's folder was chosen on its own.
         if "qdrant_path" not in self.model_fields_set:
             self.qdrant_path = self.data_dir / "qdrant"
+        return self
+
+    @model_validator(mode="after")
+    def _judge_bands_in_order(self) -> Settings:
+        check_judge_bands(self.judge_answer_at, self.judge_confident_at)
         return self
 
     @model_validator(mode="after")

@@ -116,13 +116,18 @@ class GraphDeps:
         if turn.judge == "cosine" and not isinstance(judge, CosineGate):
             return CosineGate(turn.min_relevance)
         defaults = self.defaults
-        if (turn.min_relevance, turn.clarify) == (defaults.min_relevance, defaults.clarify):
+        chosen = ("min_relevance", "clarify", "judge_answer_at", "judge_confident_at")
+        if all(getattr(turn, f) == getattr(defaults, f) for f in chosen):
             return judge
         if isinstance(judge, CosineGate):
             return CosineGate(turn.min_relevance)
         if isinstance(judge, FittedJudge):
-            clarify = judge.clarify if turn.clarify else None
-            return FittedJudge(judge.turn, judge.chunk, judge.reader, clarify, turn.min_relevance)
+            return judge.with_choices(
+                clarify=turn.clarify,
+                floor=turn.min_relevance,
+                answer_at=turn.judge_answer_at,
+                confident_at=turn.judge_confident_at,
+            )
         return judge
 
     def decider(self, turn: TurnConfig) -> CalibratedChooser:
@@ -191,6 +196,8 @@ def build_deps(
             reader,
             settings.min_relevance,
             clarify=settings.clarify,
+            answer_at=settings.judge_answer_at,
+            confident_at=settings.judge_confident_at,
         ),
         reader=reader,
         tracer=tracer,

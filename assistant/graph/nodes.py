@@ -102,7 +102,9 @@ def grade(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     judgement = deps.judgement(turn).judge(state["question"], previous, chunks)
     if judgement.clarify:
         return {"relevant": [], "action": Action.CLARIFY}
-    return {"relevant": [chunks[i] for i in judgement.kept] if judgement.answerable else []}
+    if not judgement.answerable:
+        return {"relevant": [], "hedged": False}
+    return {"relevant": [chunks[i] for i in judgement.kept], "hedged": judgement.hedged}
 
 
 def rewrite(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
@@ -160,13 +162,15 @@ def cite(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     if reading is not None and reading.category == OUT_OF_SCOPE and deps.triage_in_scope:
         # The team's documents answered it: it is their business, whatever triage guessed.
         state = {**state, "triage": deps.triage_in_scope(state["question"])}
-    offer = turn.triage_hand_over == "offer" and needs_human(state)
+    hedged = bool(state.get("hedged"))
+    offer = hedged or (turn.triage_hand_over == "offer" and needs_human(state))
     update = _finish(
         state,
         cited.text,
-        Outcome.ANSWERED,
+        Outcome.HEDGED if hedged else Outcome.ANSWERED,
         citations=cited.citations,
         offer_human=offer,
+        notice=prompts.HEDGE if hedged else "",
         **checked,
     )
     return {**update, "triage": state.get("triage")}

@@ -78,6 +78,12 @@ NO_ANSWER_CONTEXT = "The knowledge base has no answer."
 
 ESCALATE = "I am handing this conversation to a human agent, who will reply in this thread."
 
+# Shown with a hedged answer (`Answer.notice`): what was found may not cover the question.
+HEDGE = (
+    "I am not sure this fully answers your question. If it does not, a person from our team "
+    "can take it from here."
+)
+
 
 def format_passages(texts: list[tuple[str, str]]) -> str:
     """Number (title, text) pairs as `[n] title: text`, the form the markers refer to.

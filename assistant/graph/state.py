@@ -33,6 +33,7 @@ class TurnInput(TypedDict):
     # A reading or hand-over of an earlier turn says nothing about this one.
     triage: TriageResult | None
     escalation: EscalationDecision | None
+    hedged: bool
     timings: Overwrite
 
 
@@ -48,6 +49,8 @@ class SupportState(TypedDict, total=False):
     # Chunks of the latest search, and those of them that passed the relevance grade.
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
+    # The judge found the search answers, but not confidently: the answer is hedged.
+    hedged: bool
     # The answer as the generate node released it, for cite to turn into the turn's answer.
     released: Released
     triage: TriageResult | None
@@ -68,5 +71,6 @@ def new_turn(question: str, tenant: str) -> TurnInput:
         relevant=[],
         triage=None,
         escalation=None,
+        hedged=False,
         timings=Overwrite([]),
     )

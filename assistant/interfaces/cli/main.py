@@ -299,6 +299,8 @@ def _print_answer(answer: Answer) -> None:
         for c in answer.citations:
             where = f" ({escape(c.url)})" if c.url else ""
             out.print(f"  [{c.n}] {escape(c.title or c.doc_id)}{where}")
+    if answer.notice:
+        out.print(f"\n[yellow]{escape(answer.notice)}[/yellow]")
     if answer.escalation and answer.outcome is Outcome.ESCALATED:
         out.print(
             f"[yellow]handed to a human ({answer.escalation.reason}): "

@@ -81,7 +81,7 @@ async def chat_completions(
         id=completion_id,
         created=created,
         model=body.model,
-        choices=[Choice(message=AssistantMessage(content=answer.text))],
+        choices=[Choice(message=AssistantMessage(content=answer.shown_text()))],
         citations=answer.citations,
         thread_id=thread_id,
         outcome=answer.outcome,
