@@ -264,6 +264,19 @@ class Settings(BaseSettings):
         "the question) and offers a person. Unset = the judge's fitted value (at most 10 % of "
         "unanswerable searches reach it, out of fold); equal to `judge_answer_at` = never hedge.",
     )
+    model_judge: bool = Field(
+        False,
+        description="Grade step, on a model server (ASSISTANT_BACKEND=openai): also ask the "
+        "served model, under a JSON schema, whether the passages the fitted judge kept answer; "
+        "its no hedges a confident answer and declines a hedged one. Off by default: measure "
+        "it with your model first (`assistant eval answers --compare fitted,model-judge`).",
+    )
+    model_judge_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="The model judge's time per search (no retries); past it, the fitted "
+        "judge decides alone.",
+    )
     min_relevance: float = Field(
         0.25,
         ge=-1.0,

@@ -59,6 +59,8 @@ AnswerVariant = Literal[
     "four-sentences",
     "no-router",
     "before",
+    "model-judge",
+    "no-hedge",
 ]
 
 # The turn's design choices as A/B variants: each is `rag` with these settings changed.
@@ -71,6 +73,10 @@ TURN_VARIANTS: dict[str, dict[str, object]] = {
     "no-router": {"router": "model"},
     # The turn as it was before the router, the judge and several sentences.
     "before": {"judge": "cosine", "answer_sentences": 1, "router": "model"},
+    # The served model's judgement beside the fitted one (a server only).
+    "model-judge": {"model_judge": True},
+    # One threshold, as before the hedged band: answer plainly whatever the judge passes.
+    "no-hedge": {"judge_confident_at": 0.0},
 }
 
 # The closed-book baseline's prompt. It lives here, not in graphs/prompts.py, because no turn

@@ -34,6 +34,7 @@ class TurnConfig(BaseModel):
     min_relevance: float = Field(ge=-1.0, le=1.0)
     judge_answer_at: float | None = Field(ge=0.0, le=1.0)
     judge_confident_at: float | None = Field(ge=0.0, le=1.0)
+    model_judge: bool
     answer_mode: Literal["extractive", "generative"]
     answer_sentences: int = Field(ge=1, le=20)
     answer_words: int = Field(ge=1, le=1000)

@@ -58,6 +58,16 @@ GENERATE = (
     "Answer:"
 )
 
+# The model judge (`assistant.turn.model_judge`): its reply is JSON of a fixed schema.
+JUDGE = (
+    "{passages}\n"
+    "\n"
+    "Question: {question}\n"
+    "\n"
+    "Do the numbered passages answer the question? Reply in JSON: answers (true or false) and "
+    "passages (the numbers of the passages that answer it)."
+)
+
 ANSWER_DIRECTLY = (
     "Reply briefly and politely to the customer's message. Do not state facts about "
     "products or accounts.\n\nMessage: {question}\nReply:"

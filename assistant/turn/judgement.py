@@ -106,6 +106,7 @@ class FittedJudge:
         *,
         answer_at: float | None = None,
         confident_at: float | None = None,
+        strict: bool = True,
     ) -> None:
         if list(turn.inputs) != list(TURN_FEATURES) or list(chunk.inputs) != list(FEATURES):
             raise ValueError("the judge's heads were fitted on other features; refit them")
@@ -116,7 +117,7 @@ class FittedJudge:
         self.clarify = clarify
         self.reader = reader
         self.floor = floor
-        self.answer_at, self.confident_at = judge_bands(turn, answer_at, confident_at)
+        self.answer_at, self.confident_at = judge_bands(turn, answer_at, confident_at, strict)
 
     @classmethod
     def load(
@@ -183,8 +184,10 @@ class FittedJudge:
         floor: float | None,
         answer_at: float | None,
         confident_at: float | None,
+        strict: bool = False,
     ) -> FittedJudge:
-        """The same heads with a run's choices (`None` thresholds: the heads' own)."""
+        """The same heads with a run's choices (`None` thresholds: the heads' own; as
+        `judge_bands` takes them, `strict` or not)."""
         return FittedJudge(
             self.turn,
             self.chunk,
@@ -193,6 +196,7 @@ class FittedJudge:
             floor,
             answer_at=answer_at,
             confident_at=confident_at,
+            strict=strict,
         )
 
     def _off_topic(self, chunks: Sequence[RetrievedChunk]) -> bool:
@@ -201,14 +205,17 @@ class FittedJudge:
 
 
 def judge_bands(
-    turn: LinearHead, answer_at: float | None, confident_at: float | None
+    turn: LinearHead, answer_at: float | None, confident_at: float | None, strict: bool = True
 ) -> tuple[float, float]:
     """(answer at, answer plainly at): the chosen values, else the turn head's fitted ones (a
-    head fitted before there were two bands never hedges). `InputError` when a chosen
-    plain-answer threshold is below the one at which the turn answers at all."""
+    head fitted before there were two bands never hedges). A chosen plain-answer threshold
+    below the one at which the turn answers at all is an `InputError` when `strict` (the
+    settings, at start-up); a run's choice is raised to it (0 = never hedge)."""
     answer = turn.threshold if answer_at is None else answer_at
     if confident_at is None:
         return answer, max(answer, turn.confident_at if turn.confident_at is not None else answer)
+    if confident_at < answer and not strict:
+        return answer, answer
     if confident_at < answer:
         raise InputError(
             f"ASSISTANT_JUDGE_CONFIDENT_AT ({confident_at}) is below the probability at which "
@@ -239,6 +246,10 @@ def open_judge(
             logger.warning("answerability judge not used, falling back to the cosine gate: %s", exc)
         else:
             return judge.with_choices(
-                clarify=clarify, floor=floor, answer_at=answer_at, confident_at=confident_at
+                clarify=clarify,
+                floor=floor,
+                answer_at=answer_at,
+                confident_at=confident_at,
+                strict=True,
             )
     return CosineGate(floor)

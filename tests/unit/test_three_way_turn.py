@@ -174,3 +174,17 @@ def test_slack_shows_the_hedge_with_the_button_to_a_person() -> None:
     rendered = str([b.to_dict() for b in answer_blocks(hedged, value, can_escalate=True)])
     assert "I am not sure this fully answers your question" in rendered
     assert "Escalate to a human" in rendered
+
+
+def test_a_run_that_sets_the_plain_answer_threshold_to_zero_never_hedges(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings.answer_mode = "generative"
+    reader = EvidenceReader(HashEmbedder(64))
+    judge = open_judge("fitted", judge_folder(tmp_path, 0.5), reader, -1.0, clarify=False)
+    model = ScriptedChatModel(respond=script("search", "Reset it in Settings [1]."))
+    graph = build_graph(graph_deps(settings, model, ListRetriever([chunk(1)]), judge=judge))
+    turn = new_turn("How do I reset my password?", "default")
+    # The evaluation's `no-hedge` variant.
+    no_hedge = {"configurable": {"judge_confident_at": 0.0}}
+    assert graph.invoke(turn, no_hedge)["answer"].outcome is Outcome.ANSWERED
