@@ -32,7 +32,7 @@ def _email(match: re.Match[str]) -> str:
 
 # Lengths of the IBAN registry's countries: a country code outside it, or a length that is not
 # its own, is not an IBAN (this, before mod-97, keeps tracking numbers and part codes).
-_IBAN_LENGTHS = {
+IBAN_LENGTHS = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
     "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
     "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
@@ -52,7 +52,7 @@ _IBAN_MAX_GROUPS = 9  # 34 characters in groups of four
 
 def iban_is_valid(candidate: str) -> bool:
     """The ISO 13616 check: the country's length, and mod 97 of the rearranged number is 1."""
-    if _IBAN_LENGTHS.get(candidate[:2]) != len(candidate) or not candidate.isalnum():
+    if IBAN_LENGTHS.get(candidate[:2]) != len(candidate) or not candidate.isalnum():
         return False
     rearranged = candidate[4:] + candidate[:4]
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
@@ -61,15 +61,16 @@ def iban_is_valid(candidate: str) -> bool:
 def _ibans(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
         run = match.group()
-        groups = run.split(" ")[:_IBAN_MAX_GROUPS]
+        every_group = run.split(" ")
+        groups = every_group[:_IBAN_MAX_GROUPS]
         # The run may have taken a following word in capitals ("... 00 ATM"): the longest
         # leading groups that make a valid IBAN win.
         for end in range(len(groups), 0, -1):
             if end > 1 and any(len(g) != 4 for g in groups[1 : end - 1]):
                 continue  # printed IBANs are in groups of four but for the last
+            if end == len(every_group) and _followed_by_alnum(match, text):
+                continue  # the run ends inside a word ("DE89...000abc")
             taken = " ".join(groups[:end])
-            if end == len(groups) == len(run.split(" ")) and _followed_by_alnum(match, text):
-                continue
             if iban_is_valid(taken.replace(" ", "")):
                 return "[iban]" + run[len(taken) :]
         return run

@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.interaction_log import redact_personal_data
-from assistant.interaction_log.personal_data import iban_is_valid, luhn_is_valid
+from assistant.interaction_log.personal_data import IBAN_LENGTHS, iban_is_valid, luhn_is_valid
 
 CASES = json.loads(
     (Path(__file__).resolve().parents[1] / "data" / "redaction_cases.json").read_text("utf-8")
@@ -95,3 +97,58 @@ def test_a_hostile_100_kb_message_is_redacted_not_hung_on(expression: str) -> No
     )
     size, _ = map(int, done.stdout.split())
     assert size >= 100_000 - 10
+
+
+# --- beyond the table: every valid number of a shape, generated ------------------------------
+
+FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None)
+SEPARATORS = st.sampled_from(["", " ", "-", "/", "_", "."])
+
+
+def with_luhn_digit(body: str) -> str:
+    return next(body + d for d in "0123456789" if luhn_is_valid(body + d))
+
+
+@st.composite
+def cards(draw: st.DrawFn) -> str:
+    prefix = draw(st.sampled_from(["4", "51", "55", "2221", "2720", "6011", "65", "35"]))
+    body = prefix + draw(
+        st.text("0123456789", min_size=15 - len(prefix), max_size=15 - len(prefix))
+    )
+    number = with_luhn_digit(body)
+    separator = draw(SEPARATORS)
+    return separator.join(number[i : i + 4] for i in range(0, 16, 4))
+
+
+@st.composite
+def ibans(draw: st.DrawFn) -> str:
+    country, length = draw(st.sampled_from(sorted(IBAN_LENGTHS.items())))
+    bban = draw(
+        st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=length - 4, max_size=length - 4)
+    )
+    rearranged = bban + country + "00"
+    check = 98 - int("".join(str(int(ch, 36)) for ch in rearranged)) % 97
+    iban = f"{country}{check:02d}{bban}"
+    if draw(st.booleans()):
+        iban = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    return iban
+
+
+@FUZZ
+@given(cards(), st.sampled_from(["Card {} please.", "{}", "paid with {}, thanks"]))
+def test_every_luhn_valid_card_in_four_groups_with_any_separator_is_redacted(
+    card: str, frame: str
+) -> None:
+    assert redact_personal_data(frame.format(card)) == frame.format("[card]")
+
+
+@FUZZ
+@given(ibans(), st.sampled_from(["IBAN {} please.", "{}", "to {}, thanks"]))
+def test_every_valid_iban_of_a_registry_country_is_redacted(iban: str, frame: str) -> None:
+    assert redact_personal_data(frame.format(iban)) == frame.format("[iban]")
+
+
+@FUZZ
+@given(st.text(st.characters(blacklist_categories=["Nd"], blacklist_characters="@")))
+def test_text_without_digits_or_at_signs_is_never_changed(text: str) -> None:
+    assert redact_personal_data(text) == text
