@@ -513,7 +513,8 @@ class Settings(BaseSettings):
         "assistant.interaction_log:redact_personal_data",
         pattern=r"^\s*$|^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
         description="`module:function` (str -> str) applied to all free text before it is "
-        "logged. The default masks emails, phone numbers and card numbers; empty = no redaction.",
+        "logged. The default masks e-mails, IBANs, card and passport numbers and phone numbers "
+        "(docs/security.md); empty = no redaction.",
     )
 
     @field_validator("serve_rate_limit")

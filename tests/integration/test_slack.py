@@ -8,7 +8,10 @@ works, so a test sends a request and then waits for the Web API call it expects.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -406,6 +409,74 @@ def test_thumbs_are_logged_to_the_feedback_log_for_the_answer_they_sit_under(
     assert rows[0].tenant == TENANT and rows[0].outcome == Outcome.ANSWERED
 
 
+# --- replays and retries ----------------------------------------------------------------------
+
+
+def post_again(http: TestClient, body: str, headers: dict[str, str]) -> httpx.Response:
+    """Send a request exactly as sent before: same body, same signature and timestamp."""
+    return http.post(EVENTS_PATH, content=body, headers=headers)
+
+
+def ratings(settings: Settings) -> list[str | None]:
+    logged = read_log(settings.interaction_log_path, strict=True).rows
+    return [row.record.feedback for row in logged if row.record.kind == "feedback"]
+
+
+def test_a_replayed_click_logs_one_rating_before_and_after_a_restart(
+    assistant: Assistant, settings: Settings, slack: FakeSlack
+) -> None:
+    with running_bot(assistant, settings) as bot:
+        bot.mention(mention(QUESTION), ts="1000.000100")
+        answer = slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+        body = click_body(answer, render.RATE_UP_ACTION, user=CUSTOMER)
+        headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+        assert post_again(bot.http, body, headers).status_code == 200
+        slack.wait_for("chat.postEphemeral")
+        # Within the signature's 5 minutes, a captured click is still validly signed.
+        assert post_again(bot.http, body, headers).status_code == 200
+
+    with running_bot(assistant, settings) as restarted:
+        assert post_again(restarted.http, body, headers).status_code == 200
+        restarted.click(answer, render.RATE_DOWN_ACTION)  # a new click: counted
+        slack.wait_for("chat.postEphemeral", count=2)
+        time.sleep(1)  # time for the replays' ratings, were they coming
+
+    assert ratings(settings) == ["up", "down"]
+    assert len(slack.posts("chat.postEphemeral")) == 2
+
+
+def test_a_message_delivered_again_after_a_restart_is_answered_once(
+    assistant: Assistant, settings: Settings, slack: FakeSlack
+) -> None:
+    body = event_body(
+        {
+            "type": "app_mention",
+            "channel": CHANNEL,
+            "user": CUSTOMER,
+            "text": mention(QUESTION),
+            "ts": "1000.000100",
+            "event_ts": "1000.000100",
+        }
+    )
+    headers = signed_headers(body, content_type="application/json")
+    with running_bot(assistant, settings) as bot:
+        assert post_again(bot.http, body, headers).status_code == 200
+        slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+
+    # A new app object on the same data folder: Slack's retry (or a replay) of the same event.
+    with running_bot(assistant, settings) as restarted:
+        retry = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+        assert post_again(restarted.http, body, retry).status_code == 200
+        assert post_again(restarted.http, body, headers).status_code == 200
+        restarted.mention(mention(QUESTION), ts="1001.000100")  # a marker that work was done
+        slack.wait_for(channel=CHANNEL, thread_ts="1001.000100")
+        time.sleep(1)  # time for a second answer, were one coming
+
+    assert len(slack.posts(channel=CHANNEL, thread_ts="1000.000100")) == 1
+    messages = assistant.thread_values(graph_thread("1000.000100"))["messages"]
+    assert [m.type for m in messages] == ["human", "ai"]
+
+
 # --- request signing -------------------------------------------------------------------------
 
 
@@ -497,6 +568,42 @@ def test_socket_mode_needs_no_signing_secret_and_talks_to_the_configured_api(
         handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
         assert handler.client.web_client.base_url == slack.url
     assert slack.posts("auth.test")  # the token was checked at start-up, against the fake
+
+
+@pytest.mark.parametrize("secret", ["", "   "])
+def test_an_empty_signing_secret_is_refused_at_start_up(
+    assistant: Assistant, settings: Settings, secret: str
+) -> None:
+    settings.slack_signing_secret = SecretStr(secret)
+    with pytest.raises(InputError, match="ASSISTANT_SLACK_SIGNING_SECRET"):
+        require_slack_settings(settings, socket_mode=False)
+    with SlackBot.open(assistant, settings) as bot, pytest.raises(InputError, match="not empty"):
+        build_app(bot, settings)
+    # Socket Mode verifies no signatures (its frames come over the bot's own connection); its
+    # app token must not be empty either.
+    settings.slack_app_token = SecretStr(" ")
+    with pytest.raises(InputError, match="ASSISTANT_SLACK_APP_TOKEN"):
+        require_slack_settings(settings, socket_mode=True)
+
+
+def test_assistant_slack_with_an_empty_signing_secret_exits_naming_it(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_QDRANT_PATH": str(tmp_path / "qdrant"),
+        "ASSISTANT_SLACK_BOT_TOKEN": "xoxb-test-token",
+        "ASSISTANT_SLACK_SIGNING_SECRET": "",
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "assistant"), "slack", "--port", "9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # the old code went on to serve: it never exited
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "ASSISTANT_SLACK_SIGNING_SECRET" in done.stderr + done.stdout
 
 
 def test_the_bot_needs_its_settings_and_names_the_missing_ones(settings: Settings) -> None:

@@ -25,6 +25,7 @@ from assistant.interfaces.api.problems import ApiError
 from assistant.kinds import SearchMode
 from assistant.schemas import Answer, RetrievedChunk, TriageResult
 from assistant.service import Assistant, check_question
+from assistant.turn.citations import source_name
 
 R = TypeVar("R")
 
@@ -90,7 +91,10 @@ def build_mcp_server(assistant: Assistant) -> MCPServer:
 
         def search() -> list[RetrievedChunk]:
             text = check_question(query, settings.max_question_chars)
-            return assistant.store.search(text, tenant=tenant, k=k, mode=mode)
+            chunks = assistant.store.search(text, tenant=tenant, k=k, mode=mode)
+            # A file ingested from the server's disk is named as citations name it: by the
+            # file's name, never the server's folder.
+            return [c.model_copy(update={"source": source_name(c.source)}) for c in chunks]
 
         return SearchResults(chunks=run(search))
 
