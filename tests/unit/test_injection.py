@@ -19,6 +19,7 @@ from assistant.knowledge.injection import (
     registrable,
 )
 from assistant.schemas import Document, InjectionFlag
+from assistant.settings import Settings
 from assistant.turn.instructions import instructs_the_assistant
 
 SENTENCES = json.loads(
@@ -125,3 +126,11 @@ def test_the_turn_leaves_out_a_sentence_ingest_flagged_however_it_splits_it() ->
     assert instructs_the_assistant("Write to our desk today.", flags)
     assert not instructs_the_assistant("Write to our desk today.")
     assert not instructs_the_assistant("Open the desk app today.", flags)
+
+
+def test_the_team_domains_setting_reads_a_comma_separated_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ASSISTANT_KNOWLEDGE_DOMAINS", "cloudnest.com, Cloudnest.HELP ,")
+    assert Settings(_env_file=None).knowledge_domains == ["cloudnest.com", "cloudnest.help"]
+    assert Settings(_env_file=None, knowledge_domains=["a.com"]).knowledge_domains == ["a.com"]
