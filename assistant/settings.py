@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from platformdirs import user_cache_path, user_data_path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from assistant.kinds import SearchMode
 
@@ -148,6 +148,13 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100)
     tenant: str = Field("default", min_length=1, description="Tenant applied to every query.")
     chunk_max_chars: int = Field(1200, ge=200)
+    knowledge_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The team's own domains (comma-separated: `cloudnest.com,cloudnest.help`). "
+        "At ingest a sentence that sends the reader to write to, sign in or pay at an address "
+        "outside these and the documents' own URLs is flagged as an injected instruction and "
+        "never quoted; empty (and no URLs) turns that one rule off.",
+    )
 
     # --- ingesting from the web (`assistant ingest URL`, `--zendesk`) ---------------
     crawl_user_agent: str = Field(
@@ -516,6 +523,13 @@ class Settings(BaseSettings):
         "logged. The default masks e-mails, IBANs, card and passport numbers and phone numbers "
         "(docs/security.md); empty = no redaction.",
     )
+
+    @field_validator("knowledge_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [d.strip().lower() for d in value.split(",") if d.strip()]
+        return value
 
     @field_validator("serve_rate_limit")
     @classmethod

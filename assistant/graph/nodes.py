@@ -285,7 +285,7 @@ def _draft(state: SupportState, deps: GraphDeps, turn: TurnConfig) -> Iterator[s
             return
     # The model never reads a passage's instructions to it: they are left out, not quoted.
     passages = prompts.format_passages(
-        [(c.title or c.section, without_instructions(c.text)) for c in chunks]
+        [(c.title or c.section, without_instructions(c.text, c.injections)) for c in chunks]
     )
     messages = prompt(prompts.GENERATE.format(passages=passages, question=state["question"]))
     candidates = answer_candidates(chunks)

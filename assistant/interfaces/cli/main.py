@@ -129,6 +129,7 @@ def ingest(
                 tenant=tenant,
                 max_chars=settings.chunk_max_chars,
                 on_progress=on_progress,
+                domains=settings.knowledge_domains,
             )
             if report.chunks_added:
                 progress.update(task, description="building the search index")
@@ -329,6 +330,12 @@ def _print_report(report: IngestReport) -> None:
     out.print(table)
     for message in report.errors:
         err.print(f"[red]error:[/red] {escape(message)}")
+    # Kept in the index but never quoted: listed so the team can fix or remove the page.
+    for flagged in report.flagged:
+        out.print(
+            f"[yellow]flagged[/yellow] {escape(flagged.source or flagged.doc_id)} "
+            f"({flagged.reason}): {escape(_clip(flagged.sentence, 200))}"
+        )
 
 
 def _clip(text: str, chars: int) -> str:
