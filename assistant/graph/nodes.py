@@ -52,8 +52,9 @@ def triage(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
 
 def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     """Pick the next step among a fixed set: the fitted router, or the model's constrained
-    choice; a reply only to a message that is small talk as a whole (`is_small_talk`), the
-    rest is searched. A search (and a clarifying question, which names what a search finds) starts
+    choice; a reply only to a message that is small talk as a whole (`is_small_talk`), a
+    hand-over only to one that triage (where it ran) says needs a person; the rest is
+    searched. A search (and a clarifying question, which names what a search finds) starts
     with the question after the previous user turn: follow-up questions lean on it."""
     router = deps.router_for(turn)
     if router is not None:
@@ -67,6 +68,12 @@ def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
         and not is_small_talk(state["question"], deps.small_talk)
     ):
         # A question that only reads like small talk ("... leaves home in Eco mode?").
+        label = "search"
+    reading = state.get("triage")
+    if label == "human" and reading is not None and not reading.needs_human:
+        # The router learnt "a person" from BANKING77's policy table; on another team's
+        # questions it sent product questions to one ("Who do I call about ...?"). Triage
+        # reads the message against this team's policy: it has the last word.
         label = "search"
     action = prompts.DECISION_LABELS[label]
     update: Update = {"action": action}
