@@ -186,4 +186,9 @@ def compact(checkpointer: SqliteSaver | PostgresSaver) -> None:
     rows with its autovacuum, outside the data folder.)"""
     if isinstance(checkpointer, SqliteSaver):
         with checkpointer.cursor(transaction=False) as cursor:
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            logger.warning(
+                "another process is reading the thread store: its write-ahead log was not "
+                "truncated and may keep copies of the deleted threads until SQLite restarts it"
+            )

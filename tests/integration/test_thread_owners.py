@@ -24,6 +24,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from typer.testing import CliRunner
 
+from assistant.errors import InputError, ThreadNotFoundError
 from assistant.graph.state import new_turn
 from assistant.interaction_log import read_log
 from assistant.interfaces.api.app import create_app
@@ -91,8 +92,10 @@ def open_assistant(settings: Settings, tmp_path: Path, model: HeldModel) -> Assi
 
 
 @pytest.fixture
-def model() -> HeldModel:
-    return HeldModel()
+def model() -> Iterator[HeldModel]:
+    held = HeldModel()
+    yield held
+    held.release.set()  # a failed test must not leave a turn waiting
 
 
 @pytest.fixture
@@ -132,7 +135,8 @@ def test_two_tenants_racing_on_one_thread_id_through_the_api_each_keep_their_own
 ) -> None:
     thread = shared_id()
     model.hold = A_SECRET
-    with ThreadPoolExecutor(1) as pool:
+    pool = ThreadPoolExecutor(1)
+    try:
         # A's first turn on the id is in progress (its checkpoint is written, its lock held)...
         a_first = pool.submit(
             client.post, "/v1/chat", json={"message": A_SECRET, "thread_id": thread}, headers=A
@@ -154,6 +158,9 @@ def test_two_tenants_racing_on_one_thread_id_through_the_api_each_keep_their_own
         model.hold = None
         model.release.set()
         assert a_first.result(timeout=60).status_code == 200
+    finally:
+        model.release.set()
+        pool.shutdown()
 
     # Each continues its own conversation, and the other's stays out of it.
     a_again = client.post(
@@ -231,13 +238,15 @@ def test_two_tenants_racing_on_one_thread_id_through_mcp_each_keep_their_own(
 
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(ask_a)
-                    assert await anyio.to_thread.run_sync(model.started.wait, 30)
-                    answers["b"] = await as_b.call_tool(
-                        "ask", {"question": B_QUESTION, "thread_id": thread}
-                    )
-                    answers["b_while_a_ran"] = "a" not in answers
-                    model.hold = None
-                    model.release.set()
+                    try:
+                        assert await anyio.to_thread.run_sync(model.started.wait, 30)
+                        answers["b"] = await as_b.call_tool(
+                            "ask", {"question": B_QUESTION, "thread_id": thread}
+                        )
+                        answers["b_while_a_ran"] = "a" not in answers
+                    finally:
+                        model.hold = None
+                        model.release.set()
 
     anyio.run(go)
     assert answers["b_while_a_ran"], "B was answered only once A's turn ended"
@@ -269,6 +278,24 @@ def test_threads_stored_before_owners_stay_readable_by_their_owner(
         "Old question of ticket-9",
         "A new question",
     ]
+
+
+def test_a_thread_stored_under_an_owners_key_with_another_tenant_is_refused_under_the_lock(
+    assistant: Assistant,
+) -> None:
+    # A tampered (or wrongly migrated) store: Globex's state under Acme's key. The owner check
+    # under the lock reads what is stored, not what the key says.
+    config = {"configurable": {"thread_id": "api/acme/ticket-7"}}
+    assistant.graph.invoke(new_turn("Globex's question", "globex"), config)  # type: ignore[arg-type]
+    with pytest.raises(ThreadNotFoundError, match="no thread 'ticket-7'"):
+        assistant.ask("Acme's question", thread_id="ticket-7", tenant="acme")
+    with pytest.raises(ThreadNotFoundError):
+        assistant.rate("ticket-7", "up", tenant="acme")
+    with pytest.raises(ThreadNotFoundError):
+        assistant.hand_over("ticket-7", tenant="acme")
+    assert assistant.thread_values("ticket-7", tenant="acme") == {}
+    with pytest.raises(InputError, match="invalid thread id"):
+        assistant.ask("Reaching over?", thread_id="ticket-7/../x", tenant="acme")
 
 
 # --- retention and erasure --------------------------------------------------------------
