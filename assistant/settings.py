@@ -501,6 +501,13 @@ class Settings(BaseSettings):
         description="How long a turn or a hand-over waits for another one on the same thread "
         "(in any replica) before failing with 503; a turn of a slow model takes up to a minute.",
     )
+    thread_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Threads idle for longer than this many days are deleted (with their "
+        "checkpoints) when the assistant opens, hourly after a turn, and by `assistant threads "
+        "prune`. Unset = threads are kept until deleted (`DELETE /v1/threads/{id}`).",
+    )
     cache_dir: Path = Field(default_factory=lambda: user_cache_path(APP_NAME))
 
     # --- interaction log (the adapters' flywheel) ---------------------------------------

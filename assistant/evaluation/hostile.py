@@ -168,7 +168,7 @@ def recorded_searches(store: KnowledgeStore) -> Iterator[list[tuple[str, str]]]:
 def ask(assistant: Assistant, question: str, tenant: str) -> Turn:
     with recorded_searches(assistant.store) as searches:
         answer = assistant.ask(question, tenant=tenant)
-    state = assistant.thread_values(answer.thread_id or "")
+    state = assistant.thread_values(answer.thread_id or "", tenant=tenant)
     relevant = list(state.get("relevant") or [])
     turn = Turn(question, tenant, answer, searches, relevant)
     turn.problems = citation_problems(

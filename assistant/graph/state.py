@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, TypedDict
+from typing import Annotated, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
@@ -27,6 +27,7 @@ class TurnInput(TypedDict):
     messages: list[AnyMessage]
     question: str
     tenant: str
+    user: NotRequired[str]
     queries: Overwrite
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
@@ -42,6 +43,8 @@ class SupportState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     question: str
     tenant: str
+    # The end user the thread is about, when the client named one (erasure finds them by it).
+    user: str
     action: Action
     # Every query this turn sent to the knowledge base (nodes return the new one); its length
     # bounds the rewrites.
@@ -60,9 +63,10 @@ class SupportState(TypedDict, total=False):
     timings: Annotated[list[NodeTiming], operator.add]
 
 
-def new_turn(question: str, tenant: str) -> TurnInput:
-    """The input of one turn: the question joins the conversation, per-turn fields restart."""
-    return TurnInput(
+def new_turn(question: str, tenant: str, user: str | None = None) -> TurnInput:
+    """The input of one turn: the question joins the conversation, per-turn fields restart.
+    Without a `user`, the thread keeps the one it has."""
+    turn = TurnInput(
         messages=[HumanMessage(question)],
         question=question,
         tenant=tenant,
@@ -74,3 +78,6 @@ def new_turn(question: str, tenant: str) -> TurnInput:
         hedged=False,
         timings=Overwrite([]),
     )
+    if user is not None:
+        turn["user"] = user
+    return turn

@@ -209,9 +209,13 @@ def test_a_tenant_cannot_see_or_delete_another_tenants_document(client: TestClie
 
 def test_a_tenant_cannot_continue_another_tenants_thread(client: TestClient) -> None:
     thread = client.post("/v1/chat", json={"message": QUESTION}, headers=A).json()["thread_id"]
+    # B's message under A's thread id starts B's own thread: A's is neither read nor changed.
     response = client.post("/v1/chat", json={"message": "hi", "thread_id": thread}, headers=B)
-    assert response.status_code == 404
-    assert thread in response.json()["error"]["message"]
+    assert response.status_code == 200
+    assert response.json()["thread_id"] == thread
+    assert QUESTION not in response.json()["queries"]
+    rating = {"thread_id": thread, "rating": "up", "turn": 1}
+    assert client.post("/v1/feedback", json=rating, headers=A).status_code == 404  # one turn
 
 
 def test_an_unsupported_upload_is_refused_with_415(client: TestClient) -> None:

@@ -84,7 +84,11 @@ def test_asking_on_a_thread_that_waits_for_a_human_is_refused(assistant: Assista
 
 
 def test_resuming_a_thread_that_is_not_waiting_is_refused(assistant: Assistant) -> None:
+    handed = assistant.ask("Let me talk to a person")
+    assistant.resume(handed.thread_id or "", "Hello, this is Sam.")
     with pytest.raises(InputError, match="not waiting"):
+        assistant.resume(handed.thread_id or "", "Hello again")
+    with pytest.raises(ThreadNotFoundError, match="no thread 'no-such-thread'"):
         assistant.resume("no-such-thread", "Hello")
 
 

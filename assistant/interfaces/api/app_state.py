@@ -63,17 +63,15 @@ class ApiRuntime:
         with guard:
             return fn()
 
-    async def check_thread(self, thread_id: str, tenant: str) -> dict[str, Any]:
-        """The saved state of `thread_id`; 404 when it belongs to another tenant.
-
-        Another tenant's thread answers exactly like a missing one, so ids reveal nothing.
-        An unknown id gives an empty state (a caller may start a thread under its own id).
-        """
+    async def require_thread(self, thread_id: str, tenant: str) -> None:
+        """404 unless the tenant has a thread `thread_id`, before a stream starts (whose status
+        is sent first). Another tenant's thread of that name is another thread: ids reveal
+        nothing. Only a courtesy: the assistant checks the owner again under the thread's
+        lock, where it counts."""
         # The checkpointer has its own lock; reading a thread needs no exclusive use.
-        values = await anyio.to_thread.run_sync(self.assistant.thread_values, thread_id)
-        if values and values.get("tenant") != tenant:
+        read = partial(self.assistant.thread_values, thread_id, tenant=tenant)
+        if not await anyio.to_thread.run_sync(read):
             raise ApiError(404, f"no thread {thread_id!r}")
-        return values
 
 
 def get_runtime(request: Request) -> ApiRuntime:

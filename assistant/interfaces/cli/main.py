@@ -11,6 +11,7 @@ from rich.markup import escape
 from assistant.errors import AssistantError
 from assistant.interfaces.cli.adapters_commands import adapters_app, triage_command
 from assistant.interfaces.cli.batch_commands import triage_batch_command
+from assistant.interfaces.cli.erasure_commands import thread_owner, threads_app, users_app
 from assistant.interfaces.cli.eval_commands import eval_command
 from assistant.interfaces.cli.mcp_commands import mcp_command
 from assistant.interfaces.cli.serve_commands import serve_command
@@ -36,6 +37,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(adapters_app, name="adapters")
+app.add_typer(threads_app, name="threads")
+app.add_typer(users_app, name="users")
 app.command("triage")(triage_command)
 app.command("triage-batch")(triage_batch_command)
 app.command("serve")(serve_command)
@@ -197,17 +200,21 @@ def ask(
 @app.command()
 @clear_errors
 def resume(
-    thread: Annotated[str, typer.Argument(help="The thread handed to a human.")],
+    thread: Annotated[
+        str, typer.Argument(help="The thread handed to a human (a Slack one: slack:T:C:TS).")
+    ],
     reply: Annotated[str, typer.Argument(help="The human's reply to the customer.")],
     json: Annotated[bool, typer.Option("--json", help="Print the answer model as JSON.")] = False,
+    tenant: Tenant = None,
 ) -> None:
     """Continue a thread that was handed to a human, with the human's reply."""
     from assistant.service import Assistant, check_question
 
     settings = load_settings()
     check_question(reply, settings.max_question_chars)
+    owner = thread_owner(settings, thread, tenant)
     with Assistant.open(settings) as assistant:
-        answer = assistant.resume(thread, reply)
+        answer = assistant.resume(thread, reply, tenant=owner.tenant, via=owner.via)
     if json:
         print(answer.model_dump_json(indent=2))
     else:

@@ -4,7 +4,8 @@ Three tools: `search_knowledge_base`, `ask` (an answer with its citations) and `
 Every search and answer is scoped to one tenant: over stdio, the server's own
 (`ASSISTANT_TENANT`); over streamable HTTP with API keys configured
 (`ASSISTANT_SERVE_API_KEYS`), the tenant of the request's key (`Authorization: Bearer KEY` or
-`X-API-Key`), as in the HTTP API. A tool never takes a tenant from its arguments.
+`X-API-Key`), as in the HTTP API. A tool never takes a tenant from its arguments, and a
+`thread_id` names a thread of the caller's tenant only (the API's threads of that tenant).
 """
 
 from __future__ import annotations
@@ -113,10 +114,8 @@ def build_mcp_server(assistant: Assistant) -> MCPServer:
     ) -> Answer:
         """Answer a customer's question from the knowledge base, with numbered citations."""
         tenant = request_tenant(assistant, ctx.headers)
-        if thread_id is not None:
-            owner = assistant.thread_values(thread_id).get("tenant")
-            if owner is not None and owner != tenant:
-                raise ToolError(f"no thread {thread_id!r}")  # as if missing: ids reveal nothing
+        # Threads are the tenant's own (the assistant keys them by tenant and checks the owner
+        # under the thread's lock): another tenant's thread of this id is another thread.
         return run(lambda: assistant.ask(question, thread_id=thread_id, tenant=tenant))
 
     @server.tool()

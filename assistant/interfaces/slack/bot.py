@@ -84,22 +84,24 @@ class SlackBot(Closing):
                 return
         thread = message.thread
         if message.kind == "channel" and not (
-            message.thread_ts and self.assistant.thread_values(thread.graph_thread_id)
+            message.thread_ts and self._values(thread.graph_thread_id)
         ):
             return  # channel talk the bot was neither mentioned in nor part of
-        self._answer(thread, message.text)
+        self._answer(thread, message.text, message.user)
 
-    def _answer(self, thread: SlackThread, text: str) -> None:
+    def _answer(self, thread: SlackThread, text: str, user: str | None = None) -> None:
         if not text:
             self._say(thread, render.EMPTY_QUESTION)
             return
         thread_id = thread.graph_thread_id
-        if self.assistant.waiting_for_human(thread_id):
+        if self.assistant.waiting_for_human(thread_id, tenant=self.tenant, via="slack"):
             self._pass_to_human(thread, text)
             return
         try:
             with self._exclusive:
-                answer = self.assistant.ask(text, thread_id=thread_id, tenant=self.tenant)
+                answer = self.assistant.ask(
+                    text, thread_id=thread_id, tenant=self.tenant, via="slack", user=user
+                )
         except InputError as error:
             self._say(thread, render.BAD_QUESTION.format(reason=error))
             return
@@ -127,12 +129,14 @@ class SlackBot(Closing):
         thread_id = escalation.customer.graph_thread_id
         if not message.text:
             return
-        if not self.assistant.waiting_for_human(thread_id):
+        if not self.assistant.waiting_for_human(thread_id, tenant=self.tenant, via="slack"):
             self._say_in(escalation.channel, escalation.ts, render.NOT_WAITING)
             return
         try:
             with self._exclusive:
-                answer = self.assistant.resume(thread_id, message.text)
+                answer = self.assistant.resume(
+                    thread_id, message.text, tenant=self.tenant, via="slack"
+                )
         except InputError as error:
             self._say_in(
                 escalation.channel, escalation.ts, render.BAD_QUESTION.format(reason=error)
@@ -155,7 +159,9 @@ class SlackBot(Closing):
             # One call, atomic in the thread store: a double click, or two replicas of the bot
             # given the same click, hand over once.
             with self._exclusive:
-                answer = self.assistant.hand_over(thread.graph_thread_id)
+                answer = self.assistant.hand_over(
+                    thread.graph_thread_id, tenant=self.tenant, via="slack"
+                )
         except ThreadNotFoundError:
             self._whisper(thread, click.user.id, render.NO_THREAD)
             return
@@ -179,7 +185,12 @@ class SlackBot(Closing):
             return  # a replayed click rates once
         try:
             self.assistant.rate(
-                thread.graph_thread_id, rating, turn=value.turn, outcome=value.outcome
+                thread.graph_thread_id,
+                rating,
+                tenant=self.tenant,
+                via="slack",
+                turn=value.turn,
+                outcome=value.outcome,
             )
         except ThreadNotFoundError:
             self._whisper(thread, click.user.id, render.NO_THREAD)
@@ -189,7 +200,7 @@ class SlackBot(Closing):
     # --- posting -------------------------------------------------------------------------
 
     def _post_answer(self, thread: SlackThread, answer: Answer) -> None:
-        values = self.assistant.thread_values(thread.graph_thread_id)
+        values = self._values(thread.graph_thread_id)
         # Buttons name their answer by its place among the assistant's replies.
         turn = sum(m.type == "ai" for m in values.get("messages", [])) - 1
         value = ButtonValue(thread=thread, turn=max(turn, 0), outcome=answer.outcome)
@@ -213,7 +224,7 @@ class SlackBot(Closing):
                 thread_id,
             )
             return
-        note = handoff_note(thread, answer, self.assistant.thread_values(thread_id))
+        note = handoff_note(thread, answer, self._values(thread_id))
         posted = self.client.chat_postMessage(
             channel=self.escalation_channel,
             text=render.handoff_text(note),
@@ -252,6 +263,10 @@ class SlackBot(Closing):
     def _first_click(self, click: ButtonClick) -> bool:
         key = click.delivery_key
         return key is None or self.seen.first_time(key)
+
+    def _values(self, thread_id: str) -> dict[str, Any]:
+        """A Slack thread's state: the bot's threads live apart from the API's (`via`)."""
+        return self.assistant.thread_values(thread_id, tenant=self.tenant, via="slack")
 
     @staticmethod
     def _from_own_button(click: ButtonClick, thread: SlackThread) -> bool:
