@@ -483,7 +483,9 @@ def test_a_message_delivered_again_after_a_restart_is_answered_once(
         time.sleep(1)  # time for a second answer, were one coming
 
     assert len(slack.posts(channel=CHANNEL, thread_ts="1000.000100")) == 1
-    messages = assistant.thread_values(graph_thread("1000.000100"))["messages"]
+    messages = assistant.thread_values(graph_thread("1000.000100"), tenant=TENANT, via="slack")[
+        "messages"
+    ]
     assert [m.type for m in messages] == ["human", "ai"]
 
 
