@@ -231,6 +231,9 @@ def summarise(variant: str, scored: Sequence[AnswerExample]) -> AnswersRow:
         behaviour_accuracy=sum(e.behaviour_ok for e in scored) / n if n else 0.0,
         citation_validity=sum(with_markers) / len(with_markers) if with_markers else None,
         citation_precision=mean(e.citation_precision for e in scored),
+        citation_precision_confident=mean(
+            e.citation_precision for e in scored if e.outcome == Outcome.ANSWERED
+        ),
         citation_recall=mean(e.citation_recall for e in scored),
         token_f1=mean(e.token_f1 for e in scored) or 0.0,
         rouge_l=mean(e.rouge_l for e in scored) or 0.0,
