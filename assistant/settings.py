@@ -409,7 +409,26 @@ class Settings(BaseSettings):
         default_factory=dict,
         repr=False,
         description='API key -> tenant, as JSON (`{"key-a": "acme"}`). Every request '
-        "is scoped to its key's tenant. Empty = the API is open and serves `tenant` to anyone.",
+        "is scoped to its key's tenant. Empty = the API is open and serves `tenant` to anyone "
+        "(on a loopback address only, unless `serve_open`).",
+    )
+    serve_open: bool = Field(
+        False,
+        description="`assistant serve` and `assistant mcp --transport http` without API keys "
+        "listen on a non-loopback address only when this says the API is meant to be open to "
+        "whoever reaches it; otherwise they refuse to start.",
+    )
+    serve_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names a request's `Host` header may give besides the loopback names "
+        "(localhost, 127.0.0.1, ::1), comma-separated: `api.example.com,*.example.org`; `*` "
+        "allows any. Another Host gets 400 (DNS rebinding).",
+    )
+    serve_trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies, comma-separated "
+        "(`10.0.0.5,10.1.0.0/16`), whose `X-Forwarded-For` names the client; rate limits count "
+        "that client. Unset = the connecting address is the client.",
     )
     serve_max_body_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest JSON request body; larger ones get 413."
@@ -431,6 +450,18 @@ class Settings(BaseSettings):
         repr=False,
         description='Per-key limits that replace `serve_rate_limit`, as JSON (`{"key-a": '
         '"600/minute"}`); keys must be among `serve_api_keys`.',
+    )
+    serve_auth_failure_limit: str | None = Field(
+        "5/minute;50/hour",
+        description="Requests with a wrong or missing API key one client address may make "
+        "(`limits` notation); past it, every request of that address that needs a key gets "
+        "429 until the window passes, a right key included. Unset = no limit.",
+    )
+    serve_rate_limit_storage: SecretStr = Field(
+        SecretStr("memory://"),
+        description="Where rate-limit counts live, as a `limits` storage URI: `memory://` "
+        "(this process) or `redis://host:6379` (shared by every replica; needs the `redis` "
+        "extra).",
     )
 
     # --- MCP server (`assistant mcp`) -----------------------------------------------
@@ -543,6 +574,36 @@ class Settings(BaseSettings):
     def _parse_rate_limit(cls, value: str | None) -> str | None:
         if value is not None:
             _check_rate_limit(value)
+        return value
+
+    @field_validator("serve_auth_failure_limit")
+    @classmethod
+    def _parse_auth_failure_limit(cls, value: str | None) -> str | None:
+        if value:
+            _check_rate_limit(value)
+        return value or None
+
+    @field_validator("serve_allowed_hosts", "serve_trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # An environment variable gives a comma-separated string; code gives a list.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("serve_trusted_proxies")
+    @classmethod
+    def _parse_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or a network: write e.g. '10.0.0.5' or "
+                    "'10.1.0.0/16'"
+                ) from None
         return value
 
     @field_validator("serve_rate_limits")

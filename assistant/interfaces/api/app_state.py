@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar, cast
 import anyio.to_thread
 from fastapi import Depends, Request
 
+from assistant.interfaces.api.client_address import Network, trusted_networks
 from assistant.interfaces.api.problems import ApiError
 from assistant.interfaces.api.rate_limits import RateLimits
 from assistant.service import Assistant
@@ -30,7 +31,11 @@ class ApiRuntime:
     exclusive: bool = True
     model_ready: asyncio.Event = field(default_factory=asyncio.Event)
     model_error: str | None = None
-    rate_limits: RateLimits = field(init=False)
+    # Made with the app (`create_app`), so an unusable storage is an error before serving.
+    rate_limits: RateLimits = field(kw_only=True)
+    # What the last readiness check that failed said, logged once rather than at every probe.
+    readiness_logged: str | None = None
+    trusted_proxies: list[Network] = field(init=False)
     # A threading lock, taken inside the worker thread: it is held for exactly as long as the
     # work runs, even when the client that asked has gone away.
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,7 +61,7 @@ class ApiRuntime:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     def __post_init__(self) -> None:
-        self.rate_limits = RateLimits(self.settings)
+        self.trusted_proxies = trusted_networks(self.settings.serve_trusted_proxies)
 
     def _locked(self, fn: Callable[[], R]) -> R:
         guard: AbstractContextManager[Any] = self._lock if self.exclusive else nullcontext()

@@ -95,7 +95,9 @@ class Check(BaseModel):
 
 class Readiness(BaseModel):
     ready: bool
-    checks: list[Check]
+    checks: list[Check] | None = Field(
+        None, description="Each check and what failed: only for a request with a valid API key."
+    )
 
 
 class Health(BaseModel):

@@ -20,7 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from assistant.errors import AssistantError
-from assistant.interfaces.api.auth import tenant_for_key
+from assistant.interfaces.api.auth import key_in_headers, tenant_for_key
 from assistant.interfaces.api.http_models import THREAD_ID_PATTERN
 from assistant.interfaces.api.problems import ApiError
 from assistant.kinds import SearchMode
@@ -48,11 +48,8 @@ def request_tenant(assistant: Assistant, headers: Mapping[str, str] | None) -> s
     settings = assistant.settings
     if headers is None:
         return settings.tenant
-    authorization = headers.get("authorization", "")
-    scheme, _, credentials = authorization.partition(" ")
-    key = credentials if scheme.lower() == "bearer" else headers.get("x-api-key")
     try:
-        return tenant_for_key(settings, key)
+        return tenant_for_key(settings, key_in_headers(headers))
     except ApiError as exc:
         raise ToolError(exc.message) from None
 
