@@ -14,7 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from assistant.ingestion.binary_parser import BinaryParser
 from assistant.ingestion.chunking import chunk_document
+from assistant.ingestion.input_limits import InputLimits
 from assistant.ingestion.loaders import LoadError, load_documents
 from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Chunk, Document, IngestReport
@@ -69,6 +71,7 @@ def ingest_paths(
     tenant: str,
     max_chars: int,
     on_progress: ProgressCallback | None = None,
+    limits: InputLimits | None = None,
 ) -> IngestReport:
     """Bring the store in line with the documents under `paths` for one tenant.
 
@@ -76,11 +79,14 @@ def ingest_paths(
     remove it with `KnowledgeStore.delete_document`). Load errors and repeated doc_ids go into
     `report.errors` as `file[:line]: reason` and never stop the run. New chunks of all documents
     are embedded together in large windows, so throughput stays near a single `encode` call.
+    PDF and Word files are read in a worker process within `limits` (the defaults when not
+    given); a file over a cap is one more entry in `report.errors`.
     """
-    documents = (item for path in paths for item in load_documents(path, tenant))
-    return ingest_documents(
-        documents, store, tenant=tenant, max_chars=max_chars, on_progress=on_progress
-    )
+    with BinaryParser(limits) as parser:
+        documents = (item for path in paths for item in load_documents(path, tenant, parser))
+        return ingest_documents(
+            documents, store, tenant=tenant, max_chars=max_chars, on_progress=on_progress
+        )
 
 
 def ingest_documents(
