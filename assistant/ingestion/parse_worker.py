@@ -40,8 +40,7 @@ def main() -> None:
             reply = ParseReply(error=memory_error(max_bytes))
         # lxml and pdfminer meet a refused allocation with their own errors ("unknown
         # error"): a worker that grew near its cap before failing ran out of memory.
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        if reply.error is not None and peak > NEAR_CAP * max_bytes:
+        if reply.error is not None and _peak_resident_bytes() > NEAR_CAP * max_bytes:
             reply = ParseReply(error=memory_error(max_bytes))
         if reply.error == memory_error(max_bytes):
             replies.write(reply.model_dump_json().encode() + b"\n")
@@ -49,6 +48,20 @@ def main() -> None:
             return
         replies.write(reply.model_dump_json().encode() + b"\n")
         replies.flush()
+
+
+def _peak_resident_bytes() -> int:
+    """This process's peak resident size since it started (0 where Linux's /proc is not).
+
+    Not `ru_maxrss`: Linux carries that over from the parent at fork, so a worker started by
+    a large process (an API server with its model) would seem near its cap from the start.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            line = next((line for line in status if line.startswith("VmHWM:")), "")
+    except OSError:
+        return 0
+    return int(line.split()[1]) * 1024 if line else 0
 
 
 def _read(request: ParseRequest) -> ParsedFile:

@@ -4,9 +4,11 @@ meets more than the caps allow, with an error naming the cap, and the other file
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
-from document_files import write_docx, write_pdf
+from document_files import write_docx, write_pdf, write_scanned_pdf
 from input_bombs import write_docx_bomb
 
 from assistant.ingestion.binary_parser import BinaryParser
@@ -94,3 +96,33 @@ def test_after_a_file_over_a_cap_the_next_file_gets_a_fresh_worker(tmp_path: Pat
 
     assert "memory cap" in error and "ASSISTANT_INGEST_PARSE_MAX_MEMORY_MB" in error
     assert docs == ["b_guide.docx", "c_guide.pdf"]
+
+
+# A large process (an API server with its model loaded) reading a file whose error has nothing
+# to do with memory.
+LARGE_PARENT = """
+import sys
+from pathlib import Path
+from assistant.errors import InputError
+from assistant.ingestion.binary_parser import BinaryParser
+from assistant.ingestion.input_limits import MB, InputLimits
+ballast = b"x" * (400 * MB)  # resident, as a loaded model is
+with BinaryParser(InputLimits(parse_max_memory_bytes=512 * MB)) as parser:
+    try:
+        parser.parse(Path(sys.argv[1]), "pdf")
+    except InputError as exc:
+        print(exc)
+"""
+
+
+def test_a_worker_started_by_a_large_process_reports_the_files_own_error(tmp_path: Path) -> None:
+    write_scanned_pdf(tmp_path / "scan.pdf")
+
+    done = subprocess.run(
+        [sys.executable, "-c", LARGE_PARENT, str(tmp_path / "scan.pdf")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert done.stdout.startswith("no text layer (a scanned PDF?)"), done.stdout

@@ -52,7 +52,7 @@ async def upload_documents(
     max_chars = runtime.settings.chunk_max_chars
     limits = InputLimits.from_settings(runtime.settings)
     # Reading the files (PDF and Word in a capped worker process) needs no exclusive use of
-    # the assistant: only the store writes below wait for other requests, and they for them.
+    # the assistant: only the store writes below take turns with other requests.
     documents = await anyio.to_thread.run_sync(partial(load_uploads, uploads, tenant, limits))
     report = await runtime.call(
         partial(ingest_documents, documents, store, tenant=tenant, max_chars=max_chars)
