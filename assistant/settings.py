@@ -172,6 +172,65 @@ class Settings(BaseSettings):
         500, ge=1, description="Pages one crawl fetches at most (a sitemap's or a start URL's)."
     )
     crawl_timeout_s: float = Field(30.0, gt=0, description="Timeout of one HTTP request.")
+    crawl_max_delay_s: float = Field(
+        10.0,
+        ge=0.0,
+        description="Upper bound on a robots.txt Crawl-delay: a site asking for more is "
+        "crawled this many seconds apart, so one line of robots.txt cannot stall a crawl.",
+    )
+    crawl_max_response_mb: float = Field(
+        50.0,
+        gt=0,
+        description="Decompressed bytes (MB) read of one page, sitemap or API answer; more "
+        "is a per-URL error. 50 MB is the sitemap protocol's own limit.",
+    )
+    crawl_max_redirects: int = Field(
+        5, ge=0, description="Redirect hops one request follows (each checked first)."
+    )
+    crawl_allow_private_addresses: bool = Field(
+        False,
+        description="Let the crawler fetch hosts that resolve to private, loopback or "
+        "link-local addresses (an intranet help center, tests on loopback). Off: such an "
+        "address is refused, so a crawl cannot reach internal services.",
+    )
+    zendesk_max_pages: int = Field(
+        200,
+        ge=1,
+        description="Pages (of up to 100 articles) read from one Zendesk list endpoint; a "
+        "`next_page` chain longer than this stops with an error.",
+    )
+
+    # --- reading files (`assistant ingest`, uploads) ------------------------------
+    ingest_zip_max_member_mb: float = Field(
+        100.0,
+        gt=0,
+        description="Decompressed size (MB) of one part of a .docx; a larger part is refused "
+        "before parsing.",
+    )
+    ingest_zip_max_total_mb: float = Field(
+        200.0, gt=0, description="Decompressed size (MB) of all parts of a .docx together."
+    )
+    ingest_zip_max_ratio: float = Field(
+        100.0,
+        gt=1,
+        description="Largest decompressed/compressed size ratio of a .docx part over 1 MB; "
+        "Word's own parts compress 5-20 times, a zip bomb hundreds of times.",
+    )
+    ingest_pdf_max_pages: int = Field(
+        2000, ge=1, description="Pages of a PDF; a longer PDF is refused before it is read."
+    )
+    ingest_parse_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds reading one PDF or Word file may take (it runs in a worker "
+        "process that is stopped after this).",
+    )
+    ingest_parse_max_memory_mb: int = Field(
+        2048,
+        ge=256,
+        description="Address space (MB) of the worker process that reads PDF and Word files; "
+        "a file needing more is refused, the ingest goes on.",
+    )
     zendesk_url: str = Field(
         "https://{subdomain}.zendesk.com",
         description="Base URL of a Zendesk Help Center; `{subdomain}` is `--zendesk`'s value.",

@@ -41,10 +41,14 @@ def page(body: str, title: str, links: str = "") -> tuple[str, bytes]:
 @dataclass
 class Site:
     """The served files (path with query -> content type and body; change them between
-    crawls) and the requests received, as (path, user agent, monotonic time)."""
+    crawls), extra response headers per path (a Content-Encoding, say), redirects (path ->
+    Location, answered 302) and the requests received, as (path, user agent, monotonic
+    time)."""
 
     base: str = ""
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
     requests: list[tuple[str, str, float]] = field(default_factory=list)
 
     def paths(self) -> list[str]:
@@ -138,6 +142,12 @@ def serve_help_center() -> Iterator[Site]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             site.requests.append((self.path, self.headers.get("User-Agent", ""), time.monotonic()))
+            if self.path in site.redirects:
+                self.send_response(302)
+                self.send_header("Location", site.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             found = site.files.get(self.path)
             if found is None:
                 self.send_error(404)
@@ -146,6 +156,8 @@ def serve_help_center() -> Iterator[Site]:
             self.send_response(200)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in site.headers.get(self.path, {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 

@@ -8,6 +8,7 @@ from rich.progress import Progress
 
 from assistant.errors import InputError
 from assistant.ingestion.ingest import IngestProgress, ingest_paths
+from assistant.ingestion.input_limits import InputLimits
 from assistant.knowledge.store import KnowledgeStore
 from assistant.settings import Settings
 
@@ -58,6 +59,7 @@ def ingest_corpus(
         tenant=settings.tenant,
         max_chars=settings.chunk_max_chars,
         on_progress=on_progress,
+        limits=InputLimits.from_settings(settings),
     )
     if report.errors:
         shown = "; ".join(report.errors[:MAX_ERRORS_SHOWN])

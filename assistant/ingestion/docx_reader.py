@@ -10,6 +10,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from assistant.errors import InputError
+from assistant.ingestion.input_limits import InputLimits, check_zip
 from assistant.ingestion.markdown_text import escape_line, pipe_table
 
 
@@ -19,8 +20,10 @@ class DocxText:
     markdown: str
 
 
-def read_docx(path: Path) -> DocxText:
-    """The Markdown of `path`; raises `InputError` when it is not a readable .docx."""
+def read_docx(path: Path, limits: InputLimits) -> DocxText:
+    """The Markdown of `path`; raises `InputError` when it is not a readable .docx, or when
+    it expands past `limits` (checked before python-docx reads a byte of it)."""
+    check_zip(path, limits)
     try:
         document = docx.Document(str(path))
     except OSError:

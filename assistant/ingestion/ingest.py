@@ -14,8 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from assistant.ingestion.binary_parser import BinaryParser
 from assistant.ingestion.chunking import chunk_document
 from assistant.ingestion.injections import flag_chunks, listed
+from assistant.ingestion.input_limits import InputLimits
 from assistant.ingestion.loaders import LoadError, load_documents
 from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Chunk, Document, IngestReport
@@ -71,6 +73,7 @@ def ingest_paths(
     max_chars: int,
     on_progress: ProgressCallback | None = None,
     domains: Sequence[str] = (),
+    limits: InputLimits | None = None,
 ) -> IngestReport:
     """Bring the store in line with the documents under `paths` for one tenant.
 
@@ -80,17 +83,20 @@ def ingest_paths(
     are embedded together in large windows, so throughput stays near a single `encode` call.
     Sentences that instruct the reader or the assistant off script are flagged in their chunks
     and listed in `report.flagged` (`assistant.ingestion.injections`); `domains` are the knowledge
-    base's own, besides each document's URL (the `knowledge_domains` setting).
+    base's own, besides each document's URL (the `knowledge_domains` setting). PDF and Word
+    files are read in a worker process within `limits` (the defaults when not given); a file
+    over a cap is one more entry in `report.errors`.
     """
-    documents = (item for path in paths for item in load_documents(path, tenant))
-    return ingest_documents(
-        documents,
-        store,
-        tenant=tenant,
-        max_chars=max_chars,
-        on_progress=on_progress,
-        domains=domains,
-    )
+    with BinaryParser(limits) as parser:
+        documents = (item for path in paths for item in load_documents(path, tenant, parser))
+        return ingest_documents(
+            documents,
+            store,
+            tenant=tenant,
+            max_chars=max_chars,
+            on_progress=on_progress,
+            domains=domains,
+        )
 
 
 def ingest_documents(

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Literal
 
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from pydantic import BaseModel
 
 from assistant.errors import InputError
+from assistant.ingestion.binary_parser import BinaryParser
 from assistant.schemas import DocFormat, Document
 
 FORMATS: dict[str, DocFormat] = {
@@ -43,7 +46,9 @@ class LoadError(BaseModel):
         return f"{where}: {self.reason}"
 
 
-def load_documents(path: Path, tenant: str) -> Iterator[Document | LoadError]:
+def load_documents(
+    path: Path, tenant: str, parser: BinaryParser | None = None
+) -> Iterator[Document | LoadError]:
     """Yield the documents in `path` (a file or a folder, walked recursively, in sorted order).
 
     Files: `.md/.markdown`, `.html/.htm`, `.txt`, `.pdf` (its text layer, page by page) and
@@ -51,6 +56,7 @@ def load_documents(path: Path, tenant: str) -> Iterator[Document | LoadError]:
     heading or its stem) and `.jsonl` (one record per line with `doc_id` and
     `text`; optional `title`, `url`, `metadata`; other fields go to metadata). Hidden files and
     folders are skipped. Documents with empty text are yielded too: the caller counts them.
+    PDF and Word files are read by `parser` (one with the default caps when not given).
     """
     if not path.exists():
         yield LoadError(source=str(path), reason="no such file or directory")
@@ -64,12 +70,18 @@ def load_documents(path: Path, tenant: str) -> Iterator[Document | LoadError]:
         root = path
     else:
         files, root = [path], path.parent
-    for file in files:
-        yield from load_file(file, doc_id=file.relative_to(root).as_posix(), tenant=tenant)
+    with BinaryParser() if parser is None else nullcontext(parser) as reader:
+        for file in files:
+            yield from load_file(
+                file, doc_id=file.relative_to(root).as_posix(), tenant=tenant, parser=reader
+            )
 
 
-def load_file(path: Path, *, doc_id: str, tenant: str) -> Iterator[Document | LoadError]:
-    """Yield the document(s) of one file; `doc_id` is used for single-document formats."""
+def load_file(
+    path: Path, *, doc_id: str, tenant: str, parser: BinaryParser
+) -> Iterator[Document | LoadError]:
+    """Yield the document(s) of one file; `doc_id` is used for single-document formats.
+    PDF and Word files are read by `parser`, within its caps."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(SUPPORTED_SUFFIXES)
@@ -79,7 +91,7 @@ def load_file(path: Path, *, doc_id: str, tenant: str) -> Iterator[Document | Lo
         )
         return
     if suffix in (PDF_SUFFIX, DOCX_SUFFIX):
-        yield _load_binary(path, doc_id=doc_id, tenant=tenant)
+        yield _load_binary(path, doc_id=doc_id, tenant=tenant, parser=parser)
         return
     try:
         text = path.read_text(encoding="utf-8")
@@ -105,22 +117,15 @@ def load_file(path: Path, *, doc_id: str, tenant: str) -> Iterator[Document | Lo
     )
 
 
-def _load_binary(path: Path, *, doc_id: str, tenant: str) -> Document | LoadError:
-    # The readers import their parsers (pdfminer, lxml) only when such a file comes.
-    from assistant.ingestion.docx_reader import read_docx
-    from assistant.ingestion.pdf_reader import read_pdf
-
+def _load_binary(
+    path: Path, *, doc_id: str, tenant: str, parser: BinaryParser
+) -> Document | LoadError:
+    kind: Literal["pdf", "docx"] = "pdf" if path.suffix.lower() == PDF_SUFFIX else "docx"
     try:
-        if path.suffix.lower() == PDF_SUFFIX:
-            pdf = read_pdf(path)
-            title, text, fmt = pdf.title, pdf.markdown, "pages"
-        else:
-            word = read_docx(path)
-            title, text, fmt = word.title, word.markdown, "markdown"
+        parsed = parser.parse(path, kind)
     except InputError as exc:
         return LoadError(source=str(path), reason=str(exc))
-    except OSError as exc:
-        return LoadError(source=str(path), reason=f"cannot read: {exc.strerror or exc}")
+    title, text, fmt = parsed.title, parsed.markdown, parsed.format
     return Document(
         doc_id=doc_id,
         title=title or path.stem,

@@ -13,6 +13,7 @@ import pdfplumber
 
 from assistant.errors import InputError
 from assistant.ingestion.chunking import PAGE_BREAK
+from assistant.ingestion.input_limits import InputLimits
 from assistant.ingestion.markdown_text import escape_line, pipe_table
 
 # A line is a heading when its type is this much larger than the body text's.
@@ -49,14 +50,20 @@ class PdfText:
     pages: int
 
 
-def read_pdf(path: Path) -> PdfText:
+def read_pdf(path: Path, limits: InputLimits) -> PdfText:
     """The Markdown of each page of `path`. Raises `InputError` for a file that is not
-    a readable PDF, and for one without a text layer (a scan): it would ingest as nothing."""
+    a readable PDF, for one without a text layer (a scan): it would ingest as nothing, and
+    for one of more pages than `limits` allow (counted before any page is read)."""
     try:
         with pdfplumber.open(path) as pdf:
+            if len(pdf.pages) > limits.pdf_max_pages:
+                raise InputError(
+                    f"{len(pdf.pages)} pages, more than the cap of {limits.pdf_max_pages} "
+                    "(ASSISTANT_INGEST_PDF_MAX_PAGES)"
+                )
             pages = [_read_page(page) for page in pdf.pages]
             info = pdf.metadata
-    except OSError:
+    except (OSError, InputError):
         raise
     # pdfminer meets a malformed file with whatever its parser trips over (KeyError,
     # TypeError, its own PSException...): any of them means this file, not the run, is bad.

@@ -12,12 +12,15 @@ from pydantic import BaseModel, ValidationError
 
 from assistant.errors import InputError
 from assistant.ingestion.crawl import PoliteClient
+from assistant.ingestion.fetch_limits import same_site
 from assistant.ingestion.loaders import LoadError
 from assistant.schemas import Document
 
 ARTICLES_PATH = "/api/v2/help_center/articles.json"
 SECTIONS_PATH = "/api/v2/help_center/sections.json"
 PER_PAGE = 100
+# Pages of one list endpoint read at most (the setting `zendesk_max_pages`'s default).
+DEFAULT_MAX_PAGES = 200
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
 
 
@@ -59,22 +62,23 @@ def help_center_url(subdomain: str, url_template: str) -> str:
 
 
 def zendesk_documents(
-    base_url: str, client: PoliteClient, *, tenant: str
+    base_url: str, client: PoliteClient, *, tenant: str, max_pages: int = DEFAULT_MAX_PAGES
 ) -> Iterator[Document | LoadError]:
     """Every published article of the Help Center at `base_url`, as an HTML `Document`
     (doc_id `zendesk:HOST:ID`; metadata: `section`, `section_id`, `article_id`).
 
     A page of the API that fails or does not parse ends the import with a `LoadError`; the
-    articles read before it are kept.
+    articles read before it are kept. So does a `next_page` on another site, or one past
+    `max_pages` pages of one list.
     """
     host = httpx.URL(base_url).host
     sections: dict[int, str] = {}
-    for listing in _pages(base_url + SECTIONS_PATH, client, SectionsPage):
+    for listing in _pages(base_url + SECTIONS_PATH, client, SectionsPage, max_pages):
         if isinstance(listing, LoadError):
             yield listing  # articles are still worth having without their section names
             break
         sections.update({s.id: s.name for s in listing.sections})
-    for page in _pages(base_url + ARTICLES_PATH, client, ArticlesPage):
+    for page in _pages(base_url + ARTICLES_PATH, client, ArticlesPage, max_pages):
         if isinstance(page, LoadError):
             yield page
             return
@@ -97,12 +101,22 @@ def zendesk_documents(
             )
 
 
-def _pages(url: str, client: PoliteClient, model: type[P]) -> Iterator[P | LoadError]:
-    """The pages of one list endpoint, following `next_page` while it stays on the same site."""
+def _pages(
+    url: str, client: PoliteClient, model: type[P], max_pages: int
+) -> Iterator[P | LoadError]:
+    """The pages of one list endpoint, following `next_page` while it stays on the same site,
+    never to an address seen before, and for at most `max_pages` pages."""
     seen: set[str] = set()
     next_url: str | None = url
     params: dict[str, str | int] | None = {"per_page": PER_PAGE}
     while next_url and next_url not in seen:
+        if len(seen) == max_pages:
+            yield LoadError(
+                source=next_url,
+                reason=f"Zendesk API: more than {max_pages} pages "
+                "(ASSISTANT_ZENDESK_MAX_PAGES); stopped",
+            )
+            return
         seen.add(next_url)
         try:
             response = client.get(next_url, params=params)
@@ -117,6 +131,6 @@ def _pages(url: str, client: PoliteClient, model: type[P]) -> Iterator[P | LoadE
         yield page
         params = None  # next_page carries its own query
         next_url = page.next_page
-        if next_url and httpx.URL(next_url).host != httpx.URL(url).host:
+        if next_url and not same_site(next_url, url):
             yield LoadError(source=next_url, reason="Zendesk API: next_page leaves the site")
             return

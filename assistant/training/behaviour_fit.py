@@ -17,6 +17,7 @@ import numpy as np
 from assistant.errors import InputError
 from assistant.evaluation.datasets import Fold, SupportQuestion, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
+from assistant.ingestion.input_limits import InputLimits
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.knowledge.store import KnowledgeStore
@@ -95,7 +96,11 @@ def collect_judge_examples(
             with KnowledgeStore.open(local, embedder=embedder, sparse=SparseEncoder()) as store:
                 store.ensure_collection()
                 report = ingest_paths(
-                    [corpus], store, tenant=FIT_TENANT, max_chars=settings.chunk_max_chars
+                    [corpus],
+                    store,
+                    tenant=FIT_TENANT,
+                    max_chars=settings.chunk_max_chars,
+                    limits=InputLimits.from_settings(settings),
                 )
                 if report.errors or not report.docs:
                     raise InputError(

@@ -81,7 +81,12 @@ def test_a_malformed_jsonl_line_is_reported_with_its_number_and_the_rest_ingeste
 
 def test_ingest_crawls_a_sitemap_and_imports_a_zendesk_help_center(env):
     with serve_help_center() as site:
-        web = {**env, "ASSISTANT_CRAWL_DELAY_S": "0", "ASSISTANT_ZENDESK_URL": site.base}
+        web = {
+            **env,
+            "ASSISTANT_CRAWL_DELAY_S": "0",
+            "ASSISTANT_CRAWL_ALLOW_PRIVATE_ADDRESSES": "true",  # the site is on loopback
+            "ASSISTANT_ZENDESK_URL": site.base,
+        }
         code, output = invoke(web, "ingest", f"{site.base}/sitemap.xml", "--zendesk", "acme")
     assert code == 0, output
     # Two pages of the sitemap and two published articles; the private page is refused.

@@ -190,7 +190,7 @@ def test_pdf_and_docx_ingest_once_and_cite_the_pdf_page(
 
 
 def test_a_recrawl_changes_only_the_pages_that_changed(store: KnowledgeStore) -> None:
-    settings = Settings(_env_file=None, crawl_delay_s=0)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, crawl_delay_s=0, crawl_allow_private_addresses=True)  # type: ignore[call-arg]
 
     def crawl_site(start: str) -> IngestReport:
         documents = read_sources([start], settings, tenant=TENANT, max_pages=10)
@@ -214,7 +214,7 @@ def test_a_recrawl_changes_only_the_pages_that_changed(store: KnowledgeStore) ->
 
 
 def test_zendesk_articles_are_stored_with_their_url_and_section(store: KnowledgeStore) -> None:
-    settings = Settings(_env_file=None, crawl_delay_s=0)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, crawl_delay_s=0, crawl_allow_private_addresses=True)  # type: ignore[call-arg]
     with serve_help_center() as site:
         documents = read_sources([], settings, tenant=TENANT, max_pages=10, zendesk_url=site.base)
         report = ingest_documents(documents, store, tenant=TENANT, max_chars=MAX_CHARS)

@@ -29,7 +29,12 @@ def site() -> Iterator[Site]:
 def fetch(
     start: str, *, max_pages: int = 50, delay_s: float = 0.0
 ) -> tuple[list[Document], list[LoadError]]:
-    settings = Settings(_env_file=None, crawl_user_agent=AGENT, crawl_delay_s=delay_s)  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None,
+        crawl_user_agent=AGENT,
+        crawl_delay_s=delay_s,
+        crawl_allow_private_addresses=True,
+    )  # type: ignore[call-arg]
     with PoliteClient.open(settings) as client:
         items = list(crawl(start, client, max_pages=max_pages, tenant="acme"))
     return (
@@ -107,7 +112,7 @@ def test_a_broken_sitemap_or_missing_page_is_a_clear_error(site: Site) -> None:
 
 
 def test_zendesk_articles_are_read_across_pages_with_their_url_and_section(site: Site) -> None:
-    settings = Settings(_env_file=None, crawl_delay_s=0)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, crawl_delay_s=0, crawl_allow_private_addresses=True)  # type: ignore[call-arg]
     with PoliteClient.open(settings) as client:
         items = list(zendesk_documents(site.base, client, tenant="acme"))
 
@@ -133,7 +138,7 @@ def test_a_zendesk_subdomain_that_is_not_one_is_refused_before_any_request() -> 
 
 def test_a_failing_zendesk_page_keeps_the_articles_read_before_it(site: Site) -> None:
     del site.files["/api/v2/help_center/articles.json?page=2&per_page=100"]
-    settings = Settings(_env_file=None, crawl_delay_s=0)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, crawl_delay_s=0, crawl_allow_private_addresses=True)  # type: ignore[call-arg]
     with PoliteClient.open(settings) as client:
         items = list(zendesk_documents(site.base, client, tenant="acme"))
 

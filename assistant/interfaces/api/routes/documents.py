@@ -8,15 +8,17 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, File, UploadFile
 
+from assistant.ingestion.binary_parser import BinaryParser
 from assistant.ingestion.ingest import ingest_documents
+from assistant.ingestion.input_limits import InputLimits
 from assistant.ingestion.loaders import SUPPORTED_SUFFIXES, LoadError, load_file
 from assistant.interfaces.api.app_state import Runtime
 from assistant.interfaces.api.auth import Tenant
 from assistant.interfaces.api.http_models import DeletedDocument
 from assistant.interfaces.api.problems import ApiError
-from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Document, IngestReport
 
 router = APIRouter(tags=["documents"])
@@ -51,7 +53,15 @@ async def upload_documents(
     store = runtime.assistant.store
     max_chars = runtime.settings.chunk_max_chars
     domains = runtime.settings.knowledge_domains
-    report = await runtime.call(partial(ingest_uploads, store, uploads, tenant, max_chars, domains))
+    limits = InputLimits.from_settings(runtime.settings)
+    # Reading the files (PDF and Word in a capped worker process) needs no exclusive use of
+    # the assistant: only the store writes below take turns with other requests.
+    documents = await anyio.to_thread.run_sync(partial(load_uploads, uploads, tenant, limits))
+    report = await runtime.call(
+        partial(
+            ingest_documents, documents, store, tenant=tenant, max_chars=max_chars, domains=domains
+        )
+    )
     if report.docs == 0 and report.errors:
         raise ApiError(422, "nothing was ingested: " + "; ".join(report.errors))
     return report
@@ -87,26 +97,24 @@ def upload_name(filename: str | None) -> str:
     return name
 
 
-def ingest_uploads(
-    store: KnowledgeStore,
-    uploads: Sequence[Upload],
-    tenant: str,
-    max_chars: int,
-    domains: Sequence[str] = (),
-) -> IngestReport:
-    """Ingest uploaded files through the same loaders as `assistant ingest`."""
-    with tempfile.TemporaryDirectory(prefix="assistant-upload-") as folder:
-        documents = _load(Path(folder), uploads, tenant)
-        return ingest_documents(
-            documents, store, tenant=tenant, max_chars=max_chars, domains=domains
-        )
+def load_uploads(
+    uploads: Sequence[Upload], tenant: str, limits: InputLimits
+) -> list[Document | LoadError]:
+    """Read uploaded files through the same loaders as `assistant ingest`."""
+    with (
+        tempfile.TemporaryDirectory(prefix="assistant-upload-") as folder,
+        BinaryParser(limits) as parser,
+    ):
+        return list(_load(Path(folder), uploads, tenant, parser))
 
 
-def _load(folder: Path, uploads: Sequence[Upload], tenant: str) -> Iterator[Document | LoadError]:
+def _load(
+    folder: Path, uploads: Sequence[Upload], tenant: str, parser: BinaryParser
+) -> Iterator[Document | LoadError]:
     for name, data in uploads:
         path = folder / name
         path.write_bytes(data)
-        for item in load_file(path, doc_id=name, tenant=tenant):
+        for item in load_file(path, doc_id=name, tenant=tenant, parser=parser):
             # Sources (shown in citations) name the upload, not the temporary copy.
             source = item.source.replace(str(path), name)
             yield item.model_copy(update={"source": source})
