@@ -33,6 +33,17 @@ def build_openai_chat_model(settings: Settings) -> ChatOpenAI:
     )
 
 
+def check_reachable(model: BaseChatOpenAI) -> None:
+    """``ModelUnavailableError`` naming the server unless it answers ``/v1/models``.
+
+    A turn calls the server only where it generates (an extractive answer, zero-shot triage
+    and the fitted heads need none), so a one-shot command checks it first: a server that is
+    down is an error, not a silent decline.
+    """
+    with server_errors(model):
+        model.root_client.models.list()
+
+
 @contextmanager
 def server_errors(model: BaseChatOpenAI, requested: str | None = None) -> Iterator[None]:
     """Turn the openai SDK's errors, raised after its own retries, into actionable ones.

@@ -17,6 +17,7 @@ from assistant.interfaces.cli.mcp_commands import mcp_command
 from assistant.interfaces.cli.serve_commands import serve_command
 from assistant.interfaces.cli.slack_commands import slack_command
 from assistant.interfaces.cli.support import (
+    check_model_server,
     clear_errors,
     load_settings,
     print_error,
@@ -190,6 +191,7 @@ def ask(
     # Refuse bad input before the model and the store load.
     check_question(question, settings.max_question_chars)
     with Assistant.open(settings) as assistant:
+        check_model_server(assistant.model)
         answer = assistant.ask(question, thread_id=thread, tenant=tenant)
     if json:
         print(answer.model_dump_json(indent=2))
@@ -214,6 +216,7 @@ def resume(
     check_question(reply, settings.max_question_chars)
     owner = thread_owner(settings, thread, tenant)
     with Assistant.open(settings) as assistant:
+        check_model_server(assistant.model)
         answer = assistant.resume(thread, reply, tenant=owner.tenant, via=owner.via)
     if json:
         print(answer.model_dump_json(indent=2))
@@ -231,6 +234,7 @@ def chat(
     from assistant.service import Assistant
 
     with Assistant.open(load_settings()) as assistant:
+        check_model_server(assistant.model)
         while True:
             try:
                 question = out.input("[bold cyan]you>[/bold cyan] ")

@@ -16,6 +16,8 @@ from rich.markup import escape
 from assistant.errors import AssistantError, InputError
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from assistant.settings import Settings
 
 P = ParamSpec("P")
@@ -75,3 +77,13 @@ def quiet_third_party() -> None:
         transformers_logging.disable_progress_bar()
     warnings.simplefilter("ignore")
     warnings.filterwarnings("default", module=r"assistant\b")
+
+
+def check_model_server(model: BaseChatModel) -> None:
+    """For a command that answers once: a model server that is down is an error at once."""
+    from assistant.llm.gateway import is_openai_model
+
+    if is_openai_model(model):
+        from assistant.llm.openai_compatible import check_reachable
+
+        check_reachable(model)
