@@ -207,3 +207,6 @@ class Answer(BaseModel):
         "of one (ASSISTANT_TRIAGE_HAND_OVER=offer).",
     )
     timings: list[NodeTiming] = Field(default_factory=list)
+    variant: str | None = Field(
+        None, description="The experiment's variant this thread is in (ASSISTANT_EXPERIMENT)."
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundEr
 from assistant.graph.builder import build_graph, hand_over_on_request, waits_for_human
 from assistant.graph.configuration import TurnConfig
 from assistant.graph.deps import build_deps, graph_adapters
+from assistant.graph.experiment import Experiment, Variant, load_experiment
 from assistant.graph.state import new_turn
 from assistant.interaction_log import (
     EscalatedBy,
@@ -135,6 +137,11 @@ class Assistant(Closing):
         self.graph = build_graph(deps, checkpointer)
         # Per-turn choices (`TurnConfig` keys) every run of this one makes; see `choosing`.
         self._choices: dict[str, object] = {}
+        # The A/B experiment: each thread's variant is a set of choices on this same graph.
+        self.experiment: Experiment | None = None
+        if settings.experiment is not None:
+            self.experiment = load_experiment(settings.experiment)
+            self.experiment.check(TurnConfig.from_settings(settings))
         self._owns_tracing = False
 
     @classmethod
@@ -177,29 +184,31 @@ class Assistant(Closing):
         A thread handed to a human waits for `resume`; asking on it first is refused.
         `listener` hears each node as it finishes and the answer's pieces as they are final.
         """
+        started = time.perf_counter()
         text = check_question(question, self.settings.max_question_chars)
         thread = thread_id or uuid.uuid4().hex
         config = self._config(thread)
         tenant = tenant or self.settings.tenant
-        with turn_span(self.tracer, thread, tenant):
+        with turn_span(self.tracer, thread, tenant, self.variant_name(thread)):
             with self.thread_locks.hold(thread):
                 if waits_for_human(self.graph, config):
                     raise AlreadyWithHumanError(
                         f"thread {thread} waits for a human's reply (resume it first)"
                     )
                 state = self._run(new_turn(text, tenant), config, listener)
-            return self._answer(state, thread)
+            return self._answer(state, thread, started=started)
 
     def resume(self, thread_id: str, reply: str, *, listener: TurnListener | None = None) -> Answer:
         """Continue a thread handed to a human with that human's reply."""
+        started = time.perf_counter()
         text = check_question(reply, self.settings.max_question_chars)
         config = self._config(thread_id)
-        with turn_span(self.tracer, thread_id, None):
+        with turn_span(self.tracer, thread_id, None, self.variant_name(thread_id)):
             with self.thread_locks.hold(thread_id):
                 if not waits_for_human(self.graph, config):
                     raise InputError(f"thread {thread_id} is not waiting for a human's reply")
                 state = self._run(Command(resume=text), config, listener)
-            return self._answer(state, thread_id)
+            return self._answer(state, thread_id, started=started)
 
     def hand_over(self, thread_id: str) -> Answer:
         """Hand a thread whose turn has ended to a human, at the customer's request.
@@ -208,8 +217,9 @@ class Assistant(Closing):
         Raises `ThreadNotFoundError` for an unknown thread and `AlreadyWithHumanError` when it
         is with a human already (another replica's click of the same button included).
         """
+        started = time.perf_counter()
         config = self._config(thread_id)
-        with turn_span(self.tracer, thread_id, None):
+        with turn_span(self.tracer, thread_id, None, self.variant_name(thread_id)):
             with self.thread_locks.hold(thread_id):
                 values = self.thread_values(thread_id)
                 if not values:
@@ -218,7 +228,7 @@ class Assistant(Closing):
                     raise AlreadyWithHumanError(f"thread {thread_id} is already with a human")
                 hand_over_on_request(self.graph, config, str(values.get("question")))
                 state = self.thread_values(thread_id)
-            return self._answer(state, thread_id, escalated_by="customer")
+            return self._answer(state, thread_id, escalated_by="customer", started=started)
 
     def rate(
         self,
@@ -239,6 +249,7 @@ class Assistant(Closing):
             comment=comment,
             outcome=outcome,
             at=datetime.now(UTC),
+            variant=self.variant_name(thread_id),
         )
         if record is None:
             which = "no answered turn" if turn is None else f"no answer {turn}"
@@ -290,6 +301,8 @@ class Assistant(Closing):
         )
         chosen = copy.copy(self)
         chosen._choices = merged
+        # Chosen choices hold for every thread: no experiment splits them (nor labels them).
+        chosen.experiment = None
         chosen._owns_tracing = False
         return chosen
 
@@ -298,8 +311,20 @@ class Assistant(Closing):
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         return dict(self.graph.get_state(config).values)
 
+    def variant(self, thread_id: str) -> Variant | None:
+        """The experiment's variant of the thread (the same in every replica and interface);
+        None without an experiment."""
+        return self.experiment.assign(thread_id) if self.experiment is not None else None
+
+    def variant_name(self, thread_id: str) -> str | None:
+        variant = self.variant(thread_id)
+        return variant.name if variant is not None else None
+
     def _config(self, thread_id: str) -> RunnableConfig:
-        config: RunnableConfig = {"configurable": {**self._choices, "thread_id": thread_id}}
+        variant = self.variant(thread_id)
+        arm = variant.choices if variant is not None else {}
+        configurable = {**arm, **self._choices, "thread_id": thread_id}
+        config: RunnableConfig = {"configurable": configurable}
         if self._callbacks:
             config["callbacks"] = self._callbacks
         return config
@@ -324,11 +349,19 @@ class Assistant(Closing):
         return self.thread_values(str(config["configurable"]["thread_id"]))
 
     def _answer(
-        self, state: dict[str, Any], thread: str, *, escalated_by: EscalatedBy = "assistant"
+        self,
+        state: dict[str, Any],
+        thread: str,
+        *,
+        started: float,
+        escalated_by: EscalatedBy = "assistant",
     ) -> Answer:
         """The turn's answer, logged: every turn (ask, resume, hand-over) ends here."""
         answer: Answer = state["answer"]
-        answer = answer.model_copy(update={"thread_id": thread, "timings": state["timings"]})
+        variant = self.variant_name(thread)
+        answer = answer.model_copy(
+            update={"thread_id": thread, "timings": state["timings"], "variant": variant}
+        )
         if self.tracer is not None:
             span = trace.get_current_span()
             span.set_attribute(TENANT, str(state.get("tenant", "")))
@@ -336,7 +369,13 @@ class Assistant(Closing):
         try:
             self.interaction_log.append(
                 turn_record(
-                    state, answer, thread_id=thread, escalated_by=escalated_by, at=datetime.now(UTC)
+                    state,
+                    answer,
+                    thread_id=thread,
+                    escalated_by=escalated_by,
+                    at=datetime.now(UTC),
+                    variant=variant,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 1),
                 )
             )
         except Exception:

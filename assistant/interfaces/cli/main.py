@@ -13,6 +13,7 @@ from assistant.interfaces.cli.adapters_commands import adapters_app, triage_comm
 from assistant.interfaces.cli.batch_commands import triage_batch_command
 from assistant.interfaces.cli.eval_commands import eval_command
 from assistant.interfaces.cli.mcp_commands import mcp_command
+from assistant.interfaces.cli.report_commands import report_command
 from assistant.interfaces.cli.serve_commands import serve_command
 from assistant.interfaces.cli.slack_commands import slack_command
 from assistant.interfaces.cli.support import (
@@ -42,6 +43,7 @@ app.command("serve")(serve_command)
 app.command("eval")(eval_command)
 app.command("slack")(slack_command)
 app.command("mcp")(mcp_command)
+app.command("report")(report_command)
 out = Console()
 err = Console(stderr=True)
 
