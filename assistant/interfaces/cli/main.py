@@ -12,6 +12,7 @@ from assistant.errors import AssistantError
 from assistant.interfaces.cli.adapters_commands import adapters_app, triage_command
 from assistant.interfaces.cli.batch_commands import triage_batch_command
 from assistant.interfaces.cli.eval_commands import eval_command
+from assistant.interfaces.cli.hard_case_commands import hard_cases_command, promote_command
 from assistant.interfaces.cli.mcp_commands import mcp_command
 from assistant.interfaces.cli.report_commands import report_command
 from assistant.interfaces.cli.serve_commands import serve_command
@@ -37,6 +38,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(adapters_app, name="adapters")
+adapters_app.command("hard-cases")(hard_cases_command)
+adapters_app.command("promote")(promote_command)
 app.command("triage")(triage_command)
 app.command("triage-batch")(triage_batch_command)
 app.command("serve")(serve_command)
