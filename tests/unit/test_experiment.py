@@ -217,3 +217,20 @@ def test_the_turn_span_carries_the_variant(
     assert [(s.attributes or {}).get("assistant.variant") for s in turns] == ["decline"]
     assert [(s.attributes or {}).get("assistant.outcome") for s in turns] == ["declined"]
     assistant.checkpointer.conn.close()
+
+
+def test_the_sqlite_log_keeps_the_variant_too(
+    settings: Settings, tmp_path: Path, experiment: Experiment
+) -> None:
+    settings.interaction_log = "sqlite"
+    assistant = open_assistant(settings, tmp_path)
+    thread = thread_in(experiment, "escalate")
+    assistant.ask("How do I reset my password?", thread_id=thread)
+    assistant.rate(thread, "up")
+    assistant.close()
+    rows = read_log(settings.interaction_log_path, strict=True).rows
+    assert settings.interaction_log_path.suffix == ".sqlite"
+    assert [(r.record.kind, r.record.variant) for r in rows] == [
+        ("turn", "escalate"),
+        ("feedback", "escalate"),
+    ]
