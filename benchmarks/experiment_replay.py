@@ -35,7 +35,7 @@ from langchain_core.runnables import RunnableConfig
 from rich.console import Console
 from rich.progress import Progress
 
-from assistant.evaluation.answers import rag_answerer, evaluate_answers
+from assistant.evaluation.answers import evaluate_answers, rag_answerer
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
 from assistant.evaluation.diagnosis import behaviour_ok
 from assistant.evaluation.experiment_report import experiment_report
@@ -151,7 +151,8 @@ def main() -> None:
     accuracy = {row.variant: row.behaviour_accuracy for row in offline}
     print()
     print(
-        "| variant | live turns | live thumbs-up rate [95 % CI] | offline behaviour accuracy (all questions) |"
+        "| variant | live turns | live thumbs-up rate [95 % CI] "
+        "| offline behaviour accuracy (all questions) |"
     )
     print("|---|---:|---:|---:|")
     for arm in report.arms:
@@ -167,15 +168,18 @@ def main() -> None:
     offline_better = _better(offline_delta)
     print()
     print(
-        f"Live verdict (cosine-gate vs fitted-judge, thumbs-up rate): {live.delta:+.1%}, {live.verdict}; better: {live_better}."
+        "Live verdict (cosine-gate vs fitted-judge, thumbs-up rate): "
+        f"{live.delta:+.1%}, {live.verdict}; better: {live_better}."
     )
     print(
-        f"Offline verdict (cosine-gate vs rag, behaviour accuracy): {offline_delta:+.1%}; better: {offline_better}."
+        "Offline verdict (cosine-gate vs rag, behaviour accuracy): "
+        f"{offline_delta:+.1%}; better: {offline_better}."
     )
     print(f"Verdicts agree: {'yes' if live_better == offline_better else 'no'}.")
     print()
     print(
-        f"Command: `python benchmarks/experiment_replay.py --n {args.n} --docs {args.docs} --rated {args.rated}`"
+        f"Command: `python benchmarks/experiment_replay.py --n {args.n} --docs {args.docs} "
+        f"--rated {args.rated}`"
     )
 
 
