@@ -12,7 +12,8 @@ first, as `assistant eval answers` does. The simulated customer rates a share --
 turns (drawn with a fixed seed): up when the turn ended as its answerability class should
 (answer an answerable question, decline or hand over an unanswerable one, ask about an
 underspecified one), down otherwise, through `Assistant.rate` (what `POST /v1/feedback`
-calls). The report reads the interaction log the turns wrote.
+calls). The report reads the interaction log the turns wrote (`--keep-log FILE` keeps it, for
+`assistant report --log FILE` to print in full).
 
 The offline evaluation then runs every question through both variants (`assistant eval
 answers --compare rag,cosine-gate`'s behaviour accuracy). The two verdicts agree when they
@@ -32,7 +33,6 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
-from rich.console import Console
 from rich.progress import Progress
 
 from assistant.evaluation.answers import evaluate_answers, rag_answerer
@@ -41,7 +41,6 @@ from assistant.evaluation.diagnosis import behaviour_ok
 from assistant.evaluation.experiment_report import experiment_report
 from assistant.ingestion.ingest import ingest_paths
 from assistant.interaction_log import read_log
-from assistant.interfaces.cli.report_commands import report_table, verdicts
 from assistant.service import Assistant
 from assistant.settings import Settings
 
@@ -107,7 +106,6 @@ def replay(assistant: Assistant, questions: Sequence[SupportQuestion], rated: fl
 def main() -> None:
     args = parse_args()
     questions = load_support_qa(args.data / "support_qa_dev.jsonl")[: args.n]
-    console = Console(width=140)
     with tempfile.TemporaryDirectory(prefix="experiment-replay-") as tmp:
         root = Path(tmp)
         experiment = root / "experiment.yaml"
@@ -137,9 +135,6 @@ def main() -> None:
             if args.keep_log is not None:
                 shutil.copyfile(settings.interaction_log_path, args.keep_log)
             report = experiment_report(rows, control="fitted-judge")
-            console.print(report_table(report))
-            for line in verdicts(report):
-                console.print(line)
 
             answerers = {
                 "rag": rag_answerer(assistant.choosing({"judge": "fitted"})),

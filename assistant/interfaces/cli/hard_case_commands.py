@@ -41,12 +41,12 @@ def hard_cases_command(
     cases = hard_cases(read_log(path).rows, since=parse_since(since) if since else None)
     write_hard_cases(cases, out)
     reasons = Counter(reason for case in cases for reason in case.reasons)
-    table = Table(title=f"{len(cases)} hard case(s) -> {out}")
-    table.add_column("reason")
-    table.add_column("turns", justify="right")
+    table = Table("reason", "turns")
     for reason, count in reasons.most_common():
         table.add_row(reason, str(count))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(f"{len(cases)} hard case(s) written to {out}", soft_wrap=True)
 
 
 @clear_errors

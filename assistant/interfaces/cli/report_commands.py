@@ -68,7 +68,7 @@ def report_command(
     console = Console()
     console.print(report_table(report))
     for line in verdicts(report):
-        console.print(line)
+        console.print(line, soft_wrap=True)
     if contents.skipped:
         console.print(f"[yellow]{len(contents.skipped)} unreadable row(s) skipped[/yellow]")
     if json_out is not None:
