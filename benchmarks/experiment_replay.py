@@ -27,6 +27,7 @@ import argparse
 import json
 import random
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -134,6 +135,9 @@ def main() -> None:
             rows = read_log(settings.interaction_log_path, strict=True).rows
             if args.keep_log is not None:
                 shutil.copyfile(settings.interaction_log_path, args.keep_log)
+            arms = {row.record.variant for row in rows}
+            if arms != set(OFFLINE_NAMES):
+                sys.exit(f"only {', '.join(sorted(map(str, arms)))} got traffic: raise --n")
             report = experiment_report(rows, control="fitted-judge")
 
             answerers = {

@@ -58,7 +58,7 @@ BENCHMARKS = {
     "batch_ray": Benchmark("batch_ray.py", (), ("--tickets", "200", "--rounds", "1")),
     # Each replayed conversation is three turns of the embedded model (live, then both offline).
     "experiment_replay": Benchmark(
-        "experiment_replay.py", ("--n", "30", "--docs", "30"), ("--n", "4", "--docs", "10")
+        "experiment_replay.py", ("--n", "30", "--docs", "30"), ("--n", "3", "--docs", "10")
     ),
 }
 
