@@ -195,11 +195,14 @@ def test_a_thread_keeps_its_variant_on_its_later_turns_and_its_resume(
     assistant.checkpointer.conn.close()
 
 
+@pytest.mark.parametrize("choices", [{"no_answer_action": "decline"}, {}])
 def test_chosen_choices_switch_the_experiment_off(
-    settings: Settings, tmp_path: Path, experiment: Experiment
+    settings: Settings, tmp_path: Path, experiment: Experiment, choices: dict[str, object]
 ) -> None:
+    # The offline evaluation's `rag` variant is `choosing({})`: the settings' own choices
+    # (no_answer_action=decline by default) on every thread, whatever the experiment says.
     assistant = open_assistant(settings, tmp_path)
-    chosen = assistant.choosing({"no_answer_action": "decline"})
+    chosen = assistant.choosing(choices)
     answer = chosen.ask("How do I reset my password?", thread_id=thread_in(experiment, "escalate"))
     assert (answer.outcome, answer.variant) == (Outcome.DECLINED, None)
     assistant.checkpointer.conn.close()
