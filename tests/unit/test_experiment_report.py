@@ -149,9 +149,11 @@ def test_since_leaves_out_older_turns_and_a_rating_joins_its_turn(tmp_path: Path
 def test_the_report_command_prints_each_variant_and_its_verdicts(tmp_path: Path) -> None:
     path = tmp_path / "interactions.jsonl"
     synthetic_log(path, 100)
-    out = tmp_path / "report.json"
+    out, chart = tmp_path / "report.json", tmp_path / "rates.png"
     result = CliRunner().invoke(
-        app, ["report", "--log", str(path), "--json", str(out)], env={"COLUMNS": "200"}
+        app,
+        ["report", "--log", str(path), "--json", str(out), "--png", str(chart)],
+        env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
     assert "control (control)" in result.output and "treatment" in result.output
@@ -160,6 +162,7 @@ def test_the_report_command_prints_each_variant_and_its_verdicts(tmp_path: Path)
     assert "more turns per arm" in result.output
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert [arm["turns"] for arm in saved["arms"]] == [100, 100]
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("since", ["yesterday", "7x"])

@@ -53,6 +53,10 @@ def report_command(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report as JSON here.")
     ] = None,
+    png: Annotated[
+        Path | None,
+        typer.Option(help="Also draw the rates with their intervals as a PNG chart here."),
+    ] = None,
 ) -> None:
     """Compare the experiment's variants (ASSISTANT_EXPERIMENT) on the logged turns and ratings:
     rates with 95 % Wilson intervals, latency percentiles with bootstrap intervals, and a
@@ -73,6 +77,10 @@ def report_command(
         console.print(f"[yellow]{len(contents.skipped)} unreadable row(s) skipped[/yellow]")
     if json_out is not None:
         json_out.write_text(report.model_dump_json(indent=1) + "\n", encoding="utf-8")
+    if png is not None:
+        from assistant.evaluation.experiment_plots import rates_chart
+
+        rates_chart(png, report)
 
 
 def report_table(report: ExperimentReport) -> Table:
