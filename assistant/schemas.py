@@ -109,6 +109,14 @@ class Document(BaseModel):
     format: DocFormat = Field("text", description="How `text` is marked up; picks the chunker.")
 
 
+class InjectionFlag(BaseModel):
+    """A sentence of a chunk that instructs its reader or the assistant (see
+    `assistant.knowledge.injection`): stored with the chunk, never quoted nor shown to a model."""
+
+    sentence: str
+    reason: str = Field(description="Which rule found it, e.g. `asks for credentials`.")
+
+
 class Chunk(BaseModel):
     """A piece of a document as stored in the index."""
 
@@ -126,6 +134,10 @@ class Chunk(BaseModel):
     metadata: dict[str, str] = Field(
         default_factory=dict, description="The document's metadata (e.g. a Zendesk section)."
     )
+    injections: list[InjectionFlag] = Field(
+        default_factory=list,
+        description="Sentences flagged at ingest as instructions to the reader or assistant.",
+    )
 
 
 class RetrievedChunk(Chunk):
@@ -133,6 +145,13 @@ class RetrievedChunk(Chunk):
     dense_score: float | None = Field(
         None, description="Cosine similarity of query and chunk, when known."
     )
+
+
+class FlaggedSentence(InjectionFlag):
+    """A flagged sentence as an ingest run lists it: which document it is in."""
+
+    doc_id: str
+    source: str = ""
 
 
 class IngestReport(BaseModel):
@@ -143,6 +162,11 @@ class IngestReport(BaseModel):
     chunks_unchanged: int = 0
     skipped: int = 0
     errors: list[str] = Field(default_factory=list)
+    flagged: list[FlaggedSentence] = Field(
+        default_factory=list,
+        description="Sentences of the ingested documents that instruct the reader or the "
+        "assistant (kept in the index with the flag, never quoted in an answer).",
+    )
 
 
 class Action(StrEnum):
@@ -156,6 +180,9 @@ class Outcome(StrEnum):
     """What the turn ended with."""
 
     ANSWERED = "answered"
+    # Answered from what was found, said plainly that it may not cover the question, with a
+    # person offered: the judge was not confident enough to answer plainly.
+    HEDGED = "hedged"
     ANSWERED_DIRECTLY = "answered_directly"
     CLARIFY = "clarify"
     DECLINED = "declined"
@@ -201,12 +228,21 @@ class Answer(BaseModel):
     escalation: EscalationDecision | None = Field(
         None, description="Why and with which hand-off note the turn went to a human."
     )
+    notice: str = Field(
+        "",
+        description="What the customer must be told with the answer: for a hedged answer, "
+        "that it may not cover the question and that a person can take it.",
+    )
     offer_human: bool = Field(
         False,
-        description="Triage says a person should take this: the answer comes with the offer "
-        "of one (ASSISTANT_TRIAGE_HAND_OVER=offer).",
+        description="A person should be offered with this answer: triage says one should take "
+        "it (ASSISTANT_TRIAGE_HAND_OVER=offer), or the answer is hedged.",
     )
     timings: list[NodeTiming] = Field(default_factory=list)
     variant: str | None = Field(
         None, description="The experiment's variant this thread is in (ASSISTANT_EXPERIMENT)."
     )
+
+    def shown_text(self) -> str:
+        """The text and its notice, for an interface that can show only one text."""
+        return f"{self.text}\n\n{self.notice}" if self.notice else self.text

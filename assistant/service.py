@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -39,7 +39,15 @@ from assistant.llm.embedded import EmbeddedChatModel
 from assistant.llm.gateway import build_chat_model
 from assistant.schemas import Answer, Outcome
 from assistant.settings import Settings
-from assistant.thread_store import ThreadLocks, open_thread_locks, open_thread_store
+from assistant.thread_erasure import Erasure, ThreadEraser
+from assistant.thread_store import (
+    THREAD_SOURCES,
+    ThreadLocks,
+    ThreadOwner,
+    ThreadSource,
+    open_thread_locks,
+    open_thread_store,
+)
 from assistant.tracing import (
     INSTRUMENTATION,
     TENANT,
@@ -97,11 +105,21 @@ def check_question(question: str, max_chars: int) -> str:
     return text
 
 
+def check_thread_id(thread_id: str) -> str:
+    """Return `thread_id`, or raise `InputError`: a `/` would let one owner's id reach into
+    another's stored ids (`ThreadOwner.key`)."""
+    if not thread_id or "/" in thread_id:
+        raise InputError(f"invalid thread id {thread_id!r} (no '/'; letters, digits, . _ : -)")
+    return thread_id
+
+
 class Assistant(Closing):
     """Answers questions over one knowledge base; keeps threads on disk.
 
-    A turn, a resume and a hand-over each hold their thread's lock (`ThreadLocks`) from the
-    check to the write, so replicas sharing a thread store change a thread one at a time.
+    Every thread has one owner (`ThreadOwner`: a tenant, through the API or through Slack),
+    part of the id the store keys it by. A turn, a resume, a hand-over and a rating each hold
+    the thread's lock (`ThreadLocks`) from the owner check to the write, so replicas sharing a
+    thread store change a thread one at a time and nobody else's request slips in between.
     With a `tracer_provider`, each is a `turn` span over its nodes, model calls and searches.
     """
 
@@ -135,6 +153,13 @@ class Assistant(Closing):
         # triage-batch --answer and /v1/triage read tickets with the turn's own engine.
         self.triage = deps.triage or build_triage(settings, model)
         self.graph = build_graph(deps, checkpointer)
+        days = settings.thread_retention_days
+        self.eraser = ThreadEraser(
+            checkpointer,  # type: ignore[arg-type]
+            self.thread_locks,
+            self.interaction_log,
+            retention=timedelta(days=days) if days else None,
+        )
         # Per-turn choices (`TurnConfig` keys) every run of this one makes; see `choosing`.
         self._choices: dict[str, object] = {}
         # The A/B experiment: each thread's variant is a set of choices on this same graph.
@@ -163,6 +188,7 @@ class Assistant(Closing):
                 tracer_provider=provider,
             )
             opened._owns_tracing = owned
+            opened.eraser.prune_expired()
             return opened
         except BaseException:
             # A bad setting found late (e.g. the interaction log's redactor) leaves nothing open.
@@ -171,91 +197,141 @@ class Assistant(Closing):
             store.close()
             raise
 
+    def owner(self, tenant: str | None = None, via: ThreadSource = "api") -> ThreadOwner:
+        """The owner of a caller's threads: its tenant (the settings' by default), through the
+        API or through Slack."""
+        return ThreadOwner(tenant=tenant or self.settings.tenant, via=via)
+
     def ask(
         self,
         question: str,
         *,
         thread_id: str | None = None,
         tenant: str | None = None,
+        via: ThreadSource = "api",
+        user: str | None = None,
         listener: TurnListener | None = None,
     ) -> Answer:
-        """Run one turn. A new thread is started when `thread_id` is None.
+        """Run one turn. A new thread is started when `thread_id` is None, or names no thread
+        of this owner (`tenant` through `via`): another owner's thread of the same name is
+        another thread, never seen nor waited for.
 
         A thread handed to a human waits for `resume`; asking on it first is refused.
-        `listener` hears each node as it finishes and the answer's pieces as they are final.
+        `user` names the end user the thread is about (kept with the thread and its log rows,
+        for erasure); a turn without one keeps the thread's. `listener` hears each node as it
+        finishes and the answer's pieces as they are final.
         """
         started = time.perf_counter()
         text = check_question(question, self.settings.max_question_chars)
-        thread = thread_id or uuid.uuid4().hex
-        config = self._config(thread)
-        tenant = tenant or self.settings.tenant
-        with turn_span(self.tracer, thread, tenant, self.variant_name(thread)):
-            with self.thread_locks.hold(thread):
+        thread = check_thread_id(thread_id or uuid.uuid4().hex)
+        owner = self.owner(tenant, via)
+        config = self._config(owner.key(thread), thread, user=user)
+        with turn_span(self.tracer, thread, owner.tenant, self.variant_name(thread)):
+            with self.thread_locks.hold(owner.key(thread)):
+                self._owned_state(owner, thread)
                 if waits_for_human(self.graph, config):
                     raise AlreadyWithHumanError(
                         f"thread {thread} waits for a human's reply (resume it first)"
                     )
-                state = self._run(new_turn(text, tenant), config, listener)
-            return self._answer(state, thread, started=started)
+                state = self._run(new_turn(text, owner.tenant, user), config, listener)
+            return self._answer(state, thread, owner, started=started)
 
-    def resume(self, thread_id: str, reply: str, *, listener: TurnListener | None = None) -> Answer:
-        """Continue a thread handed to a human with that human's reply."""
+    def resume(
+        self,
+        thread_id: str,
+        reply: str,
+        *,
+        tenant: str | None = None,
+        via: ThreadSource = "api",
+        listener: TurnListener | None = None,
+    ) -> Answer:
+        """Continue a thread handed to a human with that human's reply. Raises
+        `ThreadNotFoundError` when the owner has no such thread."""
         started = time.perf_counter()
         text = check_question(reply, self.settings.max_question_chars)
-        config = self._config(thread_id)
-        with turn_span(self.tracer, thread_id, None, self.variant_name(thread_id)):
-            with self.thread_locks.hold(thread_id):
+        owner = self.owner(tenant, via)
+        config = self._config(owner.key(check_thread_id(thread_id)), thread_id)
+        with turn_span(self.tracer, thread_id, owner.tenant, self.variant_name(thread_id)):
+            with self.thread_locks.hold(owner.key(thread_id)):
+                if not self._owned_state(owner, thread_id):
+                    raise ThreadNotFoundError(f"no thread {thread_id!r}")
                 if not waits_for_human(self.graph, config):
                     raise InputError(f"thread {thread_id} is not waiting for a human's reply")
                 state = self._run(Command(resume=text), config, listener)
-            return self._answer(state, thread_id, started=started)
+            return self._answer(state, thread_id, owner, started=started)
 
-    def hand_over(self, thread_id: str) -> Answer:
+    def hand_over(
+        self, thread_id: str, *, tenant: str | None = None, via: ThreadSource = "api"
+    ) -> Answer:
         """Hand a thread whose turn has ended to a human, at the customer's request.
 
         The thread then waits for `resume`, exactly as after a hand-over the model chose.
-        Raises `ThreadNotFoundError` for an unknown thread and `AlreadyWithHumanError` when it
-        is with a human already (another replica's click of the same button included).
+        Raises `ThreadNotFoundError` for a thread the owner does not have and
+        `AlreadyWithHumanError` when it is with a human already (another replica's click of
+        the same button included).
         """
         started = time.perf_counter()
-        config = self._config(thread_id)
-        with turn_span(self.tracer, thread_id, None, self.variant_name(thread_id)):
-            with self.thread_locks.hold(thread_id):
-                values = self.thread_values(thread_id)
+        owner = self.owner(tenant, via)
+        key = owner.key(check_thread_id(thread_id))
+        config = self._config(key, thread_id)
+        with turn_span(self.tracer, thread_id, owner.tenant, self.variant_name(thread_id)):
+            with self.thread_locks.hold(key):
+                values = self._owned_state(owner, thread_id)
                 if not values:
                     raise ThreadNotFoundError(f"no thread {thread_id!r}")
-                if self.waiting_for_human(thread_id):
+                if waits_for_human(self.graph, config):
                     raise AlreadyWithHumanError(f"thread {thread_id} is already with a human")
                 hand_over_on_request(self.graph, config, str(values.get("question")))
-                state = self.thread_values(thread_id)
-            return self._answer(state, thread_id, escalated_by="customer", started=started)
+                state = self._state(key)
+            return self._answer(state, thread_id, owner, escalated_by="customer", started=started)
 
     def rate(
         self,
         thread_id: str,
         rating: Feedback,
         *,
+        tenant: str | None = None,
+        via: ThreadSource = "api",
         turn: int | None = None,
         comment: str | None = None,
         outcome: Outcome | None = None,
     ) -> InteractionRecord:
         """Log a rating of the `turn`-th answer of a thread (its latest when None), beside the
-        turn it rates. Raises `ThreadNotFoundError` when the thread has no such answer."""
-        record = rating_record(
-            self.thread_values(thread_id),
-            thread_id=thread_id,
-            rating=rating,
-            turn=turn,
-            comment=comment,
-            outcome=outcome,
-            at=datetime.now(UTC),
-            variant=self.variant_name(thread_id),
-        )
-        if record is None:
-            which = "no answered turn" if turn is None else f"no answer {turn}"
-            raise ThreadNotFoundError(f"{which} in thread {thread_id!r}")
-        self.interaction_log.append(record)
+        turn it rates. Raises `ThreadNotFoundError` when the owner's thread has no such answer
+        (or the owner no such thread)."""
+        owner = self.owner(tenant, via)
+        with self.thread_locks.hold(owner.key(check_thread_id(thread_id))):
+            record = rating_record(
+                self._owned_state(owner, thread_id),
+                thread_id=thread_id,
+                rating=rating,
+                turn=turn,
+                comment=comment,
+                outcome=outcome,
+                at=datetime.now(UTC),
+                via=owner.via,
+                variant=self.variant_name(thread_id),
+            )
+            if record is None:
+                which = "no answered turn" if turn is None else f"no answer {turn}"
+                raise ThreadNotFoundError(f"{which} in thread {thread_id!r}")
+            self.interaction_log.append(record)
         return record
+
+    def forget_thread(
+        self, thread_id: str, *, tenant: str | None = None, via: ThreadSource = "api"
+    ) -> Erasure:
+        """Delete the owner's thread and its interaction-log rows (`ThreadNotFoundError` when
+        the owner has no such thread)."""
+        return self.eraser.forget_thread(self.owner(tenant, via), check_thread_id(thread_id))
+
+    def forget_user(
+        self, user: str, *, tenant: str | None = None, via: ThreadSource | None = "api"
+    ) -> Erasure:
+        """Delete every thread of end user `user` of the tenant, through `via` (both the API's
+        and Slack's when None), and every interaction-log row of theirs."""
+        vias = THREAD_SOURCES if via is None else (via,)
+        return self.eraser.forget_user(user, [self.owner(tenant, v) for v in vias])
 
     @property
     def needs_exclusive_use(self) -> bool:
@@ -269,9 +345,12 @@ class Assistant(Closing):
         local_store = self.settings.qdrant_url is None
         return local_store or isinstance(self.model, EmbeddedChatModel)
 
-    def waiting_for_human(self, thread_id: str) -> bool:
-        """Whether the thread is handed over and waits for `resume`."""
-        return waits_for_human(self.graph, {"configurable": {"thread_id": thread_id}})
+    def waiting_for_human(
+        self, thread_id: str, *, tenant: str | None = None, via: ThreadSource = "api"
+    ) -> bool:
+        """Whether the owner's thread is handed over and waits for `resume`."""
+        key = self.owner(tenant, via).key(check_thread_id(thread_id))
+        return waits_for_human(self.graph, {"configurable": {"thread_id": key}})
 
     def sharing(self, settings: Settings) -> Assistant:
         """Another assistant over this one's store, model, threads and log, with `settings`
@@ -306,25 +385,50 @@ class Assistant(Closing):
         chosen._owns_tracing = False
         return chosen
 
-    def thread_values(self, thread_id: str) -> dict[str, Any]:
-        """The saved state of a thread (`SupportState` keys); empty when there is no such thread."""
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    def thread_values(
+        self, thread_id: str, *, tenant: str | None = None, via: ThreadSource = "api"
+    ) -> dict[str, Any]:
+        """The saved state of the owner's thread (`SupportState` keys); empty when the owner
+        has no such thread. Read without the lock: for showing, not for deciding."""
+        if "/" in thread_id:
+            return {}  # no client's id (`check_thread_id`)
+        try:
+            return self._owned_state(self.owner(tenant, via), thread_id)
+        except ThreadNotFoundError:
+            return {}
+
+    def _state(self, key: str) -> dict[str, Any]:
+        config: RunnableConfig = {"configurable": {"thread_id": key}}
         return dict(self.graph.get_state(config).values)
 
     def variant(self, thread_id: str) -> Variant | None:
-        """The experiment's variant of the thread (the same in every replica and interface);
-        None without an experiment."""
+        """The experiment's variant of the thread (the same in every replica and interface:
+        the public thread id decides it); None without an experiment."""
         return self.experiment.assign(thread_id) if self.experiment is not None else None
 
     def variant_name(self, thread_id: str) -> str | None:
         variant = self.variant(thread_id)
         return variant.name if variant is not None else None
 
-    def _config(self, thread_id: str) -> RunnableConfig:
+    def _owned_state(self, owner: ThreadOwner, thread_id: str) -> dict[str, Any]:
+        """The state stored under the owner's key (empty for a new thread). Its tenant is the
+        owner's but in a tampered or mis-migrated store: then `ThreadNotFoundError`, exactly
+        as for another owner's thread."""
+        values = self._state(owner.key(thread_id))
+        if values and values.get("tenant") not in (None, owner.tenant):
+            logger.error("thread %s is stored under another tenant's key", owner.key(thread_id))
+            raise ThreadNotFoundError(f"no thread {thread_id!r}")
+        return values
+
+    def _config(self, key: str, thread_id: str, *, user: str | None = None) -> RunnableConfig:
+        """The run's config: the thread's stored `key`, and the choices of its experiment
+        variant (from the public `thread_id`) under this assistant's own."""
         variant = self.variant(thread_id)
         arm = variant.choices if variant is not None else {}
-        configurable = {**arm, **self._choices, "thread_id": thread_id}
-        config: RunnableConfig = {"configurable": configurable}
+        config: RunnableConfig = {"configurable": {**arm, **self._choices, "thread_id": key}}
+        if user is not None:
+            # Checkpoint metadata: erasure finds a user's threads by it (`threads_of_user`).
+            config["metadata"] = {"user": user}
         if self._callbacks:
             config["callbacks"] = self._callbacks
         return config
@@ -346,12 +450,13 @@ class Assistant(Closing):
                 for node in chunk:
                     if not node.startswith("__"):  # "__interrupt__" is not a node
                         listener.on_step(node)
-        return self.thread_values(str(config["configurable"]["thread_id"]))
+        return self._state(str(config["configurable"]["thread_id"]))
 
     def _answer(
         self,
         state: dict[str, Any],
         thread: str,
+        owner: ThreadOwner,
         *,
         started: float,
         escalated_by: EscalatedBy = "assistant",
@@ -374,6 +479,7 @@ class Assistant(Closing):
                     thread_id=thread,
                     escalated_by=escalated_by,
                     at=datetime.now(UTC),
+                    via=owner.via,
                     variant=variant,
                     latency_ms=round((time.perf_counter() - started) * 1000, 1),
                 )
@@ -382,6 +488,7 @@ class Assistant(Closing):
             # The log feeds the next training set; failing to write it must not fail the
             # customer's turn.
             logger.exception("could not log the turn of thread %s", thread)
+        self.eraser.sweep_if_due()
         return answer
 
     def close(self) -> None:

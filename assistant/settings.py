@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from platformdirs import user_cache_path, user_data_path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from assistant.kinds import SearchMode
 
@@ -35,6 +35,16 @@ StoreEngineName = Literal["edge", "local"]
 
 def _data_dir() -> Path:
     return user_data_path(APP_NAME)
+
+
+def check_judge_bands(answer_at: float | None, confident_at: float | None) -> None:
+    """``ValueError`` unless the turn answers plainly no lower than it answers at all."""
+    if answer_at is not None and confident_at is not None and confident_at < answer_at:
+        raise ValueError(
+            f"judge_confident_at ({confident_at}) is below judge_answer_at ({answer_at}): a "
+            "turn answers plainly only where it answers at all (ASSISTANT_JUDGE_CONFIDENT_AT "
+            ">= ASSISTANT_JUDGE_ANSWER_AT)"
+        )
 
 
 def _check_rate_limit(spec: str) -> None:
@@ -138,6 +148,13 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=100)
     tenant: str = Field("default", min_length=1, description="Tenant applied to every query.")
     chunk_max_chars: int = Field(1200, ge=200)
+    knowledge_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The team's own domains (comma-separated: `cloudnest.com,cloudnest.help`). "
+        "At ingest a sentence that sends the reader to write to, sign in or pay at an address "
+        "outside these and the documents' own URLs is flagged as an injected instruction and "
+        "never quoted; empty (and no URLs) turns that one rule off.",
+    )
 
     # --- ingesting from the web (`assistant ingest URL`, `--zendesk`) ---------------
     crawl_user_agent: str = Field(
@@ -236,6 +253,36 @@ class Settings(BaseSettings):
         description="Query rewrites when nothing is relevant. 0 by default: the packaged model's "
         "rewrites found no answer the first search missed and gave the judge a second chance to "
         "pass an unanswerable question (README); raise it with a bigger model.",
+    )
+    judge_answer_at: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Grade step, fitted judge: the probability that the search answers (the "
+        "judge's, calibrated) below which the turn declines. Unset = the judge's fitted value "
+        "(90 % of answerable searches pass, out of fold).",
+    )
+    judge_confident_at: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Grade step, fitted judge: the probability at or above which the turn answers "
+        "plainly; between `judge_answer_at` and this it answers with a hedge (it may not cover "
+        "the question) and offers a person. Unset = the judge's fitted value (at most 10 % of "
+        "unanswerable searches reach it, out of fold); equal to `judge_answer_at` = never hedge.",
+    )
+    model_judge: bool = Field(
+        False,
+        description="Grade step, on a model server (ASSISTANT_BACKEND=openai): also ask the "
+        "served model, under a JSON schema, whether the passages the fitted judge kept answer; "
+        "its no hedges a confident answer and declines a hedged one. Off by default: measure "
+        "it with your model first (`assistant eval answers --compare fitted,model-judge`).",
+    )
+    model_judge_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="The model judge's time per search (no retries); past it, the fitted "
+        "judge decides alone.",
     )
     min_relevance: float = Field(
         0.25,
@@ -362,7 +409,26 @@ class Settings(BaseSettings):
         default_factory=dict,
         repr=False,
         description='API key -> tenant, as JSON (`{"key-a": "acme"}`). Every request '
-        "is scoped to its key's tenant. Empty = the API is open and serves `tenant` to anyone.",
+        "is scoped to its key's tenant. Empty = the API is open and serves `tenant` to anyone "
+        "(on a loopback address only, unless `serve_open`).",
+    )
+    serve_open: bool = Field(
+        False,
+        description="`assistant serve` and `assistant mcp --transport http` without API keys "
+        "listen on a non-loopback address only when this says the API is meant to be open to "
+        "whoever reaches it; otherwise they refuse to start.",
+    )
+    serve_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names a request's `Host` header may give besides the loopback names "
+        "(localhost, 127.0.0.1, ::1), comma-separated: `api.example.com,*.example.org`; `*` "
+        "allows any. Another Host gets 400 (DNS rebinding).",
+    )
+    serve_trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies, comma-separated "
+        "(`10.0.0.5,10.1.0.0/16`), whose `X-Forwarded-For` names the client; rate limits count "
+        "that client. Unset = the connecting address is the client.",
     )
     serve_max_body_bytes: int = Field(
         256 * 1024, ge=1024, description="Largest JSON request body; larger ones get 413."
@@ -384,6 +450,18 @@ class Settings(BaseSettings):
         repr=False,
         description='Per-key limits that replace `serve_rate_limit`, as JSON (`{"key-a": '
         '"600/minute"}`); keys must be among `serve_api_keys`.',
+    )
+    serve_auth_failure_limit: str | None = Field(
+        "5/minute;50/hour",
+        description="Requests with a wrong or missing API key one client address may make "
+        "(`limits` notation); past it, every request of that address that needs a key gets "
+        "429 until the window passes, a right key included. Unset = no limit.",
+    )
+    serve_rate_limit_storage: SecretStr = Field(
+        SecretStr("memory://"),
+        description="Where rate-limit counts live, as a `limits` storage URI: `memory://` "
+        "(this process) or `redis://host:6379` (shared by every replica; needs the `redis` "
+        "extra).",
     )
 
     # --- MCP server (`assistant mcp`) -----------------------------------------------
@@ -463,6 +541,13 @@ class Settings(BaseSettings):
         description="How long a turn or a hand-over waits for another one on the same thread "
         "(in any replica) before failing with 503; a turn of a slow model takes up to a minute.",
     )
+    thread_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Threads idle for longer than this many days are deleted (with their "
+        "checkpoints) when the assistant opens, hourly after a turn, and by `assistant threads "
+        "prune`. Unset = threads are kept until deleted (`DELETE /v1/threads/{id}`).",
+    )
     cache_dir: Path = Field(default_factory=lambda: user_cache_path(APP_NAME))
 
     # --- interaction log (the adapters' flywheel) ---------------------------------------
@@ -482,14 +567,52 @@ class Settings(BaseSettings):
         "assistant.interaction_log:redact_personal_data",
         pattern=r"^\s*$|^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
         description="`module:function` (str -> str) applied to all free text before it is "
-        "logged. The default masks emails, phone numbers and card numbers; empty = no redaction.",
+        "logged. The default masks e-mails, IBANs, card and passport numbers and phone numbers "
+        "(docs/security.md); empty = no redaction.",
     )
+
+    @field_validator("knowledge_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [d.strip().lower() for d in value.split(",") if d.strip()]
+        return value
 
     @field_validator("serve_rate_limit")
     @classmethod
     def _parse_rate_limit(cls, value: str | None) -> str | None:
         if value is not None:
             _check_rate_limit(value)
+        return value
+
+    @field_validator("serve_auth_failure_limit")
+    @classmethod
+    def _parse_auth_failure_limit(cls, value: str | None) -> str | None:
+        if value:
+            _check_rate_limit(value)
+        return value or None
+
+    @field_validator("serve_allowed_hosts", "serve_trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # An environment variable gives a comma-separated string; code gives a list.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("serve_trusted_proxies")
+    @classmethod
+    def _parse_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an address or a network: write e.g. '10.0.0.5' or "
+                    "'10.1.0.0/16'"
+                ) from None
         return value
 
     @field_validator("serve_rate_limits")
@@ -505,6 +628,11 @@ class Settings(BaseSettings):
         # with it unless the index's folder was chosen on its own.
         if "qdrant_path" not in self.model_fields_set:
             self.qdrant_path = self.data_dir / "qdrant"
+        return self
+
+    @model_validator(mode="after")
+    def _judge_bands_in_order(self) -> Settings:
+        check_judge_bands(self.judge_answer_at, self.judge_confident_at)
         return self
 
     @model_validator(mode="after")

@@ -55,6 +55,8 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         qdrant_path=tmp_path / "qdrant",
         cache_dir=tmp_path / "cache",
+        # The host name Starlette's TestClient sends; the API answers loopback names only.
+        serve_allowed_hosts=["testserver"],
     )
 
 

@@ -42,7 +42,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("turn decisions", ("assistant.turn",)),
     ("graph", ("assistant.graph",)),
-    ("service", ("assistant.thread_store", "assistant.service")),
+    ("service", ("assistant.thread_store", "assistant.thread_erasure", "assistant.service")),
     ("evaluation", ("assistant.evaluation",)),
     ("training", ("assistant.training",)),
     ("interfaces", ("assistant.interfaces",)),

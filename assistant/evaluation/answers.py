@@ -59,6 +59,8 @@ AnswerVariant = Literal[
     "four-sentences",
     "no-router",
     "before",
+    "model-judge",
+    "no-hedge",
 ]
 
 # The turn's design choices as A/B variants: each is `rag` with these settings changed.
@@ -71,6 +73,10 @@ TURN_VARIANTS: dict[str, dict[str, object]] = {
     "no-router": {"router": "model"},
     # The turn as it was before the router, the judge and several sentences.
     "before": {"judge": "cosine", "answer_sentences": 1, "router": "model"},
+    # The served model's judgement beside the fitted one (a server only).
+    "model-judge": {"model_judge": True},
+    # One threshold, as before the hedged band: answer plainly whatever the judge passes.
+    "no-hedge": {"judge_confident_at": 0.0},
 }
 
 # The closed-book baseline's prompt. It lives here, not in graphs/prompts.py, because no turn
@@ -225,6 +231,9 @@ def summarise(variant: str, scored: Sequence[AnswerExample]) -> AnswersRow:
         behaviour_accuracy=sum(e.behaviour_ok for e in scored) / n if n else 0.0,
         citation_validity=sum(with_markers) / len(with_markers) if with_markers else None,
         citation_precision=mean(e.citation_precision for e in scored),
+        citation_precision_confident=mean(
+            e.citation_precision for e in scored if e.outcome == Outcome.ANSWERED
+        ),
         citation_recall=mean(e.citation_recall for e in scored),
         token_f1=mean(e.token_f1 for e in scored) or 0.0,
         rouge_l=mean(e.rouge_l for e in scored) or 0.0,

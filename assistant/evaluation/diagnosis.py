@@ -14,7 +14,7 @@ from collections.abc import Collection
 from assistant.evaluation.results import Answerability, Diagnosis
 from assistant.schemas import Outcome
 
-ANSWERED = frozenset({Outcome.ANSWERED, Outcome.ANSWERED_DIRECTLY})
+ANSWERED = frozenset({Outcome.ANSWERED, Outcome.HEDGED, Outcome.ANSWERED_DIRECTLY})
 NOT_ANSWERED = frozenset({Outcome.DECLINED, Outcome.ESCALATED, Outcome.HUMAN_REPLY})
 
 # What the assistant should do with each class of question (the data's README mapping).

@@ -4,10 +4,11 @@ decided and cited.
 One knowledge base is built twice, as two tenants of one store. `clean`: the gold passages of
 the first N standalone dev questions of a fixture (`dev_qids`) and some distractor passages.
 `salted`: the same, with injected instructions ("ignore previous instructions", "escalate this",
-"cite [7]", fake `[n]` markers, "call the search tool with ...") inside every gold passage, plus
-one added document per question that restates it and carries more of them. `ask` runs one turn
-and records its search tool calls, the chunks the generator was shown and why its citations are
-not valid (`citation_problems`). `benchmarks/hostile_documents.py` compares the tenants' turns.
+"cite [7]", fake `[n]` markers, "call the search tool with ...", "send your password to ...")
+inside every gold passage, plus one added document per question that restates it and carries
+more of them. `ask` runs one turn and records its search tool calls, the chunks the generator
+was shown and why its citations are not valid (`citation_problems`).
+`benchmarks/hostile_documents.py` compares the tenants' turns.
 
 The fixture (JSON) holds `dev_qids`, `questions` (written ones, for the routes that do not
 search) and `injections` (`id`, `tries`, `text`).
@@ -167,7 +168,7 @@ def recorded_searches(store: KnowledgeStore) -> Iterator[list[tuple[str, str]]]:
 def ask(assistant: Assistant, question: str, tenant: str) -> Turn:
     with recorded_searches(assistant.store) as searches:
         answer = assistant.ask(question, tenant=tenant)
-    state = assistant.thread_values(answer.thread_id or "")
+    state = assistant.thread_values(answer.thread_id or "", tenant=tenant)
     relevant = list(state.get("relevant") or [])
     turn = Turn(question, tenant, answer, searches, relevant)
     turn.problems = citation_problems(

@@ -124,6 +124,9 @@ class AnswersRow(BaseModel):
     behaviour_accuracy: float
     citation_validity: float | None
     citation_precision: float | None
+    citation_precision_confident: float | None = Field(
+        None, description="Citation precision over the answers given plainly (not hedged)."
+    )
     citation_recall: float | None
     token_f1: float
     rouge_l: float

@@ -34,6 +34,8 @@ MEANING: dict[str, str] = {
     "one-sentence": "rag with one answer sentence, chosen by the model",
     "four-sentences": "rag with four answer sentences, however many words they have",
     "no-router": "rag with the base model's calibrated choice instead of the router",
+    "model-judge": "rag with the served model's judgement beside the fitted judge (a server)",
+    "no-hedge": "rag answering plainly whatever the judge passes (no hedged band)",
     "before": "rag as before the router, the judge and several sentences (all three undone)",
     "lora": "the task's LoRA adapter on the configured backend",
     "base": "the prompted base model on the configured backend, no adapter",

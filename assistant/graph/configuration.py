@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Literal
 
 from langchain_core.runnables import RunnableConfig
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assistant.kinds import SearchMode
-from assistant.settings import Settings
+from assistant.settings import Settings, check_judge_bands
 
 
 class TurnConfig(BaseModel):
@@ -32,6 +32,9 @@ class TurnConfig(BaseModel):
     clarify: bool
     clarify_vague: bool
     min_relevance: float = Field(ge=-1.0, le=1.0)
+    judge_answer_at: float | None = Field(ge=0.0, le=1.0)
+    judge_confident_at: float | None = Field(ge=0.0, le=1.0)
+    model_judge: bool
     answer_mode: Literal["extractive", "generative"]
     answer_sentences: int = Field(ge=1, le=20)
     answer_words: int = Field(ge=1, le=1000)
@@ -39,6 +42,11 @@ class TurnConfig(BaseModel):
     no_answer_action: Literal["decline", "escalate"]
     verify_citations: Literal["off", "flag", "remove"]
     triage_hand_over: Literal["offer", "perform", "off"]
+
+    @model_validator(mode="after")
+    def _judge_bands_in_order(self) -> TurnConfig:
+        check_judge_bands(self.judge_answer_at, self.judge_confident_at)
+        return self
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +20,7 @@ from assistant.kinds import SearchMode
 from assistant.knowledge.search_tool import Retriever, make_search_tool
 from assistant.llm.calibration import CalibratedChooser
 from assistant.llm.embedded import EmbeddedChatModel
+from assistant.llm.gateway import build_chat_model
 from assistant.llm.registry import AdapterRegistry
 from assistant.policy import TriagePolicy
 from assistant.schemas import EscalationDecision
@@ -29,6 +31,7 @@ from assistant.triage.inference import ESCALATION_ADAPTER, decide_escalation
 from assistant.triage.zero_shot import ZeroShotTriage
 from assistant.turn.evidence import EvidenceReader
 from assistant.turn.judgement import CosineGate, FittedJudge, Judge, open_judge
+from assistant.turn.model_judge import CombinedJudge, ModelJudge
 from assistant.turn.routing import FittedRouter, open_router
 from assistant.turn.small_talk import SmallTalk, open_small_talk
 from assistant.turn.verification import CitationVerifier
@@ -36,6 +39,8 @@ from assistant.turn.verification import CitationVerifier
 if TYPE_CHECKING:
     from assistant.knowledge.embedder import Embedder
     from assistant.knowledge.sparse import SparseEncoder
+
+logger = logging.getLogger(__name__)
 
 Escalation = Callable[[str, str], EscalationDecision]
 
@@ -79,6 +84,8 @@ class GraphDeps:
     router: FittedRouter | None = None
     small_talk: SmallTalk | None = None
     judge: Judge | None = None
+    # The served model's judgement (a server only); a run asks for it with `model_judge`.
+    model_judge: ModelJudge | None = None
     reader: EvidenceReader | None = None
     # Spans of nodes and searches; None = tracing off (nothing wrapped).
     tracer: Tracer | None = None
@@ -110,19 +117,32 @@ class GraphDeps:
         return self.verifier if turn.verify_citations != "off" else None
 
     def judgement(self, turn: TurnConfig) -> Judge:
+        """The judge the run's choices make: the fitted judge or the cosine gate as chosen,
+        made more careful by the served model's judgement when the run asks for it."""
+        judge = self._fitted_judgement(turn)
+        if turn.model_judge and self.model_judge is not None:
+            return CombinedJudge(judge, self.model_judge)
+        return judge
+
+    def _fitted_judgement(self, turn: TurnConfig) -> Judge:
         """The judge as built, or the one the run's choices make of it: the cosine gate, the
-        fitted judge without its clarify head or with another floor."""
+        fitted judge without its clarify head, with another floor or other thresholds."""
         judge = self.judge or CosineGate(self.defaults.min_relevance)
         if turn.judge == "cosine" and not isinstance(judge, CosineGate):
             return CosineGate(turn.min_relevance)
         defaults = self.defaults
-        if (turn.min_relevance, turn.clarify) == (defaults.min_relevance, defaults.clarify):
+        chosen = ("min_relevance", "clarify", "judge_answer_at", "judge_confident_at")
+        if all(getattr(turn, f) == getattr(defaults, f) for f in chosen):
             return judge
         if isinstance(judge, CosineGate):
             return CosineGate(turn.min_relevance)
         if isinstance(judge, FittedJudge):
-            clarify = judge.clarify if turn.clarify else None
-            return FittedJudge(judge.turn, judge.chunk, judge.reader, clarify, turn.min_relevance)
+            return judge.with_choices(
+                clarify=turn.clarify,
+                floor=turn.min_relevance,
+                answer_at=turn.judge_answer_at,
+                confident_at=turn.judge_confident_at,
+            )
         return judge
 
     def decider(self, turn: TurnConfig) -> CalibratedChooser:
@@ -191,9 +211,32 @@ def build_deps(
             reader,
             settings.min_relevance,
             clarify=settings.clarify,
+            answer_at=settings.judge_answer_at,
+            confident_at=settings.judge_confident_at,
         ),
+        model_judge=open_model_judge(settings),
         reader=reader,
         tracer=tracer,
+    )
+
+
+def open_model_judge(settings: Settings) -> ModelJudge | None:
+    """The served model as a judge, on a server only (the packaged 135M model reads passages no
+    better than the fitted heads, and a call per search would double an embedded turn)."""
+    if settings.backend != "openai":
+        if settings.model_judge:
+            logger.warning("ASSISTANT_MODEL_JUDGE needs ASSISTANT_BACKEND=openai; not used")
+        return None
+    # Its own client: a judgement with a fallback should not wait out the answer's timeout
+    # and retries.
+    quick = settings.model_copy(
+        update={"request_timeout_s": settings.model_judge_timeout_s, "max_retries": 0}
+    )
+    return ModelJudge(
+        build_chat_model(quick),
+        lambda passages, question: prompt(
+            prompts.JUDGE.format(passages=passages, question=question)
+        ),
     )
 
 

@@ -52,8 +52,9 @@ def triage(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
 
 def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     """Pick the next step among a fixed set: the fitted router, or the model's constrained
-    choice; a reply only to a message that is small talk as a whole (`is_small_talk`), the
-    rest is searched. A search (and a clarifying question, which names what a search finds) starts
+    choice; a reply only to a message that is small talk as a whole (`is_small_talk`), a
+    hand-over only to one that triage (where it ran) says needs a person; the rest is
+    searched. A search (and a clarifying question, which names what a search finds) starts
     with the question after the previous user turn: follow-up questions lean on it."""
     router = deps.router_for(turn)
     if router is not None:
@@ -67,6 +68,12 @@ def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
         and not is_small_talk(state["question"], deps.small_talk)
     ):
         # A question that only reads like small talk ("... leaves home in Eco mode?").
+        label = "search"
+    reading = state.get("triage")
+    if label == "human" and reading is not None and not reading.needs_human:
+        # The router learnt "a person" from BANKING77's policy table; on another team's
+        # questions it sent product questions to one ("Who do I call about ...?"). Triage
+        # reads the message against this team's policy: it has the last word.
         label = "search"
     action = prompts.DECISION_LABELS[label]
     update: Update = {"action": action}
@@ -102,7 +109,9 @@ def grade(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     judgement = deps.judgement(turn).judge(state["question"], previous, chunks)
     if judgement.clarify:
         return {"relevant": [], "action": Action.CLARIFY}
-    return {"relevant": [chunks[i] for i in judgement.kept] if judgement.answerable else []}
+    if not judgement.answerable:
+        return {"relevant": [], "hedged": False}
+    return {"relevant": [chunks[i] for i in judgement.kept], "hedged": judgement.hedged}
 
 
 def rewrite(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
@@ -160,13 +169,15 @@ def cite(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     if reading is not None and reading.category == OUT_OF_SCOPE and deps.triage_in_scope:
         # The team's documents answered it: it is their business, whatever triage guessed.
         state = {**state, "triage": deps.triage_in_scope(state["question"])}
-    offer = turn.triage_hand_over == "offer" and needs_human(state)
+    hedged = bool(state.get("hedged"))
+    offer = hedged or (turn.triage_hand_over == "offer" and needs_human(state))
     update = _finish(
         state,
         cited.text,
-        Outcome.ANSWERED,
+        Outcome.HEDGED if hedged else Outcome.ANSWERED,
         citations=cited.citations,
         offer_human=offer,
+        notice=prompts.HEDGE if hedged else "",
         **checked,
     )
     return {**update, "triage": state.get("triage")}
@@ -281,7 +292,7 @@ def _draft(state: SupportState, deps: GraphDeps, turn: TurnConfig) -> Iterator[s
             return
     # The model never reads a passage's instructions to it: they are left out, not quoted.
     passages = prompts.format_passages(
-        [(c.title or c.section, without_instructions(c.text)) for c in chunks]
+        [(c.title or c.section, without_instructions(c.text, c.injections)) for c in chunks]
     )
     messages = prompt(prompts.GENERATE.format(passages=passages, question=state["question"]))
     candidates = answer_candidates(chunks)

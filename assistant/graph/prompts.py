@@ -58,6 +58,16 @@ GENERATE = (
     "Answer:"
 )
 
+# The model judge (`assistant.turn.model_judge`): its reply is JSON of a fixed schema.
+JUDGE = (
+    "{passages}\n"
+    "\n"
+    "Question: {question}\n"
+    "\n"
+    "Do the numbered passages answer the question? Reply in JSON: answers (true or false) and "
+    "passages (the numbers of the passages that answer it)."
+)
+
 ANSWER_DIRECTLY = (
     "Reply briefly and politely to the customer's message. Do not state facts about "
     "products or accounts.\n\nMessage: {question}\nReply:"
@@ -77,6 +87,12 @@ DECLINE = (
 NO_ANSWER_CONTEXT = "The knowledge base has no answer."
 
 ESCALATE = "I am handing this conversation to a human agent, who will reply in this thread."
+
+# Shown with a hedged answer (`Answer.notice`): what was found may not cover the question.
+HEDGE = (
+    "I am not sure this fully answers your question. If it does not, a person from our team "
+    "can take it from here."
+)
 
 
 def format_passages(texts: list[tuple[str, str]]) -> str:

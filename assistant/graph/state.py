@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, TypedDict
+from typing import Annotated, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
@@ -27,9 +27,14 @@ class TurnInput(TypedDict):
     messages: list[AnyMessage]
     question: str
     tenant: str
+    user: NotRequired[str]
     queries: Overwrite
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
+    # A reading or hand-over of an earlier turn says nothing about this one.
+    triage: TriageResult | None
+    escalation: EscalationDecision | None
+    hedged: bool
     timings: Overwrite
 
 
@@ -38,6 +43,8 @@ class SupportState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], add_messages]
     question: str
     tenant: str
+    # The end user the thread is about, when the client named one (erasure finds them by it).
+    user: str
     action: Action
     # Every query this turn sent to the knowledge base (nodes return the new one); its length
     # bounds the rewrites.
@@ -45,6 +52,8 @@ class SupportState(TypedDict, total=False):
     # Chunks of the latest search, and those of them that passed the relevance grade.
     chunks: list[RetrievedChunk]
     relevant: list[RetrievedChunk]
+    # The judge found the search answers, but not confidently: the answer is hedged.
+    hedged: bool
     # The answer as the generate node released it, for cite to turn into the turn's answer.
     released: Released
     triage: TriageResult | None
@@ -54,14 +63,21 @@ class SupportState(TypedDict, total=False):
     timings: Annotated[list[NodeTiming], operator.add]
 
 
-def new_turn(question: str, tenant: str) -> TurnInput:
-    """The input of one turn: the question joins the conversation, per-turn fields restart."""
-    return TurnInput(
+def new_turn(question: str, tenant: str, user: str | None = None) -> TurnInput:
+    """The input of one turn: the question joins the conversation, per-turn fields restart.
+    Without a `user`, the thread keeps the one it has."""
+    turn = TurnInput(
         messages=[HumanMessage(question)],
         question=question,
         tenant=tenant,
         queries=Overwrite([]),
         chunks=[],
         relevant=[],
+        triage=None,
+        escalation=None,
+        hedged=False,
         timings=Overwrite([]),
     )
+    if user is not None:
+        turn["user"] = user
+    return turn

@@ -6,7 +6,7 @@ embeds nothing, and an edited document loses exactly the chunks that no longer e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from assistant.ingestion.chunking import chunk_document
+from assistant.ingestion.injections import flag_chunks, listed
 from assistant.ingestion.loaders import LoadError, load_documents
 from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Chunk, Document, IngestReport
@@ -69,6 +70,7 @@ def ingest_paths(
     tenant: str,
     max_chars: int,
     on_progress: ProgressCallback | None = None,
+    domains: Sequence[str] = (),
 ) -> IngestReport:
     """Bring the store in line with the documents under `paths` for one tenant.
 
@@ -76,10 +78,18 @@ def ingest_paths(
     remove it with `KnowledgeStore.delete_document`). Load errors and repeated doc_ids go into
     `report.errors` as `file[:line]: reason` and never stop the run. New chunks of all documents
     are embedded together in large windows, so throughput stays near a single `encode` call.
+    Sentences that instruct the reader or the assistant off script are flagged in their chunks
+    and listed in `report.flagged` (`assistant.ingestion.injections`); `domains` are the knowledge
+    base's own, besides each document's URL (the `knowledge_domains` setting).
     """
     documents = (item for path in paths for item in load_documents(path, tenant))
     return ingest_documents(
-        documents, store, tenant=tenant, max_chars=max_chars, on_progress=on_progress
+        documents,
+        store,
+        tenant=tenant,
+        max_chars=max_chars,
+        on_progress=on_progress,
+        domains=domains,
     )
 
 
@@ -90,6 +100,7 @@ def ingest_documents(
     tenant: str,
     max_chars: int,
     on_progress: ProgressCallback | None = None,
+    domains: Sequence[str] = (),
 ) -> IngestReport:
     """`ingest_paths` for documents already loaded (an upload, say); each `LoadError` goes
     into `report.errors`. The documents must belong to `tenant`."""
@@ -117,11 +128,12 @@ def ingest_documents(
             )
             continue
         seen[item.doc_id] = item.source
-        chunks = chunk_document(item, max_chars)
+        chunks = flag_chunks(item, chunk_document(item, max_chars), domains)
         if not chunks:
             report.skipped += 1
             continue
         report.docs += 1
+        report.flagged.extend(listed(chunks))
         batch.append(chunks)
         if len(batch) == LOOKUP_BATCH:
             compare_batch()

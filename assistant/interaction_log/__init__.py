@@ -11,6 +11,7 @@ default) or a SQLite file, both in the data folder.
 
 from assistant.interaction_log.backends import JsonlLog, LogBackend, SqliteLog
 from assistant.interaction_log.logger import InteractionLogger, open_interaction_log
+from assistant.interaction_log.personal_data import redact_personal_data
 from assistant.interaction_log.reading import LogContents, LoggedRow, read_log
 from assistant.interaction_log.record import (
     CitedChunk,
@@ -25,7 +26,6 @@ from assistant.interaction_log.record import (
 from assistant.interaction_log.redaction import (
     Redactor,
     load_redactor,
-    redact_personal_data,
     redact_record,
 )
 

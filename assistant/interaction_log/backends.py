@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,10 @@ class LogBackend(Protocol):
 
     def prune(self, before: datetime) -> int:
         """Delete the rows older than `before`; return how many went."""
+        ...
+
+    def forget(self, match: Callable[[InteractionRecord], bool]) -> int:
+        """Delete the rows `match` picks, leaving nothing of them on disk; return how many."""
         ...
 
     def close(self) -> None: ...
@@ -51,11 +56,19 @@ class JsonlLog:
             log.write(line.encode("utf-8"))
 
     def prune(self, before: datetime) -> int:
+        return self._drop(lambda line: _expired(line, before))
+
+    def forget(self, match: Callable[[InteractionRecord], bool]) -> int:
+        return self._drop(lambda line: _matches(line, match))
+
+    def _drop(self, gone: Callable[[str], bool]) -> int:
+        """Rewrite the file without the lines `gone` picks (a new file replaces the old one,
+        whose blocks the file system frees); return how many went."""
         with self._lock, self._file_lock:
             if not self.path.exists():
                 return 0
             lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
-            kept = [line for line in lines if not _expired(line, before)]
+            kept = [line for line in lines if not gone(line)]
             if len(kept) == len(lines):
                 return 0
             temporary = self.path.with_name(self.path.name + ".tmp")
@@ -66,6 +79,16 @@ class JsonlLog:
 
     def close(self) -> None:
         pass
+
+
+def _matches(line: str, match: Callable[[InteractionRecord], bool]) -> bool:
+    """Whether a JSONL line is a valid row `match` picks (a line that does not parse is kept)."""
+    if not line.strip():
+        return False
+    try:
+        return match(InteractionRecord.model_validate_json(line))
+    except ValidationError:
+        return False
 
 
 def _expired(line: str, before: datetime) -> bool:
@@ -107,6 +130,8 @@ class SqliteLog:
         self._lock = threading.Lock()
         with self._lock, self._conn:
             self._conn.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows (retention, erasure) are overwritten with zeros, not left behind.
+            self._conn.execute("PRAGMA secure_delete = ON")
             self._conn.executescript(_SCHEMA)
 
     def append(self, record: InteractionRecord) -> None:
@@ -131,6 +156,18 @@ class SqliteLog:
                 "DELETE FROM interactions WHERE at < ?", (before.timestamp(),)
             )
             return cursor.rowcount
+
+    def forget(self, match: Callable[[InteractionRecord], bool]) -> int:
+        with self._lock:
+            rows = self._conn.execute("SELECT id, record FROM interactions").fetchall()
+            gone = [(id_,) for id_, record in rows if _matches(record, match)]
+            if not gone:
+                return 0
+            with self._conn:
+                self._conn.executemany("DELETE FROM interactions WHERE id = ?", gone)
+            # The old pages' copies in the write-ahead log go too.
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return len(gone)
 
     def close(self) -> None:
         with self._lock:

@@ -70,6 +70,15 @@ class InteractionLogger:
             logger.info("pruned %d interaction-log rows older than %s", removed, self.retention)
         return removed
 
+    def forget(self, match: Callable[[InteractionRecord], bool]) -> int:
+        """Delete the rows `match` picks (erasure); return how many went."""
+        if self.backend is None:
+            return 0
+        removed = self.backend.forget(match)
+        if removed:
+            logger.info("erased %d interaction-log rows", removed)
+        return removed
+
     def close(self) -> None:
         if self.backend is not None:
             self.backend.close()

@@ -59,6 +59,14 @@ class InteractionRecord(BaseModel):
         None, ge=0, description="Which assistant reply of the thread, from 0: the join key."
     )
     tenant: str | None = None
+    via: Literal["api", "slack"] | None = Field(
+        None, description="Whose namespace the thread is in: an API key's or the Slack bot's."
+    )
+    user: str | None = Field(
+        None,
+        description="The end user the thread is about, as the client named them; erasure "
+        "(`assistant users forget`) finds their rows by it. Never redacted: it is the key.",
+    )
     at: datetime | None = Field(None, description="When it happened (UTC); retention reads it.")
     outcome: Outcome | None = None
     action: Action | None = None
@@ -129,6 +137,7 @@ def turn_record(
     at: datetime,
     variant: str | None = None,
     latency_ms: float | None = None,
+    via: Literal["api", "slack"] | None = None,
 ) -> InteractionRecord:
     """The log row of a turn that ended in `answer`, from the thread's state after it."""
     chunks = state.get("chunks") or []
@@ -139,6 +148,8 @@ def turn_record(
         thread_id=thread_id,
         turn=latest_turn(state.get("messages") or []),
         tenant=state.get("tenant"),
+        via=via,
+        user=state.get("user"),
         at=at,
         outcome=answer.outcome,
         action=answer.action,
@@ -167,6 +178,7 @@ def rating_record(
     outcome: Outcome | None,
     at: datetime,
     variant: str | None = None,
+    via: Literal["api", "slack"] | None = None,
 ) -> InteractionRecord | None:
     """The log row of a rating of a thread's `turn`-th assistant reply (from 0; its latest when
     None), from the thread's state; None when the thread has no such reply."""
@@ -189,6 +201,8 @@ def rating_record(
         thread_id=thread_id,
         turn=turn,
         tenant=state.get("tenant"),
+        via=via,
+        user=state.get("user"),
         comment=comment,
         outcome=outcome,
         at=at,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -16,29 +15,6 @@ Redactor = Callable[[str], str]
 # EscalationDecision.summary's max_length: a redactor that lengthens a summary must not make
 # the row unreadable.
 _SUMMARY_MAX = 400
-
-_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
-# 13 to 19 digits (every payment card length), grouped by single spaces or hyphens or not,
-# not starting with 0 so that an international "00" phone prefix is left to _PHONE.
-_CARD = re.compile(r"(?<![\w-])[1-9](?:[ -]?\d){12,18}(?![\w-])")
-# A run of digits with an optional "+" or "(" in front and spaces, dots, hyphens or
-# parentheses between groups; `_phone` keeps runs of fewer than 9 digits (dates, amounts).
-_PHONE = re.compile(r"(?<![\w+])[+(]?\d(?:[ .()-]{0,2}\d)+\)?(?!\w)")
-_PHONE_MIN_DIGITS = 9
-
-
-def _phone(match: re.Match[str]) -> str:
-    digits = sum(ch.isdigit() for ch in match.group())
-    return "[phone]" if digits >= _PHONE_MIN_DIGITS else match.group()
-
-
-def redact_personal_data(text: str) -> str:
-    """The built-in redactor: emails -> `[email]`, card-like runs of 13-19 digits -> `[card]`,
-    phone-like runs of 9 or more digits -> `[phone]`. It errs towards redacting (a long order
-    number reads as a phone number); nothing the training data needs is a number."""
-    text = _EMAIL.sub("[email]", text)
-    text = _CARD.sub("[card]", text)
-    return _PHONE.sub(_phone, text)
 
 
 def load_redactor(spec: str) -> Redactor | None:

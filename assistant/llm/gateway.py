@@ -53,16 +53,23 @@ def complete(
     *,
     adapter: str | None = None,
     regex: str | None = None,
+    json_schema: dict[str, Any] | None = None,
 ) -> str:
     """The model's reply to ``messages`` as text.
 
     ``adapter`` selects a LoRA adapter by name (ignored by models without adapters).
     ``regex`` constrains decoding so the whole reply matches it, where the backend can (the
-    embedded model, vLLM). It is a steer, not a promise: other chat models (test doubles, a
-    server without structured outputs) are called plainly, and a reply cut at the token limit
-    is returned as it is. Callers parse and check what they rely on.
+    embedded model, vLLM); ``json_schema`` makes it JSON that validates against the schema
+    (vLLM's structured outputs; the embedded model does not take schemas). Either is a steer,
+    not a promise: other chat models (test doubles, a server without structured outputs) are
+    called plainly, and a reply cut at the token limit is returned as it is. Callers parse and
+    check what they rely on.
     """
-    structured = {"regex": regex} if regex is not None else None
+    structured: dict[str, Any] | None = None
+    if json_schema is not None:
+        structured = {"json": json_schema}
+    elif regex is not None:
+        structured = {"regex": regex}
     kwargs = _call_kwargs(model, adapter, structured, {"regex": regex})
     with _errors(model, adapter):
         text = str(model.invoke(list(messages), **kwargs).text)

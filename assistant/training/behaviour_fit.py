@@ -51,8 +51,13 @@ from assistant.turn.judgement import (
 from assistant.turn.routing import router_inputs, router_rows
 
 JUDGE_LABELS = ("does_not_answer", "answers")
-# The share of answerable searches the fitted turn threshold lets through (out of fold).
+# The share of answerable searches the fitted turn threshold lets through (out of fold),
+# confidently or with a hedge.
 MIN_ANSWERED = 0.9
+# The share of unanswerable searches the judge may still answer with confidence: above the
+# band between, the turn answers plainly; inside it, it says the answer may not cover the
+# question and offers a person.
+MAX_CONFIDENT_WRONG = 0.1
 # The share of the support tasks' searchable questions the router must still search.
 KEEP_SEARCHED = 0.95
 # The share of clear task questions (out of fold) the clarify head may still ask about.
@@ -127,6 +132,8 @@ def fit_judge(
         embedder=embedder,
         trained_on=trained_on,
         rule=recall_floor(MIN_ANSWERED),
+        calibrate=True,
+        confident_rule=false_alarm_ceiling(MAX_CONFIDENT_WRONG),
     )
     with_chunks = [e for e in examples if len(e.features)]
     chunk = fit_head(

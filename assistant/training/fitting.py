@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -16,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
-from assistant.turn.heads import HeadKind, HeadScores, LinearHead
+from assistant.turn.heads import HeadKind, HeadScores, LinearHead, PlattScaling, ReliabilityBin
 
 FOLDS = 5
 # L2 strength: small feature sets and a few hundred conversations; 0.1 held up across domains.
@@ -44,14 +45,34 @@ def fit_head(
     trained_on: Sequence[str],
     rule: ThresholdRule,
     regularisation: float = REGULARISATION,
+    calibrate: bool = False,
+    confident_rule: ThresholdRule | None = None,
 ) -> LinearHead:
-    """A head over `rows` (n x len(inputs)) predicting `targets` (each one of `labels`)."""
+    """A head over `rows` (n x len(inputs)) predicting `targets` (each one of `labels`).
+
+    `calibrate` (binary heads): Platt scaling fitted on the out-of-fold predictions, so the
+    head's probability is the share of positives at it; the rules then read calibrated
+    predictions and the held-out scores carry a reliability table. `confident_rule` sets a
+    second, higher threshold (`confident_at`) on the same predictions.
+    """
     missing = sorted(set(labels) - set(targets))
     if missing:
         raise ValueError(f"no training examples of {', '.join(missing)}")
     y = np.array([list(labels).index(t) for t in targets])
     oof = _out_of_fold(rows, y, np.asarray(groups), len(labels), regularisation)
+    calibration = None
+    reliability: list[ReliabilityBin] = []
+    if calibrate and len(labels) == 2:
+        calibration = platt_scaling(oof[:, 1], y)
+        positive = calibration.apply(oof[:, 1])
+        oof = np.stack([1.0 - positive, positive], axis=1)
+        reliability = reliability_table(positive, y)
     threshold, metrics = rule(oof, y)
+    confident_at = None
+    if confident_rule is not None:
+        confident_at = max(confident_rule(oof, y)[0], threshold)
+        metrics["confident_positives"] = float(np.mean(oof[y == 1, 1] >= confident_at))
+        metrics["confident_negatives"] = float(np.mean(oof[y == 0, 1] >= confident_at))
     scaler, model = _fit(rows, y, regularisation)
     weights = model.coef_ if len(labels) > 2 else model.coef_[:1]
     return LinearHead(
@@ -63,11 +84,46 @@ def fit_head(
         weights=np.round(weights, 6).tolist(),
         intercept=np.round(model.intercept_, 6).tolist(),
         threshold=round(threshold, 4),
+        calibration=calibration,
+        confident_at=None if confident_at is None else round(confident_at, 4),
         embedder=embedder,
         trained_on=list(trained_on),
         data_hash=data_hash(rows, targets),
-        held_out=HeadScores(examples=len(y), metrics={k: round(v, 4) for k, v in metrics.items()}),
+        held_out=HeadScores(
+            examples=len(y),
+            metrics={k: round(v, 4) for k, v in metrics.items()},
+            reliability=reliability,
+        ),
     )
+
+
+def platt_scaling(p: np.ndarray, y: np.ndarray) -> PlattScaling:
+    """A one-feature logistic regression of the labels on logit(p), barely regularised."""
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    logit = np.log(clipped / (1 - clipped)).reshape(-1, 1)
+    model = LogisticRegression(C=1e4, max_iter=1000).fit(logit, y)
+    return PlattScaling(
+        slope=round(float(model.coef_[0, 0]), 6), offset=round(float(model.intercept_[0]), 6)
+    )
+
+
+def reliability_table(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[ReliabilityBin]:
+    """Predicted against observed in equal-width bins of `p` (empty bins left out)."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    table = []
+    for low, high in pairwise(edges):
+        inside = (p >= low) & ((p < high) if high < 1.0 else (p <= high))
+        if np.any(inside):
+            table.append(
+                ReliabilityBin(
+                    low=round(float(low), 2),
+                    high=round(float(high), 2),
+                    examples=int(inside.sum()),
+                    predicted=round(float(p[inside].mean()), 4),
+                    observed=round(float(y[inside].mean()), 4),
+                )
+            )
+    return table
 
 
 def _fit(rows: np.ndarray, y: np.ndarray, c: float) -> tuple[StandardScaler, LogisticRegression]:

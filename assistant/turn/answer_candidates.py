@@ -35,7 +35,11 @@ def chunk_units(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[tuple[st
     for paragraph in PARAGRAPH.split(chunk.text):
         for part in split_tables(paragraph, max_chars=max_chars):
             if part.rows is not None:
-                units.extend((row, True) for row in part.rows if not instructs_the_assistant(row))
+                units.extend(
+                    (row, True)
+                    for row in part.rows
+                    if not instructs_the_assistant(row, chunk.injections)
+                )
                 continue
             if _is_structure(part.text):
                 continue
@@ -45,7 +49,7 @@ def chunk_units(chunk: RetrievedChunk, *, max_chars: int = 300) -> list[tuple[st
                 for sentence in _joined_fragments(split_sentences(text)):
                     # A sentence that talks to the assistant is never an answer to quote.
                     if MIN_CHARS <= len(sentence) <= max_chars and not instructs_the_assistant(
-                        sentence
+                        sentence, chunk.injections
                     ):
                         units.append((sentence, False))
     return units

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import PurePath
 
 from pydantic import BaseModel
 
-from assistant.schemas import Citation, RetrievedChunk
+from assistant.schemas import Citation, InjectionFlag, RetrievedChunk
 from assistant.turn.instructions import without_instructions
 
 MARKER = re.compile(r"\s*\[(\d{1,3})\]")
@@ -67,7 +68,7 @@ def resolve_citations(text: str, chunks: list[RetrievedChunk]) -> CitedText:
                 title=chunk.title or chunk.section,
                 url=chunk.url or source_name(chunk.source),
                 page=chunk.page,
-                quote=_quote(chunk.text),
+                quote=_quote(chunk.text, chunk.injections),
             ),
         )
         return match.group(0)
@@ -78,8 +79,8 @@ def resolve_citations(text: str, chunks: list[RetrievedChunk]) -> CitedText:
     )
 
 
-def _quote(text: str) -> str:
-    flat = " ".join(without_instructions(text).split())
+def _quote(text: str, flags: Sequence[InjectionFlag] = ()) -> str:
+    flat = " ".join(without_instructions(text, flags).split())
     return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1].rstrip() + "…"
 
 

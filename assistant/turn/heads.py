@@ -21,11 +21,41 @@ HEAD_FILE = "head.json"
 HeadKind = Literal["judge", "router", "small_talk"]
 
 
+class ReliabilityBin(BaseModel):
+    """Out-of-fold examples whose calibrated probability fell in [low, high)."""
+
+    low: float
+    high: float
+    examples: int
+    predicted: float = Field(description="Their mean calibrated probability.")
+    observed: float = Field(description="The share of them that were positive.")
+
+
 class HeadScores(BaseModel):
     """Held-out scores recorded when the head was fitted (conversations never trained on)."""
 
     examples: int
     metrics: dict[str, float] = Field(default_factory=dict)
+    reliability: list[ReliabilityBin] = Field(
+        default_factory=list, description="Calibrated heads: predicted against observed."
+    )
+
+
+class PlattScaling(BaseModel):
+    """P = sigmoid(slope * logit(p) + offset), fitted on out-of-fold predictions.
+
+    A head fitted with balanced class weights ranks well but its raw probability is not the
+    share of positives; thresholds a team sets ("answer with confidence above 0.8") need one
+    that is.
+    """
+
+    slope: float
+    offset: float
+
+    def apply(self, p: np.ndarray) -> np.ndarray:
+        clipped = np.clip(p, 1e-6, 1 - 1e-6)
+        logit = np.log(clipped / (1 - clipped))
+        return np.asarray(1.0 / (1.0 + np.exp(-(self.slope * logit + self.offset))))
 
 
 class LinearHead(BaseModel):
@@ -41,6 +71,14 @@ class LinearHead(BaseModel):
     threshold: float = Field(
         0.5, description="Binary heads: P(second label) at or above which it is chosen."
     )
+    calibration: PlattScaling | None = Field(
+        None, description="Binary heads: maps the regression's P(second label) to a calibrated one."
+    )
+    confident_at: float | None = Field(
+        None,
+        description="Binary heads with two bands: P(second label) at or above which it is "
+        "chosen with confidence (`threshold` <= it; between them, chosen with a hedge).",
+    )
     embedder: str
     trained_on: list[str] = Field(description="The data files, as given to the fit command.")
     data_hash: str
@@ -52,6 +90,8 @@ class LinearHead(BaseModel):
         logits = x @ np.asarray(self.weights).T + np.asarray(self.intercept)
         if len(self.labels) == 2 and logits.shape[1] == 1:
             positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            if self.calibration is not None:
+                positive = self.calibration.apply(positive)
             return np.stack([1.0 - positive, positive], axis=1)
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)

@@ -50,6 +50,9 @@ class Judgement(BaseModel):
     kept: list[int] = Field(default_factory=list)
     confidence: float = Field(ge=0.0, le=1.0, description="P(the search answers the question).")
     clarify: bool = Field(False, description="Too vague to answer as asked: ask which one.")
+    hedged: bool = Field(
+        False, description="Answerable, but not confidently: answer with a hedge and a person."
+    )
 
 
 class Judge(Protocol):
@@ -100,6 +103,10 @@ class FittedJudge:
         reader: EvidenceReader,
         clarify: LinearHead | None = None,
         floor: float | None = None,
+        *,
+        answer_at: float | None = None,
+        confident_at: float | None = None,
+        strict: bool = True,
     ) -> None:
         if list(turn.inputs) != list(TURN_FEATURES) or list(chunk.inputs) != list(FEATURES):
             raise ValueError("the judge's heads were fitted on other features; refit them")
@@ -110,6 +117,7 @@ class FittedJudge:
         self.clarify = clarify
         self.reader = reader
         self.floor = floor
+        self.answer_at, self.confident_at = judge_bands(turn, answer_at, confident_at, strict)
 
     @classmethod
     def load(
@@ -119,6 +127,8 @@ class FittedJudge:
         *,
         clarify: bool = True,
         floor: float | None = None,
+        answer_at: float | None = None,
+        confident_at: float | None = None,
     ) -> FittedJudge:
         """The heads in `folder`/turn, `folder`/chunk and, unless `clarify` is off,
         `folder`/clarify (`InputError` when turn or chunk is missing or stale; without a
@@ -140,6 +150,8 @@ class FittedJudge:
             reader,
             vague,
             floor,
+            answer_at=answer_at,
+            confident_at=confident_at,
         )
 
     def judge(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Judgement:
@@ -152,14 +164,39 @@ class FittedJudge:
             row = clarify_rows(self.reader.embedder, [question], [context], searched)
             if self.clarify.probabilities(row)[0, 1] >= self.clarify.threshold:
                 return Judgement(answerable=False, clarify=True, confidence=round(confidence, 4))
-        if confidence < self.turn.threshold:
+        if confidence < self.answer_at:
             return Judgement(answerable=False, confidence=confidence)
         relevance = self.chunk.probabilities(evidence.features)[:, 1]
         # The best chunk is kept whatever its own score: the turn head said the search answers.
         kept = [i for i, p in enumerate(relevance) if p >= self.chunk.threshold]
         best = int(np.argmax(relevance))
         return Judgement(
-            answerable=True, kept=sorted({best, *kept}), confidence=round(confidence, 4)
+            answerable=True,
+            kept=sorted({best, *kept}),
+            confidence=round(confidence, 4),
+            hedged=confidence < self.confident_at,
+        )
+
+    def with_choices(
+        self,
+        *,
+        clarify: bool,
+        floor: float | None,
+        answer_at: float | None,
+        confident_at: float | None,
+        strict: bool = False,
+    ) -> FittedJudge:
+        """The same heads with a run's choices (`None` thresholds: the heads' own; as
+        `judge_bands` takes them, `strict` or not)."""
+        return FittedJudge(
+            self.turn,
+            self.chunk,
+            self.reader,
+            self.clarify if clarify else None,
+            floor,
+            answer_at=answer_at,
+            confident_at=confident_at,
+            strict=strict,
         )
 
     def _off_topic(self, chunks: Sequence[RetrievedChunk]) -> bool:
@@ -167,15 +204,52 @@ class FittedJudge:
         return self.floor is not None and bool(scores) and max(scores) < self.floor
 
 
+def judge_bands(
+    turn: LinearHead, answer_at: float | None, confident_at: float | None, strict: bool = True
+) -> tuple[float, float]:
+    """(answer at, answer plainly at): the chosen values, else the turn head's fitted ones (a
+    head fitted before there were two bands never hedges). A chosen plain-answer threshold
+    below the one at which the turn answers at all is an `InputError` when `strict` (the
+    settings, at start-up); a run's choice is raised to it (0 = never hedge)."""
+    answer = turn.threshold if answer_at is None else answer_at
+    if confident_at is None:
+        return answer, max(answer, turn.confident_at if turn.confident_at is not None else answer)
+    if confident_at < answer and not strict:
+        return answer, answer
+    if confident_at < answer:
+        raise InputError(
+            f"ASSISTANT_JUDGE_CONFIDENT_AT ({confident_at}) is below the probability at which "
+            f"the turn answers at all ({answer}, "
+            f"{'ASSISTANT_JUDGE_ANSWER_AT' if answer_at is not None else 'the judge head'})"
+        )
+    return answer, confident_at
+
+
 def open_judge(
-    kind: str, folder: Path, reader: EvidenceReader | None, floor: float, *, clarify: bool = True
+    kind: str,
+    folder: Path,
+    reader: EvidenceReader | None,
+    floor: float,
+    *,
+    clarify: bool = True,
+    answer_at: float | None = None,
+    confident_at: float | None = None,
 ) -> Judge:
     """The judge the settings ask for (`fitted` or `cosine`, both with `floor` as the cosine a
-    chunk needs; `clarify` off leaves the clarify head out); a fitted judge that cannot be
-    loaded (missing, broken, another embedder) falls back to the cosine gate with a warning."""
+    chunk needs; `clarify` off leaves the clarify head out; the thresholds as `judge_bands`);
+    a fitted judge that cannot be loaded (missing, broken, another embedder) falls back to the
+    cosine gate with a warning. Thresholds out of order are an `InputError`, never a fallback."""
     if kind == "fitted" and reader is not None:
         try:
-            return FittedJudge.load(folder, reader, clarify=clarify, floor=floor)
+            judge = FittedJudge.load(folder, reader, clarify=clarify, floor=floor)
         except (InputError, ValueError) as exc:
             logger.warning("answerability judge not used, falling back to the cosine gate: %s", exc)
+        else:
+            return judge.with_choices(
+                clarify=clarify,
+                floor=floor,
+                answer_at=answer_at,
+                confident_at=confident_at,
+                strict=True,
+            )
     return CosineGate(floor)

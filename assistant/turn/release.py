@@ -5,6 +5,9 @@ With sentence verification on, that is each sentence once it is complete and che
 the chunks it cites (one that `remove` drops is never shown). With it off, the drafted text goes
 out as it comes, its markers resolved (an unfinished `[n` is held back until it closes). Either
 way nothing is shown before the answer cites something: an answer citing nothing is declined.
+With verification on, a sentence that instructs the reader off script (`turn.instructions`:
+"send your password to ...") is withheld too; with it off the text streams unchecked, but the
+model never read a flagged sentence (passages are shown without them).
 The released pieces join to the released text.
 """
 
@@ -18,6 +21,7 @@ from pydantic import BaseModel
 
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import resolve_citations
+from assistant.turn.instructions import instructs_the_assistant
 from assistant.turn.sentences import complete_sentences
 from assistant.turn.verification import CitationVerifier
 
@@ -41,6 +45,7 @@ class Released(BaseModel):
     text: str
     unsupported: list[str] = []
     removed_citations: int = 0
+    withheld: list[str] = []
 
 
 def release(
@@ -68,13 +73,20 @@ def _release_sentences(
 ) -> Released:
     kept: list[str] = []
     unsupported: list[str] = []
+    withheld: list[str] = []
     removed = 0
+    flags = [flag for chunk in chunks for flag in chunk.injections]
     # Sentences kept before the answer cites anything wait here: it may yet be declined.
     waiting: list[str] = []
     for sentence in complete_sentences(draft):
         cited = resolve_citations(sentence, list(chunks))
         removed += cited.removed
         if not cited.text:
+            continue
+        # A model that wrote an injected instruction (from a passage, or from the question)
+        # never gets it to the customer, whatever the check of its support says.
+        if instructs_the_assistant(cited.text, flags):
+            withheld.append(cited.text)
             continue
         check = verifier.check_sentence(cited.text, chunks)
         if not check.supported:
@@ -90,7 +102,10 @@ def _release_sentences(
             waiting = []
     # Kept sentences that never got a cited one after them: the answer cites nothing.
     return Released(
-        text=" ".join([*kept, *waiting]), unsupported=unsupported, removed_citations=removed
+        text=" ".join([*kept, *waiting]),
+        unsupported=unsupported,
+        removed_citations=removed,
+        withheld=withheld,
     )
 
 

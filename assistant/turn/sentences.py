@@ -8,17 +8,11 @@ check without a marker.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 
-# A sentence ends at a marker followed by space (markers stay with their sentence), or at
-# . ! ? followed by space and anything but a lower-case letter: "e.g. the" and "etc. and" run on.
-SENTENCE_END = re.compile(r"(?<=\])\s+(?=[^\s\[])|(?<=[.!?])\s+(?=[^\s\[a-z])")
+from assistant.knowledge.sentences import SENTENCE_END, split_sentences
 
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of `text`, stripped, each with its trailing markers."""
-    return [s.strip() for s in SENTENCE_END.split(text.strip()) if s.strip()]
+__all__ = ["SENTENCE_END", "complete_sentences", "split_sentences"]
 
 
 def complete_sentences(pieces: Iterable[str]) -> Iterator[str]:

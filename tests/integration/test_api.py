@@ -7,6 +7,7 @@ the end stream real answers from the packaged model.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,9 @@ from fake_openai import FakeServer, Reply, running
 from fastapi.testclient import TestClient
 from langchain_core.language_models import BaseChatModel
 from openai.types.chat import ChatCompletionMessageParam
+from pydantic import SecretStr
 
+from assistant.errors import InputError
 from assistant.interaction_log import read_log
 from assistant.interfaces.api.app import create_app
 from assistant.interfaces.api.http_models import Escalated
@@ -169,11 +172,16 @@ def test_a_rate_limit_that_does_not_parse_is_refused_at_start_up() -> None:
         Settings(_env_file=None, serve_rate_limits={"stray": "1/second"})  # type: ignore[call-arg]
 
 
-def test_health_probes_need_no_key(client: TestClient) -> None:
+def test_health_probes_need_no_key_and_say_only_ready_or_not_without_one(
+    client: TestClient,
+) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200
-    assert {c["name"]: c["ok"] for c in ready.json()["checks"]} == {"store": True, "model": True}
+    assert ready.status_code == 200 and ready.json() == {"ready": True}
+    detailed = client.get("/readyz", headers=A).json()
+    assert {c["name"]: c["ok"] for c in detailed["checks"]} == {"store": True, "model": True}
+    # A key given to /readyz is checked as anywhere: a wrong one learns nothing more.
+    assert client.get("/readyz", headers={"X-API-Key": "nope"}).status_code == 401
 
 
 def test_without_configured_keys_the_api_is_open_on_the_default_tenant(
@@ -184,6 +192,130 @@ def test_without_configured_keys_the_api_is_open_on_the_default_tenant(
     with TestClient(create_app(settings, assistant=assistant)) as client:
         upload(client, {}, "refunds.md", REFUNDS)
     assert store.count(tenant=settings.tenant) > 0
+
+
+# --- closed by default: the host, cross-site writes, failed keys ------------------------------
+
+EVIL = "http://evil.example"
+
+
+@pytest.fixture
+def open_client(settings: Settings, store: KnowledgeStore, script: Script) -> Iterator[TestClient]:
+    """The API with no keys, as the issue found it: open to whoever reaches it."""
+    settings.serve_api_keys = {}
+    assistant = make_assistant(settings, store, ScriptedChatModel(respond=script))
+    with TestClient(create_app(settings, assistant=assistant)) as test_client:
+        yield test_client
+    assistant.checkpointer.conn.close()
+
+
+def refunds_form() -> dict[str, tuple[str, bytes, str]]:
+    return {"files": ("refunds.md", REFUNDS.encode(), "text/markdown")}
+
+
+@pytest.mark.parametrize(
+    "browser",
+    [{"Origin": EVIL}, {"Origin": EVIL, "Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}],
+)
+def test_a_cross_site_form_post_is_refused_and_stores_nothing(
+    open_client: TestClient, store: KnowledgeStore, settings: Settings, browser: dict[str, str]
+) -> None:
+    response = open_client.post("/v1/documents", files=refunds_form(), headers=browser)
+    assert response.status_code == 403
+    assert response.json()["error"]["type"] == "cross_site_request"
+    assert store.count(tenant=settings.tenant) == 0
+    chat = open_client.post("/v1/chat", json={"message": QUESTION}, headers=browser)
+    assert chat.status_code == 403
+
+    # The API's own page (same origin), and curl or an SDK (no Origin), may write.
+    own_page = {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"}
+    assert open_client.post("/v1/documents", files=refunds_form(), headers=own_page).is_success
+    assert store.count(tenant=settings.tenant) > 0
+    deleted = open_client.delete("/v1/documents/refunds.md", headers=browser)
+    assert deleted.status_code == 403 and store.count(tenant=settings.tenant) > 0
+    assert open_client.delete("/v1/documents/refunds.md").is_success
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8080", "127.0.0.1.evil.example"])
+def test_a_request_for_another_host_is_refused(
+    open_client: TestClient, store: KnowledgeStore, settings: Settings, host: str
+) -> None:
+    # DNS rebinding: the attacker's name now points here; its page writes to its own origin.
+    rebound = {"Host": host, "Origin": f"http://{host}"}
+    response = open_client.post("/v1/documents", files=refunds_form(), headers=rebound)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_host" and "ASSISTANT_SERVE_ALLOWED_HOSTS" in error["message"]
+    assert open_client.get("/v1/models", headers={"Host": host}).status_code == 400
+    assert store.count(tenant=settings.tenant) == 0
+
+
+def test_loopback_names_and_allowed_hosts_are_answered_and_probes_answer_any_host(
+    client: TestClient,
+) -> None:
+    for host in ("localhost:8080", "127.0.0.1", "[::1]:8080", "testserver"):
+        assert client.get("/v1/models", headers={**A, "Host": host}).status_code == 200, host
+    # An orchestrator probes a pod by its address.
+    assert client.get("/healthz", headers={"Host": "10.0.0.7:8080"}).status_code == 200
+    assert client.get("/readyz", headers={"Host": "10.0.0.7:8080"}).status_code == 200
+
+
+def test_wrong_keys_from_one_address_get_429_and_then_even_the_right_key_waits(
+    client: TestClient,
+) -> None:
+    guesses = [client.get("/v1/models", headers={"X-API-Key": f"guess-{n}"}) for n in range(6)]
+    assert [r.status_code for r in guesses] == [401] * 5 + [429]
+    # Were the right key let through, a guesser would learn which guess was right.
+    refused = client.get("/v1/models", headers=A)
+    assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
+    error = refused.json()["error"]
+    assert error["type"] == "rate_limited" and "failed API keys" in error["message"]
+    assert client.get("/healthz").status_code == 200
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_on_its_own(
+    settings: Settings, store: KnowledgeStore, script: Script
+) -> None:
+    settings.serve_trusted_proxies = ["10.0.0.0/24"]
+    settings.serve_auth_failure_limit = "2/minute"
+    assistant = make_assistant(settings, store, ScriptedChatModel(respond=script))
+    app = create_app(settings, assistant=assistant)
+
+    def models(http: TestClient, key: str, forwarded_for: str) -> int:
+        headers = {"X-API-Key": key, "X-Forwarded-For": forwarded_for}
+        return http.get("/v1/models", headers=headers).status_code
+
+    with TestClient(app, client=("10.0.0.5", 40000)) as proxy:
+        assert [models(proxy, "nope", "203.0.113.7") for _ in range(3)] == [401, 401, 429]
+        assert models(proxy, KEY_A, "203.0.113.8") == 200  # another client, same proxy
+        # What the client wrote itself comes first; the proxy appends the address it saw.
+        assert models(proxy, KEY_A, "198.51.100.1, 203.0.113.7") == 429
+    with TestClient(app, client=("192.0.2.9", 40000)) as direct:
+        # Not a trusted proxy: its X-Forwarded-For is the client's own claim, not believed.
+        codes = [models(direct, "nope", f"198.51.100.{n}") for n in range(3)]
+        assert codes == [401, 401, 429]
+    assistant.checkpointer.conn.close()
+
+
+def test_an_open_api_behind_a_trusted_proxy_limits_each_client_not_the_proxy(
+    settings: Settings, store: KnowledgeStore, script: Script
+) -> None:
+    settings.serve_api_keys = {}
+    settings.serve_rate_limit = "2/minute"
+    settings.serve_trusted_proxies = ["10.0.0.5"]
+    assistant = make_assistant(settings, store, ScriptedChatModel(respond=script))
+    with TestClient(create_app(settings, assistant=assistant), client=("10.0.0.5", 1)) as proxy:
+        for client_ip, expected in (("203.0.113.7", [200, 200, 429]), ("203.0.113.8", [200])):
+            headers = {"X-Forwarded-For": client_ip}
+            codes = [proxy.get("/v1/models", headers=headers).status_code for _ in expected]
+            assert codes == expected, client_ip
+    assistant.checkpointer.conn.close()
+
+
+def test_an_unusable_rate_limit_storage_is_refused_at_start(settings: Settings) -> None:
+    settings.serve_rate_limit_storage = SecretStr("nowhere://limits")
+    with pytest.raises(InputError, match="ASSISTANT_SERVE_RATE_LIMIT_STORAGE"):
+        create_app(settings)
 
 
 # --- tenants and documents -------------------------------------------------------------------
@@ -209,9 +341,13 @@ def test_a_tenant_cannot_see_or_delete_another_tenants_document(client: TestClie
 
 def test_a_tenant_cannot_continue_another_tenants_thread(client: TestClient) -> None:
     thread = client.post("/v1/chat", json={"message": QUESTION}, headers=A).json()["thread_id"]
+    # B's message under A's thread id starts B's own thread: A's is neither read nor changed.
     response = client.post("/v1/chat", json={"message": "hi", "thread_id": thread}, headers=B)
-    assert response.status_code == 404
-    assert thread in response.json()["error"]["message"]
+    assert response.status_code == 200
+    assert response.json()["thread_id"] == thread
+    assert QUESTION not in response.json()["queries"]
+    rating = {"thread_id": thread, "rating": "up", "turn": 1}
+    assert client.post("/v1/feedback", json=rating, headers=A).status_code == 404  # one turn
 
 
 def test_an_unsupported_upload_is_refused_with_415(client: TestClient) -> None:
@@ -519,8 +655,16 @@ def server_down(settings: Settings, store: KnowledgeStore) -> Iterator[TestClien
         yield client
 
 
-def test_readyz_is_503_when_the_model_server_is_down(server_down: TestClient) -> None:
-    response = server_down.get("/readyz")
+def test_readyz_is_503_when_the_model_server_is_down_and_names_it_to_a_key_only(
+    server_down: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="assistant.interfaces.api.readiness"):
+        anonymous = server_down.get("/readyz")
+    assert anonymous.status_code == 503
+    assert anonymous.json() == {"ready": False}  # no server URL, no exception text
+    assert "127.0.0.1:9" in caplog.text  # the operator finds the reason in the log
+
+    response = server_down.get("/readyz", headers=A)
     assert response.status_code == 503
     checks = {c["name"]: c for c in response.json()["checks"]}
     assert checks["store"]["ok"] and not checks["model"]["ok"]
@@ -548,9 +692,9 @@ def test_readyz_is_503_when_the_server_lacks_the_base_or_an_adapter_the_turn_use
         settings.base_url = fake.url
         assistant = make_assistant(settings, store, build_chat_model(settings))
         with TestClient(create_app(settings, assistant=assistant)) as client:
-            response = client.get("/readyz")
+            response = client.get("/readyz", headers=A)
             fake.models = ["smollm2-135m-instruct", "triage"]
-            ready = client.get("/readyz")
+            ready = client.get("/readyz", headers=A)
 
     assert response.status_code == 503
     detail = {c["name"]: c for c in response.json()["checks"]}["model"]["detail"]

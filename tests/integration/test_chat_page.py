@@ -188,7 +188,7 @@ def test_a_visitor_asks_sees_the_streamed_cited_answer_and_hands_over_to_a_human
     assert triage.startswith("Triage: ") and " priority · " in triage
 
     thread_id = browser.find_element(By.ID, "thread-id").text
-    assert served.assistant.thread_values(thread_id)["question"] == QUESTION
+    assert served.assistant.thread_values(thread_id, tenant=TENANT)["question"] == QUESTION
 
     escalate = browser.find_element(By.ID, "escalate")
     assert escalate.is_enabled()

@@ -14,7 +14,7 @@ from web_site import serve_help_center
 
 from assistant.interfaces.cli.main import app
 from assistant.settings import Settings
-from assistant.thread_store import open_checkpointer
+from assistant.thread_store import ThreadOwner, open_checkpointer
 from assistant.turn.small_talk import DEFAULT_REPLIES, SmallTalk
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,7 +148,9 @@ def test_a_thread_resumes_in_a_new_process(env, tmp_path):
 
     settings = Settings(_env_file=None, data_dir=Path(env["ASSISTANT_DATA_DIR"]))
     saver = open_checkpointer(settings.checkpoint_path)
-    checkpoint = saver.get({"configurable": {"thread_id": thread}})
+    # The store keys the thread by its owner: the CLI's tenant, through the API's namespace.
+    key = ThreadOwner(tenant=env.get("ASSISTANT_TENANT", settings.tenant)).key(thread)
+    checkpoint = saver.get({"configurable": {"thread_id": key}})
     assert checkpoint is not None
     messages = checkpoint["channel_values"]["messages"]
     assert [m.type for m in messages] == ["human", "ai", "human", "ai"]

@@ -19,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 
 from assistant.ingestion.ingest import ingest_documents
+from assistant.interfaces.mcp.http_app import build_http_app
 from assistant.interfaces.mcp.server import build_mcp_server, request_tenant
 from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Document
@@ -188,3 +189,83 @@ def test_the_tenant_of_a_call_comes_from_its_key_never_from_the_caller(
         request_tenant(assistant, {"x-api-key": "nope"})
     with pytest.raises(ToolError, match="missing API key"):
         request_tenant(assistant, {})
+
+
+# --- streamable HTTP behind the API's guards (`assistant mcp --transport http`) ---------------
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "probe", "version": "1"},
+    },
+}
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+
+
+def post_over_http(
+    assistant: Assistant, requests: list[dict[str, str]], url: str = "http://127.0.0.1:8090/mcp"
+) -> list[httpx2.Response]:
+    """Each of `requests` (extra headers) posted as an initialize to the app
+    `assistant mcp --transport http` serves, in order."""
+    server = build_mcp_server(assistant)
+
+    async def go() -> list[httpx2.Response]:
+        app = build_http_app(server, assistant.settings)
+        async with server.session_manager.run():
+            transport = httpx2.ASGITransport(app=app)
+            async with httpx2.AsyncClient(transport=transport) as http:
+                return [
+                    await http.post(url, json=INITIALIZE, headers={**MCP_HEADERS, **extra})
+                    for extra in requests
+                ]
+
+    return anyio.run(go)
+
+
+def test_over_http_wrong_keys_get_401_then_429_as_in_the_api(assistant: Assistant) -> None:
+    responses = post_over_http(
+        assistant, [{"X-API-Key": f"guess-{n}"} for n in range(6)] + [{"X-API-Key": "key-acme"}]
+    )
+    assert [r.status_code for r in responses] == [401] * 5 + [429, 429]
+    assert "failed API keys" in responses[-1].json()["error"]["message"]
+    assert post_over_http(assistant, [{"X-API-Key": "key-acme"}])[0].status_code == 200
+
+
+def test_over_http_a_key_over_its_rate_limit_gets_429(assistant: Assistant) -> None:
+    assistant.settings.serve_rate_limit = "2/minute"
+    responses = post_over_http(assistant, [{"Authorization": "Bearer key-acme"}] * 3)
+    assert [r.status_code for r in responses] == [200, 200, 429]
+    assert "retry-after" in responses[-1].headers
+
+
+def test_over_http_another_host_or_a_cross_site_post_is_refused(assistant: Assistant) -> None:
+    key = {"X-API-Key": "key-acme"}
+    rebound, cross_site = post_over_http(
+        assistant,
+        [{**key, "Host": "evil.example"}, {**key, "Origin": "http://evil.example"}],
+    )
+    assert rebound.status_code == 400 and rebound.json()["error"]["type"] == "invalid_host"
+    assert cross_site.status_code == 403
+    assert cross_site.json()["error"]["type"] == "cross_site_request"
+
+
+def test_over_http_the_sdk_client_with_a_key_still_calls_tools(assistant: Assistant) -> None:
+    server = build_mcp_server(assistant)
+
+    async def go() -> CallToolResult:
+        app = build_http_app(server, assistant.settings)
+        async with server.session_manager.run():
+            transport = httpx2.ASGITransport(app=app)
+            headers = {"X-API-Key": "key-globex"}
+            async with httpx2.AsyncClient(transport=transport, headers=headers) as http:
+                url = "http://localhost:8090/mcp"
+                async with Client(streamable_http_client(url, http_client=http)) as client:
+                    return await client.call_tool("search_knowledge_base", {"query": "refund"})
+
+    result = anyio.run(go)
+    assert not result.is_error, result.content
+    assert [c["tenant"] for c in (result.structured_content or {})["chunks"]] == ["globex"]

@@ -8,7 +8,10 @@ works, so a test sends a request and then waits for the Web API call it expects.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,15 +36,20 @@ from slack_fakes import (
     fake_slack,
     signed_headers,
 )
+from typer.testing import CliRunner
 
 from assistant.errors import InputError
 from assistant.graph.prompts import ESCALATE
 from assistant.ingestion.ingest import ingest_documents
 from assistant.interaction_log import read_log
+from assistant.interfaces.api.app import create_app
 from assistant.interfaces.api.http_models import THREAD_ID_PATTERN
+from assistant.interfaces.cli.main import app as cli
 from assistant.interfaces.slack import render
 from assistant.interfaces.slack.app import build_app, require_slack_settings
 from assistant.interfaces.slack.bot import SlackBot
+from assistant.interfaces.slack.escalations import EscalationStore
+from assistant.interfaces.slack.thread_keys import SlackThread
 from assistant.interfaces.slack.transports import EVENTS_PATH, http_app
 from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Document, Outcome
@@ -210,7 +218,9 @@ def test_a_mention_is_answered_in_its_thread_with_linked_numbered_sources_and_bu
 
     shown = reply.text_of_blocks()
     assert "Refunds take five business days [" in shown
-    citations = assistant.thread_values(graph_thread("1000.000100"))["answer"].citations
+    citations = assistant.thread_values(graph_thread("1000.000100"), tenant=TENANT, via="slack")[
+        "answer"
+    ].citations
     numbers = {c.doc_id: c.n for c in citations}
     assert set(numbers) == {"refunds", "shipping"}
     assert f"[{numbers['refunds']}] <{REFUNDS_URL}|Refunds>" in shown
@@ -237,7 +247,7 @@ def test_a_follow_up_in_the_thread_continues_the_same_graph_thread(
 
     thread_id = graph_thread("1000.000100")
     assert re.match(THREAD_ID_PATTERN, thread_id)  # the API and `assistant resume` take it
-    messages = assistant.thread_values(thread_id)["messages"]
+    messages = assistant.thread_values(thread_id, tenant=TENANT, via="slack")["messages"]
     assert [m.type for m in messages] == ["human", "ai", "human", "ai"]
     assert messages[2].text == "And how long for refunds to a card?"
 
@@ -326,7 +336,10 @@ def test_escalating_hands_over_and_the_humans_reply_reaches_the_customer_after_a
         # The used button goes; the thumbs stay.
         assert updated.args["ts"] == answer.ts
         assert updated.action_ids() == [render.RATE_UP_ACTION, render.RATE_DOWN_ACTION]
-        assert assistant.thread_values(thread_id)["answer"].outcome is Outcome.ESCALATED
+        assert (
+            assistant.thread_values(thread_id, tenant=TENANT, via="slack")["answer"].outcome
+            is Outcome.ESCALATED
+        )
 
         # The customer writes while they wait: the human sees it, nothing is generated.
         bot.reply("Hello? Anyone?", ts="1002.000100", thread_ts=thread_ts)
@@ -350,7 +363,7 @@ def test_escalating_hands_over_and_the_humans_reply_reaches_the_customer_after_a
         slack.wait_for(channel=ESCALATIONS, thread_ts=handoff.ts, text=render.SENT)
 
     assert "Hi, Sam here: your refund left today." in relayed.text_of_blocks()
-    state = assistant.thread_values(thread_id)
+    state = assistant.thread_values(thread_id, tenant=TENANT, via="slack")
     assert state["answer"].outcome is Outcome.HUMAN_REPLY
     assert state["answer"].text == "Hi, Sam here: your refund left today."
 
@@ -406,6 +419,76 @@ def test_thumbs_are_logged_to_the_feedback_log_for_the_answer_they_sit_under(
     assert rows[0].tenant == TENANT and rows[0].outcome == Outcome.ANSWERED
 
 
+# --- replays and retries ----------------------------------------------------------------------
+
+
+def post_again(http: TestClient, body: str, headers: dict[str, str]) -> httpx.Response:
+    """Send a request exactly as sent before: same body, same signature and timestamp."""
+    return http.post(EVENTS_PATH, content=body, headers=headers)
+
+
+def ratings(settings: Settings) -> list[str | None]:
+    logged = read_log(settings.interaction_log_path, strict=True).rows
+    return [row.record.feedback for row in logged if row.record.kind == "feedback"]
+
+
+def test_a_replayed_click_logs_one_rating_before_and_after_a_restart(
+    assistant: Assistant, settings: Settings, slack: FakeSlack
+) -> None:
+    with running_bot(assistant, settings) as bot:
+        bot.mention(mention(QUESTION), ts="1000.000100")
+        answer = slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+        body = click_body(answer, render.RATE_UP_ACTION, user=CUSTOMER)
+        headers = signed_headers(body, content_type="application/x-www-form-urlencoded")
+        assert post_again(bot.http, body, headers).status_code == 200
+        slack.wait_for("chat.postEphemeral")
+        # Within the signature's 5 minutes, a captured click is still validly signed.
+        assert post_again(bot.http, body, headers).status_code == 200
+
+    with running_bot(assistant, settings) as restarted:
+        assert post_again(restarted.http, body, headers).status_code == 200
+        restarted.click(answer, render.RATE_DOWN_ACTION)  # a new click: counted
+        slack.wait_for("chat.postEphemeral", count=2)
+        time.sleep(1)  # time for the replays' ratings, were they coming
+
+    assert ratings(settings) == ["up", "down"]
+    assert len(slack.posts("chat.postEphemeral")) == 2
+
+
+def test_a_message_delivered_again_after_a_restart_is_answered_once(
+    assistant: Assistant, settings: Settings, slack: FakeSlack
+) -> None:
+    body = event_body(
+        {
+            "type": "app_mention",
+            "channel": CHANNEL,
+            "user": CUSTOMER,
+            "text": mention(QUESTION),
+            "ts": "1000.000100",
+            "event_ts": "1000.000100",
+        }
+    )
+    headers = signed_headers(body, content_type="application/json")
+    with running_bot(assistant, settings) as bot:
+        assert post_again(bot.http, body, headers).status_code == 200
+        slack.wait_for(channel=CHANNEL, thread_ts="1000.000100")
+
+    # A new app object on the same data folder: Slack's retry (or a replay) of the same event.
+    with running_bot(assistant, settings) as restarted:
+        retry = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+        assert post_again(restarted.http, body, retry).status_code == 200
+        assert post_again(restarted.http, body, headers).status_code == 200
+        restarted.mention(mention(QUESTION), ts="1001.000100")  # a marker that work was done
+        slack.wait_for(channel=CHANNEL, thread_ts="1001.000100")
+        time.sleep(1)  # time for a second answer, were one coming
+
+    assert len(slack.posts(channel=CHANNEL, thread_ts="1000.000100")) == 1
+    messages = assistant.thread_values(graph_thread("1000.000100"), tenant=TENANT, via="slack")[
+        "messages"
+    ]
+    assert [m.type for m in messages] == ["human", "ai"]
+
+
 # --- request signing -------------------------------------------------------------------------
 
 
@@ -459,6 +542,61 @@ def test_slacks_url_verification_challenge_is_answered(slack_bot: Slack) -> None
 # --- bad input -------------------------------------------------------------------------------
 
 
+def test_an_api_key_of_the_same_tenant_cannot_reach_a_slack_customers_thread(
+    assistant: Assistant,
+    settings: Settings,
+    slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    thread_ts = "1000.000100"
+    thread_id = graph_thread(thread_ts)
+    with running_bot(assistant, settings) as bot:
+        bot.mention(mention(QUESTION), ts=thread_ts)
+        answer = slack.wait_for(channel=CHANNEL, thread_ts=thread_ts)
+        assert bot.click(answer, render.ESCALATE_ACTION).status_code == 200
+        slack.wait_for(channel=ESCALATIONS)
+        customer = SlackThread(team=TEAM, channel=CHANNEL, thread_ts=thread_ts)
+        deadline = time.monotonic() + 10  # the hand-off is stored just after it is posted
+        while bot.bot.escalations.latest_for(customer) is None:
+            assert time.monotonic() < deadline, "the hand-off was never stored"
+            time.sleep(0.05)
+    slack_state = assistant.thread_values(thread_id, tenant=TENANT, via="slack")
+    assert assistant.waiting_for_human(thread_id, tenant=TENANT, via="slack")
+
+    settings.serve_api_keys = {"key-acme": TENANT}
+    key = {"X-API-Key": "key-acme"}
+    with TestClient(create_app(settings, assistant=assistant)) as api:
+        # Not resumed, rated, handed over nor deleted: the API's keys reach the API's threads.
+        resume = api.post(f"/v1/threads/{thread_id}/resume", json={"reply": "Hi"}, headers=key)
+        assert resume.status_code == 404, resume.text
+        rating = {"thread_id": thread_id, "rating": "down"}
+        assert api.post("/v1/feedback", json=rating, headers=key).status_code == 404
+        assert api.post(f"/v1/threads/{thread_id}/escalate", headers=key).status_code == 404
+        assert api.delete(f"/v1/threads/{thread_id}", headers=key).status_code == 404
+        assert api.delete(f"/v1/users/{CUSTOMER}", headers=key).json()["threads"] == []
+        # Nor read: a message under its id is a new API thread, blind to the Slack one.
+        chat = api.post("/v1/chat", json={"message": "hi", "thread_id": thread_id}, headers=key)
+        assert chat.status_code == 200, chat.text
+        assert QUESTION not in chat.json()["queries"]
+    assert assistant.thread_values(thread_id, tenant=TENANT, via="slack") == slack_state
+
+    # The operator erases the Slack customer: thread, log rows and hand-off, off the disk.
+    monkeypatch.chdir(tmp_path)
+    env = {"ASSISTANT_DATA_DIR": str(settings.data_dir), "ASSISTANT_SLACK_TENANT": TENANT}
+    forgot = CliRunner().invoke(cli, ["users", "forget", CUSTOMER], env=env)
+    assert forgot.exit_code == 0, forgot.output
+    assert "1 Slack threads" in forgot.output and "1 Slack hand-offs" in forgot.output
+    assert not assistant.thread_values(thread_id, tenant=TENANT, via="slack")
+    with EscalationStore(settings.slack_state_path) as store:
+        assert store.latest_for(customer) is None
+    needle = QUESTION.encode()
+    holding = [
+        p.name for p in settings.data_dir.rglob("*") if p.is_file() and needle in p.read_bytes()
+    ]
+    assert holding == []
+
+
 def test_an_empty_mention_gets_a_polite_prompt_not_a_crash(
     slack_bot: Slack, slack: FakeSlack
 ) -> None:
@@ -497,6 +635,42 @@ def test_socket_mode_needs_no_signing_secret_and_talks_to_the_configured_api(
         handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
         assert handler.client.web_client.base_url == slack.url
     assert slack.posts("auth.test")  # the token was checked at start-up, against the fake
+
+
+@pytest.mark.parametrize("secret", ["", "   "])
+def test_an_empty_signing_secret_is_refused_at_start_up(
+    assistant: Assistant, settings: Settings, secret: str
+) -> None:
+    settings.slack_signing_secret = SecretStr(secret)
+    with pytest.raises(InputError, match="ASSISTANT_SLACK_SIGNING_SECRET"):
+        require_slack_settings(settings, socket_mode=False)
+    with SlackBot.open(assistant, settings) as bot, pytest.raises(InputError, match="not empty"):
+        build_app(bot, settings)
+    # Socket Mode verifies no signatures (its frames come over the bot's own connection); its
+    # app token must not be empty either.
+    settings.slack_app_token = SecretStr(" ")
+    with pytest.raises(InputError, match="ASSISTANT_SLACK_APP_TOKEN"):
+        require_slack_settings(settings, socket_mode=True)
+
+
+def test_assistant_slack_with_an_empty_signing_secret_exits_naming_it(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+        "ASSISTANT_QDRANT_PATH": str(tmp_path / "qdrant"),
+        "ASSISTANT_SLACK_BOT_TOKEN": "xoxb-test-token",
+        "ASSISTANT_SLACK_SIGNING_SECRET": "",
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "assistant"), "slack", "--port", "9"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # the old code went on to serve: it never exited
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "ASSISTANT_SLACK_SIGNING_SECRET" in done.stderr + done.stdout
 
 
 def test_the_bot_needs_its_settings_and_names_the_missing_ones(settings: Settings) -> None:

@@ -46,7 +46,7 @@ from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Answer, Outcome
 from assistant.service import Assistant
 from assistant.settings import SearchMode, Settings, StoreEngineName
-from assistant.thread_store import open_checkpointer
+from assistant.thread_store import ThreadSource, open_checkpointer
 
 TENANTS = ("ibmcloud", "govt")
 ENGINES: tuple[StoreEngineName, ...] = ("edge", "local")
@@ -374,9 +374,12 @@ def key_of(tenant: str) -> str:
     return next(key for key, owner in KEYS.items() if owner == tenant)
 
 
-def retrieved(assistant: Assistant, thread_id: str) -> tuple[list[str], list[str]]:
-    """Doc ids and tenants of every chunk the turn's searches returned (server side)."""
-    chunks = assistant.thread_values(thread_id)["chunks"]
+def retrieved(
+    assistant: Assistant, thread_id: str, tenant: str, via: ThreadSource = "api"
+) -> tuple[list[str], list[str]]:
+    """Doc ids and tenants of every chunk the turn's searches returned (server side), from
+    the thread of `tenant` (through `via`)."""
+    chunks = assistant.thread_values(thread_id, tenant=tenant, via=via)["chunks"]
     return [c.doc_id for c in chunks], [c.tenant for c in chunks]
 
 
@@ -392,7 +395,7 @@ def test_the_api_key_scopes_chat_to_its_tenant_whatever_the_query(
         answer = Answer.model_validate(response.json())
         assert answer.outcome is Outcome.ANSWERED and answer.citations, answer
         cited.check(probe, [c.doc_id for c in answer.citations])
-        searched.check(probe, *retrieved(assistant, answer.thread_id or ""))
+        searched.check(probe, *retrieved(assistant, answer.thread_id or "", probe.caller))
     cited.assert_none_leaked("API /v1/chat citations")
     searched.assert_none_leaked("API /v1/chat retrieved chunks")
 
@@ -459,10 +462,11 @@ def test_the_slack_tenant_setting_scopes_the_bot_whatever_the_question(
             driver = SlackDriver(http, slack)
             for probe in others:
                 thread_id, shown = driver.ask(probe.text)
-                answer: Answer = assistant.thread_values(thread_id)["answer"]
+                state = assistant.thread_values(thread_id, tenant=caller, via="slack")
+                answer: Answer = state["answer"]
                 assert answer.outcome is Outcome.ANSWERED, answer
                 cited.check(probe, [c.doc_id for c in answer.citations])
-                searched.check(probe, *retrieved(assistant, thread_id))
+                searched.check(probe, *retrieved(assistant, thread_id, caller, "slack"))
                 # Nothing of the other tenant in what the customer reads either.
                 assert not [d for d in foreign if d in shown], shown
     assistant.checkpointer.conn.close()  # type: ignore[attr-defined]

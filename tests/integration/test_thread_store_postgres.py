@@ -4,6 +4,7 @@ machine's Debian packages, started and stopped by the tests."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from assistant.errors import ThreadStoreUnavailableError
 from assistant.schemas import Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.thread_store import open_thread_store
+from assistant.thread_store import open_thread_store, store_rows
 
 
 class ClosableRetriever(ListRetriever):
@@ -113,3 +114,40 @@ def test_an_unreachable_server_is_a_clear_error(settings: Settings) -> None:
     settings.threads_url = SecretStr("postgresql://nobody@127.0.0.1:1/none")
     with pytest.raises(ThreadStoreUnavailableError, match="cannot reach the PostgreSQL"):
         open_thread_store(settings)
+
+
+def test_erasure_and_retention_delete_threads_from_every_postgres_table(
+    settings: Settings, postgres_url: str, tmp_path: Path
+) -> None:
+    first = replica(settings, postgres_url, tmp_path, "a", decision="search")
+    try:
+        anna = first.ask("Anna's parcel PELICAN-5520 is late", user="anna").thread_id or ""
+        first.ask("And now?", thread_id=anna)  # a later turn without the user is hers too
+        ben = first.ask("Ben's parcel is late", user="ben").thread_id or ""
+        tables = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+
+        def rows_of(thread: str) -> int:
+            key = first.owner().key(thread)
+            return sum(
+                int(
+                    store_rows(
+                        first.checkpointer, f"SELECT count(*) FROM {t} WHERE thread_id = %s", (key,)
+                    )[0][0]
+                )  # type: ignore[arg-type]
+                for t in tables
+            )
+
+        assert rows_of(anna) > 0
+        erased = first.forget_user("anna")
+        assert erased.threads == [anna]
+        assert rows_of(anna) == 0 and rows_of(ben) > 0
+        assert not first.thread_values(anna)
+
+        first.eraser.retention = timedelta(days=30)
+        key = first.owner().key(ben)
+        idle_since = first.eraser.last_activity()[key]
+        assert key not in first.eraser.prune_expired(now=idle_since + timedelta(days=29))
+        assert key in first.eraser.prune_expired(now=idle_since + timedelta(days=31))
+        assert rows_of(ben) == 0
+    finally:
+        first.close()

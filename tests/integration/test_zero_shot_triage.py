@@ -9,6 +9,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assistant.knowledge.embedder import Embedder
+from assistant.llm.manifest import read_manifest, write_manifest
 from assistant.policy import (
     OUT_OF_SCOPE,
     SHIPPED_POLICY_FILE,
@@ -16,7 +17,6 @@ from assistant.policy import (
     shipped_policy,
     support_policy,
 )
-from assistant.llm.manifest import read_manifest, write_manifest
 from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
 from assistant.triage.engines import (
     build_block_triage,

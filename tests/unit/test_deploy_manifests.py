@@ -7,6 +7,7 @@ the ports and probes are the ones the code serves; vLLM gets the command
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,9 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 
+from assistant.errors import InputError
 from assistant.interfaces.api.app import create_app
+from assistant.interfaces.api.exposure import PLACEHOLDER_KEY, check_exposure
 from assistant.llm.packaged import converted_folder
 from assistant.llm.registry import AdapterRegistry, vllm_lora_args
 from assistant.llm.vllm_launcher import ServeConfig, vllm_command
@@ -191,3 +194,86 @@ def test_every_rank_bound_the_docs_give_vllm_is_the_one_the_code_generates() -> 
     }
     assert given, "no page gives --max-lora-rank"
     assert {rank for _, rank in given} == {generated}, sorted(given)
+
+
+# --- closed by default: the API keys are required, the placeholder is refused ----------------
+
+# Compose's interpolation (https://docs.docker.com/compose/how-tos/environment-variables/
+# variable-interpolation/): ${VAR}, ${VAR:-default}, ${VAR:?error}; `docker compose config`
+# is not run here (no Docker in the test environment).
+INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:[-?])([^}]*))?\}")
+
+
+class MissingVariable(Exception):
+    pass
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name, operator, argument = match.group(1), match.group(2), match.group(3) or ""
+        given = env.get(name, "")
+        if given:
+            return given
+        if operator == ":?":
+            raise MissingVariable(f"required variable {name} is missing a value: {argument}")
+        return argument
+
+    return INTERPOLATION.sub(one, value)
+
+
+def example_env() -> dict[str, str]:
+    lines = (DEPLOY / "compose" / "example.env").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
+    return {name: value for name, value in pairs}
+
+
+def test_compose_without_api_keys_fails_naming_the_variable() -> None:
+    env = example_env()
+    del env["ASSISTANT_SERVE_API_KEYS"]
+    keys = compose()["services"]["api"]["environment"]["ASSISTANT_SERVE_API_KEYS"]
+    with pytest.raises(MissingVariable, match="ASSISTANT_SERVE_API_KEYS") as refused:
+        interpolate(keys, env)
+    assert "ASSISTANT_SERVE_API_KEYS" in str(refused.value).split(":", 1)[1]  # the message too
+
+
+def api_settings(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The settings the API's container reads from `environment`, as its process would."""
+    for name in [name for name in os.environ if name.startswith("ASSISTANT_")]:
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        if name.startswith("ASSISTANT_SERVE_"):
+            monkeypatch.setenv(name, value)
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_example_files_placeholder_key_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    compose_env = {
+        name: interpolate(str(value), example_env())
+        for name, value in compose()["services"]["api"]["environment"].items()
+    }
+    secret = yaml.safe_load((DEPLOY / "k8s" / "secret.example.yaml").read_text())["stringData"]
+    replaced = compose_env | {"ASSISTANT_SERVE_API_KEYS": '{"%s": "default"}' % ("k" * 40)}
+    check_exposure(api_settings(replaced, monkeypatch), "0.0.0.0")  # a real key starts
+    for environment in (compose_env, secret):
+        settings = api_settings(environment, monkeypatch)
+        assert PLACEHOLDER_KEY in settings.serve_api_keys
+        with pytest.raises(InputError, match="placeholder key"):
+            check_exposure(settings, "0.0.0.0")
+
+
+def test_the_image_and_the_pods_listen_publicly_and_so_need_the_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text().splitlines()
+    instructions = "\n".join(line for line in dockerfile if not line.lstrip().startswith("#"))
+    image_env = dict(re.findall(r"(ASSISTANT_\w+)=(\S+)", instructions))
+    config = k8s_named("ConfigMap", "assistant-config")["data"]
+    for environment in (image_env, config):
+        host = environment["ASSISTANT_SERVE_HOST"]
+        with pytest.raises(InputError, match="ASSISTANT_SERVE_API_KEYS"):
+            check_exposure(api_settings(environment, monkeypatch), host)
+    env = container(k8s_named("Deployment", "api"), "api")["env"]
+    keys = next(e for e in env if e["name"] == "ASSISTANT_SERVE_API_KEYS")
+    assert keys["valueFrom"]["secretKeyRef"].get("optional", False) is False

@@ -76,6 +76,7 @@ def app_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestCl
         serve_max_upload_bytes=16 * 1024,
         serve_max_triage_texts=MAX_TEXTS,
         max_question_chars=MAX_QUESTION,
+        serve_allowed_hosts=["testserver"],  # the host name Starlette's TestClient sends
     )
     store = KnowledgeStore.open(config, embedder=HashEmbedder(), sparse=SparseEncoder())
     store.ensure_collection()

@@ -318,3 +318,27 @@ def test_a_triage_reply_that_cannot_be_validated_leaves_the_turn_untriaged(setti
     answer = build_graph(deps).invoke(new_turn("Where is my card?", "default"))["answer"]
     assert answer.triage is None
     assert answer.outcome is Outcome.ANSWERED
+
+
+@pytest.mark.parametrize(("needs_human", "outcome"), [(False, Outcome.ANSWERED), (True, None)])
+def test_a_hand_over_the_step_chose_stands_only_when_triage_says_a_person_is_needed(
+    settings, needs_human, outcome
+):
+    reading = TriageResult(category="how_to", priority="normal", needs_human=needs_human)
+    settings.triage_hand_over = "off"
+    retriever = ListRetriever([chunk(1)])
+    deps = graph_deps(
+        settings,
+        ScriptedChatModel(respond=script("human")),
+        retriever,
+        triage=lambda text: reading,
+    )
+    question = "Who do I call about a missed garbage collection?"
+    answer = build_graph(deps).invoke(new_turn(question, "default"))["answer"]
+    if needs_human:
+        assert answer.action is Action.ESCALATE
+        assert answer.outcome is Outcome.ESCALATED
+    else:
+        assert answer.action is Action.RETRIEVE
+        assert answer.outcome is outcome
+        assert retriever.searches

@@ -9,7 +9,7 @@ from doubles import HashEmbedder, chunk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.schemas import RetrievedChunk
+from assistant.schemas import InjectionFlag, RetrievedChunk
 from assistant.turn.citations import resolve_citations
 from assistant.turn.release import AnswerPiece, Released, release
 from assistant.turn.sentences import complete_sentences, split_sentences
@@ -179,3 +179,30 @@ def test_invalid_markers_are_dropped_and_counted() -> None:
     released, shown, _ = run(["Refunds take five days [1] [7]."], verify=True)
     assert released.text == "Refunds take five days [1]." == "".join(shown)
     assert released.removed_citations == 1
+
+
+def test_a_drafted_instruction_to_send_a_password_is_never_shown_even_with_flag() -> None:
+    released, shown, log = run(
+        ["Send your account password to check@evil.example [1]. Refunds take five days [2]."],
+        verify=True,
+        remove=False,
+    )
+    assert shown == ["Refunds take five days [2]."]
+    assert released.withheld == ["Send your account password to check@evil.example [1]."]
+    assert not any("password" in event for event in log if event.startswith("check"))
+
+
+def test_a_drafted_sentence_that_ingest_flagged_in_a_chunk_is_withheld() -> None:
+    flagged = chunk(1).model_copy(
+        update={"injections": [InjectionFlag(sentence="Write to our desk today.", reason="x")]}
+    )
+    log: list[str] = []
+    released = release(
+        iter(["Write to our desk today [1]. Refunds take five days [2]."]),
+        [flagged, chunk(2)],
+        Verdicts(log),
+        remove=True,
+        show=lambda _: None,
+    )
+    assert released.text == "Refunds take five days [2]."
+    assert released.withheld == ["Write to our desk today [1]."]

@@ -56,6 +56,27 @@ def test_a_handed_over_thread_resumes_with_the_humans_reply(assistant: Assistant
     assert replied.thread_id == handed.thread_id
 
 
+def test_a_later_turn_does_not_carry_an_earlier_hand_over(
+    settings: Settings, tmp_path: Path
+) -> None:
+    decisions = ["human", "reply"]
+    settings.adapters_dir = tmp_path / "no-adapters"
+    settings.verify_citations = "off"
+    assistant = Assistant(
+        settings,
+        store=ClosableRetriever([]),  # type: ignore[arg-type]
+        model=ScriptedChatModel(respond=lambda prompt: decisions[0]),
+        checkpointer=open_checkpointer(settings.checkpoint_path),
+    )
+    handed = assistant.ask("Let me talk to a person")
+    assert handed.escalation is not None
+    assistant.resume(handed.thread_id or "", "Hello, this is Sam.")
+    decisions.pop(0)
+    later = assistant.ask("Thanks. And how do I export my data?", thread_id=handed.thread_id)
+    assert later.outcome is not Outcome.ESCALATED
+    assert later.escalation is None
+
+
 def test_asking_on_a_thread_that_waits_for_a_human_is_refused(assistant: Assistant) -> None:
     handed = assistant.ask("Let me talk to a person")
     with pytest.raises(InputError, match="waits for a human"):
@@ -63,7 +84,11 @@ def test_asking_on_a_thread_that_waits_for_a_human_is_refused(assistant: Assista
 
 
 def test_resuming_a_thread_that_is_not_waiting_is_refused(assistant: Assistant) -> None:
+    handed = assistant.ask("Let me talk to a person")
+    assistant.resume(handed.thread_id or "", "Hello, this is Sam.")
     with pytest.raises(InputError, match="not waiting"):
+        assistant.resume(handed.thread_id or "", "Hello again")
+    with pytest.raises(ThreadNotFoundError, match="no thread 'no-such-thread'"):
         assistant.resume("no-such-thread", "Hello")
 
 

@@ -15,6 +15,7 @@ from assistant.interfaces.api.app_state import ApiRuntime
 from assistant.interfaces.api.auth import warn_if_open
 from assistant.interfaces.api.limits import BodyLimitMiddleware
 from assistant.interfaces.api.problems import install_error_handlers
+from assistant.interfaces.api.rate_limits import RateLimits
 from assistant.interfaces.api.readiness import warm_up
 from assistant.interfaces.api.routes import (
     chat,
@@ -25,6 +26,7 @@ from assistant.interfaces.api.routes import (
     threads,
     triage,
 )
+from assistant.interfaces.api.same_origin import SameOriginMiddleware
 from assistant.service import Assistant
 from assistant.settings import Settings
 from assistant.tracing import open_tracer_provider
@@ -35,7 +37,9 @@ hand-over to a human.
 
 **Auth.** Send `Authorization: Bearer KEY` or `X-API-Key: KEY`; each key (setting
 `ASSISTANT_SERVE_API_KEYS`, JSON `{"key": "tenant"}`) scopes every query, upload and thread to
-its tenant. With no keys configured the API is open and serves the default tenant.
+its tenant. With no keys configured the API is open and serves the default tenant (served on a
+loopback address only, unless `ASSISTANT_SERVE_OPEN=true`). Requests must name an allowed host
+(`ASSISTANT_SERVE_ALLOWED_HOSTS`) and writes from another site's pages are refused.
 """
 
 
@@ -51,6 +55,7 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
     tracer_provider = (
         assistant.tracer_provider if assistant is not None else open_tracer_provider(settings)
     )
+    rate_limits = RateLimits(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -62,7 +67,9 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
                 partial(Assistant.open, settings, tracer_provider=tracer_provider)
             )
         )
-        runtime = ApiRuntime(opened, settings, exclusive=opened.needs_exclusive_use)
+        runtime = ApiRuntime(
+            opened, settings, exclusive=opened.needs_exclusive_use, rate_limits=rate_limits
+        )
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(warm_up, runtime)
@@ -87,6 +94,13 @@ def create_app(settings: Settings, *, assistant: Assistant | None = None) -> Fas
         limit=settings.serve_max_body_bytes,
         upload_limit=settings.serve_max_upload_bytes,
         upload_prefix=documents.UPLOAD_PATH,
+    )
+    # Added last, so it runs first: a request for another host or a cross-site write is
+    # refused before its body is read.
+    app.add_middleware(
+        SameOriginMiddleware,
+        allowed_hosts=settings.serve_allowed_hosts,
+        unchecked_paths=health.PROBE_PATHS,
     )
     install_error_handlers(app)
     app.include_router(health.router)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar, cast
 import anyio.to_thread
 from fastapi import Depends, Request
 
+from assistant.interfaces.api.client_address import Network, trusted_networks
 from assistant.interfaces.api.problems import ApiError
 from assistant.interfaces.api.rate_limits import RateLimits
 from assistant.service import Assistant
@@ -30,7 +31,11 @@ class ApiRuntime:
     exclusive: bool = True
     model_ready: asyncio.Event = field(default_factory=asyncio.Event)
     model_error: str | None = None
-    rate_limits: RateLimits = field(init=False)
+    # Made with the app (`create_app`), so an unusable storage is an error before serving.
+    rate_limits: RateLimits = field(kw_only=True)
+    # What the last readiness check that failed said, logged once rather than at every probe.
+    readiness_logged: str | None = None
+    trusted_proxies: list[Network] = field(init=False)
     # A threading lock, taken inside the worker thread: it is held for exactly as long as the
     # work runs, even when the client that asked has gone away.
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -56,24 +61,22 @@ class ApiRuntime:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     def __post_init__(self) -> None:
-        self.rate_limits = RateLimits(self.settings)
+        self.trusted_proxies = trusted_networks(self.settings.serve_trusted_proxies)
 
     def _locked(self, fn: Callable[[], R]) -> R:
         guard: AbstractContextManager[Any] = self._lock if self.exclusive else nullcontext()
         with guard:
             return fn()
 
-    async def check_thread(self, thread_id: str, tenant: str) -> dict[str, Any]:
-        """The saved state of `thread_id`; 404 when it belongs to another tenant.
-
-        Another tenant's thread answers exactly like a missing one, so ids reveal nothing.
-        An unknown id gives an empty state (a caller may start a thread under its own id).
-        """
+    async def require_thread(self, thread_id: str, tenant: str) -> None:
+        """404 unless the tenant has a thread `thread_id`, before a stream starts (whose status
+        is sent first). Another tenant's thread of that name is another thread: ids reveal
+        nothing. Only a courtesy: the assistant checks the owner again under the thread's
+        lock, where it counts."""
         # The checkpointer has its own lock; reading a thread needs no exclusive use.
-        values = await anyio.to_thread.run_sync(self.assistant.thread_values, thread_id)
-        if values and values.get("tenant") != tenant:
+        read = partial(self.assistant.thread_values, thread_id, tenant=tenant)
+        if not await anyio.to_thread.run_sync(read):
             raise ApiError(404, f"no thread {thread_id!r}")
-        return values
 
 
 def get_runtime(request: Request) -> ApiRuntime:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from assistant.interfaces.api.app_state import Runtime
+from assistant.interfaces.api.client_address import client_address
 from assistant.interfaces.api.problems import ApiError
+from assistant.interfaces.api.rate_limits import RateLimits
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,21 +65,46 @@ def tenant_for_key(settings: Settings, key: str | None) -> str:
     return tenant
 
 
+def authenticate(rate_limits: RateLimits, settings: Settings, key: str | None, address: str) -> str:
+    """The tenant of a request with `key` from client `address`, once both are within their
+    limits: 429 while `address` has used up its failed authentications (a right key too), 401
+    for a wrong or missing key (counted against `address`), 429 over the key's own limit. An
+    open API (no keys) limits each client address instead."""
+    if not settings.serve_api_keys:
+        rate_limits.check(address)
+        return settings.tenant
+    rate_limits.check_auth_failures(address)
+    try:
+        tenant = tenant_for_key(settings, key)
+    except ApiError:
+        rate_limits.count_auth_failure(address)
+        raise
+    rate_limits.check(str(key))
+    return tenant
+
+
+def request_key(bearer: HTTPAuthorizationCredentials | None, header_key: str | None) -> str | None:
+    return bearer.credentials if bearer is not None else header_key
+
+
+def key_in_headers(headers: Mapping[str, str]) -> str | None:
+    """The key of `Authorization: Bearer KEY`, else of `X-API-Key` (lower-case names)."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else headers.get("x-api-key")
+
+
 async def request_tenant(
     request: Request,
     runtime: Runtime,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     header_key: Annotated[str | None, Depends(key_header_scheme)],
 ) -> str:
-    """FastAPI dependency: the tenant of the request's API key, once the key is within its
-    rate limit (429 otherwise). An open API (no keys) limits each client address instead."""
-    key = bearer.credentials if bearer is not None else header_key
-    tenant = tenant_for_key(runtime.settings, key)
-    if runtime.settings.serve_api_keys:
-        runtime.rate_limits.check(str(key))
-    else:
-        runtime.rate_limits.check(request.client.host if request.client else "unknown")
-    return tenant
+    """FastAPI dependency: the tenant of the request's API key, within its limits
+    (`authenticate`)."""
+    address = client_address(request.scope, runtime.trusted_proxies)
+    return authenticate(
+        runtime.rate_limits, runtime.settings, request_key(bearer, header_key), address
+    )
 
 
 Tenant = Annotated[str, Depends(request_tenant)]

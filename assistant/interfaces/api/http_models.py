@@ -14,6 +14,8 @@ from assistant.schemas import Answer, Citation, TriageResult
 
 # Thread ids travel in URLs and headers: keep them to a safe alphabet.
 THREAD_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+# End users travel in URLs too (`DELETE /v1/users/{user}`): an id, an e-mail address.
+USER_PATTERN = r"^[A-Za-z0-9._:@+-]{1,128}$"
 # Response header with the turn's thread id (also a request header of the OpenAI endpoint).
 THREAD_HEADER = "X-Thread-Id"
 
@@ -23,7 +25,14 @@ class ChatRequest(BaseModel):
     thread_id: str | None = Field(
         None,
         pattern=THREAD_ID_PATTERN,
-        description="Continue this thread; unset starts a new one (its id is in the answer).",
+        description="Continue this thread; unset starts a new one (its id is in the answer). "
+        "Threads are per tenant: another tenant's thread of the same id is another thread.",
+    )
+    user: str | None = Field(
+        None,
+        pattern=USER_PATTERN,
+        description="The end user the thread is about (your id for them), kept with the "
+        "thread and its log rows so `DELETE /v1/users/{user}` erases everything of theirs.",
     )
 
 
@@ -86,7 +95,9 @@ class Check(BaseModel):
 
 class Readiness(BaseModel):
     ready: bool
-    checks: list[Check]
+    checks: list[Check] | None = Field(
+        None, description="Each check and what failed: only for a request with a valid API key."
+    )
 
 
 class Health(BaseModel):

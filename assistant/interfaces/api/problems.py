@@ -86,13 +86,17 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def api_error_response(exc: ApiError) -> JSONResponse:
+    detail = ErrorDetail(type=_TYPES.get(exc.status, "error"), message=exc.message)
+    return error_response(exc.status, detail, exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that give every error the `ErrorBody` shape."""
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        detail = ErrorDetail(type=_TYPES.get(exc.status, "error"), message=exc.message)
-        return error_response(exc.status, detail, exc.headers)
+        return api_error_response(exc)
 
     @app.exception_handler(AssistantError)
     async def assistant_error(request: Request, exc: AssistantError) -> JSONResponse:

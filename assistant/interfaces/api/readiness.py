@@ -40,8 +40,17 @@ async def warm_up(runtime: ApiRuntime) -> None:
 
 
 async def readiness(runtime: ApiRuntime) -> Readiness:
+    """Both checks, with what failed. What failed is logged when it changes (probes come
+    every few seconds), since an unauthenticated `/readyz` does not show it."""
     checks = [await check_store(runtime), await check_model(runtime)]
-    return Readiness(ready=all(c.ok for c in checks), checks=checks)
+    failed = "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok) or None
+    if failed != runtime.readiness_logged:
+        if failed:
+            log.warning("not ready: %s", failed)
+        elif runtime.readiness_logged:
+            log.info("ready again")
+        runtime.readiness_logged = failed
+    return Readiness(ready=failed is None, checks=checks)
 
 
 async def check_store(runtime: ApiRuntime) -> Check:

@@ -171,6 +171,9 @@ async def completion_stream(
                 continue
             for piece in unsent_pieces(item, sent):
                 yield chunk(Delta(content=piece))
+            if item.notice:
+                # A chat UI shows only the content: the hedge goes with it.
+                yield chunk(Delta(content=f"\n\n{item.notice}"))
             yield chunk(Delta(), last=item)
     except Exception as exc:
         yield format_sse_event(data_str=_error_body(exc).model_dump_json())

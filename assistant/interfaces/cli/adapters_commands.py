@@ -364,11 +364,24 @@ def train_command(
 def _print_head(console: Console, name: str, head: LinearHead, folder: Path) -> None:
     scores = head.held_out
     shown = ", ".join(f"{k} {v:.3f}" for k, v in (scores.metrics if scores else {}).items())
+    confident = "" if head.confident_at is None else f", confident at {head.confident_at:.3f}"
     console.print(
-        f"{name}: {len(head.inputs)} inputs, threshold {head.threshold:.3f}, out of fold over "
-        f"{scores.examples if scores else 0} examples: {shown} -> {folder}",
+        f"{name}: {len(head.inputs)} inputs, threshold {head.threshold:.3f}{confident}, out of "
+        f"fold over {scores.examples if scores else 0} examples: {shown} -> {folder}",
         soft_wrap=True,
     )
+    if scores and scores.reliability:
+        table = Table(
+            "calibrated P", "examples", "predicted", "observed", title=f"{name}: reliability"
+        )
+        for b in scores.reliability:
+            table.add_row(
+                f"[{b.low:.1f}, {b.high:.1f})",
+                str(b.examples),
+                f"{b.predicted:.3f}",
+                f"{b.observed:.3f}",
+            )
+        console.print(table)
 
 
 @adapters_app.command("fit-judge")

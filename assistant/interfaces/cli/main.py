@@ -11,6 +11,7 @@ from rich.markup import escape
 from assistant.errors import AssistantError
 from assistant.interfaces.cli.adapters_commands import adapters_app, triage_command
 from assistant.interfaces.cli.batch_commands import triage_batch_command
+from assistant.interfaces.cli.erasure_commands import thread_owner, threads_app, users_app
 from assistant.interfaces.cli.eval_commands import eval_command
 from assistant.interfaces.cli.hard_case_commands import hard_cases_command, promote_command
 from assistant.interfaces.cli.mcp_commands import mcp_command
@@ -40,6 +41,8 @@ app = typer.Typer(
 app.add_typer(adapters_app, name="adapters")
 adapters_app.command("hard-cases")(hard_cases_command)
 adapters_app.command("promote")(promote_command)
+app.add_typer(threads_app, name="threads")
+app.add_typer(users_app, name="users")
 app.command("triage")(triage_command)
 app.command("triage-batch")(triage_batch_command)
 app.command("serve")(serve_command)
@@ -134,6 +137,7 @@ def ingest(
                 tenant=tenant,
                 max_chars=settings.chunk_max_chars,
                 on_progress=on_progress,
+                domains=settings.knowledge_domains,
             )
             if report.chunks_added:
                 progress.update(task, description="building the search index")
@@ -201,17 +205,21 @@ def ask(
 @app.command()
 @clear_errors
 def resume(
-    thread: Annotated[str, typer.Argument(help="The thread handed to a human.")],
+    thread: Annotated[
+        str, typer.Argument(help="The thread handed to a human (a Slack one: slack:T:C:TS).")
+    ],
     reply: Annotated[str, typer.Argument(help="The human's reply to the customer.")],
     json: Annotated[bool, typer.Option("--json", help="Print the answer model as JSON.")] = False,
+    tenant: Tenant = None,
 ) -> None:
     """Continue a thread that was handed to a human, with the human's reply."""
     from assistant.service import Assistant, check_question
 
     settings = load_settings()
     check_question(reply, settings.max_question_chars)
+    owner = thread_owner(settings, thread, tenant)
     with Assistant.open(settings) as assistant:
-        answer = assistant.resume(thread, reply)
+        answer = assistant.resume(thread, reply, tenant=owner.tenant, via=owner.via)
     if json:
         print(answer.model_dump_json(indent=2))
     else:
@@ -304,6 +312,8 @@ def _print_answer(answer: Answer) -> None:
         for c in answer.citations:
             where = f" ({escape(c.url)})" if c.url else ""
             out.print(f"  [{c.n}] {escape(c.title or c.doc_id)}{where}")
+    if answer.notice:
+        out.print(f"\n[yellow]{escape(answer.notice)}[/yellow]")
     if answer.escalation and answer.outcome is Outcome.ESCALATED:
         out.print(
             f"[yellow]handed to a human ({answer.escalation.reason}): "
@@ -332,6 +342,12 @@ def _print_report(report: IngestReport) -> None:
     out.print(table)
     for message in report.errors:
         err.print(f"[red]error:[/red] {escape(message)}")
+    # Kept in the index but never quoted: listed so the team can fix or remove the page.
+    for flagged in report.flagged:
+        out.print(
+            f"[yellow]flagged[/yellow] {escape(flagged.source or flagged.doc_id)} "
+            f"({flagged.reason}): {escape(_clip(flagged.sentence, 200))}"
+        )
 
 
 def _clip(text: str, chars: int) -> str:

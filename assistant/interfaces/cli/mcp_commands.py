@@ -29,13 +29,28 @@ def mcp_command(
     from assistant.service import Assistant
 
     settings = load_settings()
+    if transport == "stdio":
+        with Assistant.open(settings) as assistant:
+            build_mcp_server(assistant).run("stdio")
+        return
+
+    import uvicorn
+
+    from assistant.interfaces.api.auth import warn_if_open
+    from assistant.interfaces.api.exposure import check_exposure
+    from assistant.interfaces.mcp.http_app import build_http_app
+
+    listen_on = host or settings.serve_host
+    # The API's rule: no keys on a public address is refused, an open server is logged.
+    check_exposure(settings, listen_on)
+    warn_if_open(settings)
     with Assistant.open(settings) as assistant:
-        server = build_mcp_server(assistant)
-        if transport == "stdio":
-            server.run("stdio")
-        else:
-            server.run(
-                "streamable-http",
-                host=host or settings.serve_host,
-                port=port or settings.mcp_port,
-            )
+        app = build_http_app(build_mcp_server(assistant), settings)
+        # No proxy headers: X-Forwarded-For counts only from ASSISTANT_SERVE_TRUSTED_PROXIES.
+        uvicorn.run(
+            app,
+            host=listen_on,
+            port=port or settings.mcp_port,
+            proxy_headers=False,
+            log_level="warning",
+        )

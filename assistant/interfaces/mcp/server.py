@@ -4,7 +4,8 @@ Three tools: `search_knowledge_base`, `ask` (an answer with its citations) and `
 Every search and answer is scoped to one tenant: over stdio, the server's own
 (`ASSISTANT_TENANT`); over streamable HTTP with API keys configured
 (`ASSISTANT_SERVE_API_KEYS`), the tenant of the request's key (`Authorization: Bearer KEY` or
-`X-API-Key`), as in the HTTP API. A tool never takes a tenant from its arguments.
+`X-API-Key`), as in the HTTP API. A tool never takes a tenant from its arguments, and a
+`thread_id` names a thread of the caller's tenant only (the API's threads of that tenant).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from assistant.errors import AssistantError
-from assistant.interfaces.api.auth import tenant_for_key
+from assistant.interfaces.api.auth import key_in_headers, tenant_for_key
 from assistant.interfaces.api.http_models import THREAD_ID_PATTERN
 from assistant.interfaces.api.problems import ApiError
 from assistant.kinds import SearchMode
 from assistant.schemas import Answer, RetrievedChunk, TriageResult
 from assistant.service import Assistant, check_question
+from assistant.turn.citations import source_name
 
 R = TypeVar("R")
 
@@ -46,11 +48,8 @@ def request_tenant(assistant: Assistant, headers: Mapping[str, str] | None) -> s
     settings = assistant.settings
     if headers is None:
         return settings.tenant
-    authorization = headers.get("authorization", "")
-    scheme, _, credentials = authorization.partition(" ")
-    key = credentials if scheme.lower() == "bearer" else headers.get("x-api-key")
     try:
-        return tenant_for_key(settings, key)
+        return tenant_for_key(settings, key_in_headers(headers))
     except ApiError as exc:
         raise ToolError(exc.message) from None
 
@@ -90,7 +89,10 @@ def build_mcp_server(assistant: Assistant) -> MCPServer:
 
         def search() -> list[RetrievedChunk]:
             text = check_question(query, settings.max_question_chars)
-            return assistant.store.search(text, tenant=tenant, k=k, mode=mode)
+            chunks = assistant.store.search(text, tenant=tenant, k=k, mode=mode)
+            # A file ingested from the server's disk is named as citations name it: by the
+            # file's name, never the server's folder.
+            return [c.model_copy(update={"source": source_name(c.source)}) for c in chunks]
 
         return SearchResults(chunks=run(search))
 
@@ -109,10 +111,8 @@ def build_mcp_server(assistant: Assistant) -> MCPServer:
     ) -> Answer:
         """Answer a customer's question from the knowledge base, with numbered citations."""
         tenant = request_tenant(assistant, ctx.headers)
-        if thread_id is not None:
-            owner = assistant.thread_values(thread_id).get("tenant")
-            if owner is not None and owner != tenant:
-                raise ToolError(f"no thread {thread_id!r}")  # as if missing: ids reveal nothing
+        # Threads are the tenant's own (the assistant keys them by tenant and checks the owner
+        # under the thread's lock): another tenant's thread of this id is another thread.
         return run(lambda: assistant.ask(question, thread_id=thread_id, tenant=tenant))
 
     @server.tool()

@@ -25,12 +25,18 @@ def require_slack_settings(settings: Settings, *, socket_mode: bool) -> None:
         needed["ASSISTANT_SLACK_APP_TOKEN"] = settings.slack_app_token
     else:
         needed["ASSISTANT_SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
-    missing = [name for name, value in needed.items() if value is None]
+    # An empty value is as good as none: an empty signing secret passed start-up and then made
+    # every signed request fail.
+    missing = [
+        name
+        for name, value in needed.items()
+        if value is None or not value.get_secret_value().strip()
+    ]
     if missing:
         mode = "Socket Mode" if socket_mode else "HTTP mode"
         raise InputError(
             f"the Slack bot in {mode} needs {', '.join(missing)} (or the same name without "
-            "the ASSISTANT_ prefix); see docs/configuration.md"
+            "the ASSISTANT_ prefix), set and not empty; see docs/configuration.md"
         )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Self
 
@@ -23,6 +22,7 @@ from assistant.interfaces.slack import render
 from assistant.interfaces.slack.escalations import Escalation, EscalationStore
 from assistant.interfaces.slack.handoff import handoff_note
 from assistant.interfaces.slack.payloads import ButtonClick, IncomingMessage
+from assistant.interfaces.slack.seen import SeenDeliveries
 from assistant.interfaces.slack.thread_keys import ButtonValue, SlackThread
 from assistant.schemas import Answer, Outcome
 from assistant.service import Assistant
@@ -30,13 +30,10 @@ from assistant.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Slack may deliver one message twice (as `app_mention` and as `message`, or again after a
-# slow acknowledgement); the latest few thousand are remembered to answer each once.
-SEEN_MESSAGES = 4096
-
 
 class SlackBot(Closing):
-    """The assistant as a Slack bot. Owns the hand-off store; the assistant is the caller's."""
+    """The assistant as a Slack bot. Owns the hand-off and delivery stores; the assistant is
+    the caller's."""
 
     def __init__(
         self,
@@ -45,10 +42,15 @@ class SlackBot(Closing):
         *,
         client: WebClient,
         escalations: EscalationStore,
+        seen: SeenDeliveries,
     ) -> None:
         self.assistant = assistant
         self.client = client
         self.escalations = escalations
+        # Slack delivers a message twice (as `app_mention` and `message`, and again after a
+        # slow acknowledgement) and a signed request can be replayed for 5 minutes: each
+        # message and click is acted on once, across restarts (see `seen.py`).
+        self.seen = seen
         self.tenant = settings.slack_tenant or settings.tenant
         self.escalation_channel = settings.slack_escalation_channel
         # Bolt runs listeners on a thread pool; the embedded store or the embedded model
@@ -56,8 +58,6 @@ class SlackBot(Closing):
         self._exclusive: AbstractContextManager[Any] = (
             threading.Lock() if assistant.needs_exclusive_use else nullcontext()
         )
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._seen_lock = threading.Lock()
 
     @classmethod
     def open(cls, assistant: Assistant, settings: Settings) -> Self:
@@ -68,13 +68,14 @@ class SlackBot(Closing):
             settings,
             client=WebClient(token=token, base_url=settings.slack_api_url),
             escalations=EscalationStore(settings.slack_state_path),
+            seen=SeenDeliveries(settings.slack_state_path),
         )
 
     # --- messages ------------------------------------------------------------------------
 
     def on_message(self, message: IncomingMessage) -> None:
         """A person wrote: a human's reply to a hand-off, or a customer's message."""
-        if not self._first_time(message):
+        if not self.seen.first_time(message.delivery_key):
             return
         if message.thread_ts:
             escalation = self.escalations.by_handoff(message.channel, message.thread_ts)
@@ -83,22 +84,24 @@ class SlackBot(Closing):
                 return
         thread = message.thread
         if message.kind == "channel" and not (
-            message.thread_ts and self.assistant.thread_values(thread.graph_thread_id)
+            message.thread_ts and self._values(thread.graph_thread_id)
         ):
             return  # channel talk the bot was neither mentioned in nor part of
-        self._answer(thread, message.text)
+        self._answer(thread, message.text, message.user)
 
-    def _answer(self, thread: SlackThread, text: str) -> None:
+    def _answer(self, thread: SlackThread, text: str, user: str | None = None) -> None:
         if not text:
             self._say(thread, render.EMPTY_QUESTION)
             return
         thread_id = thread.graph_thread_id
-        if self.assistant.waiting_for_human(thread_id):
+        if self.assistant.waiting_for_human(thread_id, tenant=self.tenant, via="slack"):
             self._pass_to_human(thread, text)
             return
         try:
             with self._exclusive:
-                answer = self.assistant.ask(text, thread_id=thread_id, tenant=self.tenant)
+                answer = self.assistant.ask(
+                    text, thread_id=thread_id, tenant=self.tenant, via="slack", user=user
+                )
         except InputError as error:
             self._say(thread, render.BAD_QUESTION.format(reason=error))
             return
@@ -126,12 +129,14 @@ class SlackBot(Closing):
         thread_id = escalation.customer.graph_thread_id
         if not message.text:
             return
-        if not self.assistant.waiting_for_human(thread_id):
+        if not self.assistant.waiting_for_human(thread_id, tenant=self.tenant, via="slack"):
             self._say_in(escalation.channel, escalation.ts, render.NOT_WAITING)
             return
         try:
             with self._exclusive:
-                answer = self.assistant.resume(thread_id, message.text)
+                answer = self.assistant.resume(
+                    thread_id, message.text, tenant=self.tenant, via="slack"
+                )
         except InputError as error:
             self._say_in(
                 escalation.channel, escalation.ts, render.BAD_QUESTION.format(reason=error)
@@ -148,11 +153,15 @@ class SlackBot(Closing):
         thread = value.thread
         if self.escalation_channel is None or not self._from_own_button(click, thread):
             return
+        if not self._first_click(click):
+            return
         try:
             # One call, atomic in the thread store: a double click, or two replicas of the bot
             # given the same click, hand over once.
             with self._exclusive:
-                answer = self.assistant.hand_over(thread.graph_thread_id)
+                answer = self.assistant.hand_over(
+                    thread.graph_thread_id, tenant=self.tenant, via="slack"
+                )
         except ThreadNotFoundError:
             self._whisper(thread, click.user.id, render.NO_THREAD)
             return
@@ -172,11 +181,16 @@ class SlackBot(Closing):
         """Thumbs up or down on one answer, logged in the interaction log beside its turn."""
         value = click.value
         thread = value.thread
-        if not self._from_own_button(click, thread):
-            return
+        if not self._from_own_button(click, thread) or not self._first_click(click):
+            return  # a replayed click rates once
         try:
             self.assistant.rate(
-                thread.graph_thread_id, rating, turn=value.turn, outcome=value.outcome
+                thread.graph_thread_id,
+                rating,
+                tenant=self.tenant,
+                via="slack",
+                turn=value.turn,
+                outcome=value.outcome,
             )
         except ThreadNotFoundError:
             self._whisper(thread, click.user.id, render.NO_THREAD)
@@ -186,7 +200,7 @@ class SlackBot(Closing):
     # --- posting -------------------------------------------------------------------------
 
     def _post_answer(self, thread: SlackThread, answer: Answer) -> None:
-        values = self.assistant.thread_values(thread.graph_thread_id)
+        values = self._values(thread.graph_thread_id)
         # Buttons name their answer by its place among the assistant's replies.
         turn = sum(m.type == "ai" for m in values.get("messages", [])) - 1
         value = ButtonValue(thread=thread, turn=max(turn, 0), outcome=answer.outcome)
@@ -210,7 +224,7 @@ class SlackBot(Closing):
                 thread_id,
             )
             return
-        note = handoff_note(thread, answer, self.assistant.thread_values(thread_id))
+        note = handoff_note(thread, answer, self._values(thread_id))
         posted = self.client.chat_postMessage(
             channel=self.escalation_channel,
             text=render.handoff_text(note),
@@ -246,15 +260,13 @@ class SlackBot(Closing):
 
     # --- checks --------------------------------------------------------------------------
 
-    def _first_time(self, message: IncomingMessage) -> bool:
-        key = (message.channel, message.ts)
-        with self._seen_lock:
-            if key in self._seen:
-                return False
-            self._seen[key] = None
-            if len(self._seen) > SEEN_MESSAGES:
-                self._seen.popitem(last=False)
-        return True
+    def _first_click(self, click: ButtonClick) -> bool:
+        key = click.delivery_key
+        return key is None or self.seen.first_time(key)
+
+    def _values(self, thread_id: str) -> dict[str, Any]:
+        """A Slack thread's state: the bot's threads live apart from the API's (`via`)."""
+        return self.assistant.thread_values(thread_id, tenant=self.tenant, via="slack")
 
     @staticmethod
     def _from_own_button(click: ButtonClick, thread: SlackThread) -> bool:
@@ -263,3 +275,4 @@ class SlackBot(Closing):
 
     def close(self) -> None:
         self.escalations.close()
+        self.seen.close()

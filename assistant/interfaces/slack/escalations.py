@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -48,6 +49,8 @@ class EscalationStore(Closing):
         self._conn = sqlite3.connect(path, check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._conn:
+            # Erased hand-offs are overwritten with zeros, not left in free pages.
+            self._conn.execute("PRAGMA secure_delete = ON")
             self._conn.execute(_SCHEMA)
 
     def add(self, escalation: Escalation) -> None:
@@ -81,6 +84,18 @@ class EscalationStore(Closing):
                 (customer.team, customer.channel, customer.thread_ts),
             ).fetchone()
         return None if row is None else _escalation(row)
+
+    def forget(self, customers: Iterable[SlackThread]) -> int:
+        """Delete the hand-offs of these customer threads (erasure); return how many went."""
+        rows = [(c.team, c.channel, c.thread_ts) for c in customers]
+        with self._lock, self._conn:
+            before = self._conn.total_changes
+            self._conn.executemany(
+                "DELETE FROM escalations WHERE team = ? AND customer_channel = ? "
+                "AND customer_thread_ts = ?",
+                rows,
+            )
+            return self._conn.total_changes - before
 
     def close(self) -> None:
         self._conn.close()

@@ -40,6 +40,12 @@ class IncomingMessage(BaseModel):
     text: str
 
     @property
+    def delivery_key(self) -> str:
+        """The message's identity across Slack's deliveries of it (`app_mention` and
+        `message`, retries, replays): its workspace, channel and timestamp."""
+        return f"message:{self.team}:{self.channel}:{self.ts}"
+
+    @property
     def thread(self) -> SlackThread:
         """The thread the bot answers in: the message's thread, or one started under it."""
         return SlackThread(
@@ -100,6 +106,8 @@ class _Action(BaseModel):
 
     action_id: str
     value: str = ""
+    # When the click happened (Slack's own, per click): a replay of the request repeats it.
+    action_ts: str = ""
 
 
 class ButtonClick(BaseModel):
@@ -108,6 +116,8 @@ class ButtonClick(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     user: _Id
+    team: _Id | None = None
+    trigger_id: str = ""
     container: _Container
     message: ClickedMessage | None = None
     actions: list[_Action] = Field(min_length=1)
@@ -115,6 +125,19 @@ class ButtonClick(BaseModel):
     @property
     def action_id(self) -> str:
         return self.actions[0].action_id
+
+    @property
+    def delivery_key(self) -> str | None:
+        """The click's identity across deliveries of its request (None if Slack sent no
+        stamp): the button's message and action, and the click's own timestamp."""
+        stamp = self.actions[0].action_ts or self.trigger_id
+        if not stamp:
+            return None
+        team = self.team.id if self.team else ""
+        container = self.container
+        return (
+            f"click:{team}:{container.channel_id}:{container.message_ts}:{self.action_id}:{stamp}"
+        )
 
     @property
     def value(self) -> ButtonValue:

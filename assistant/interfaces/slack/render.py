@@ -86,7 +86,7 @@ def answer_blocks(
     if answer.citations:
         lines = "\n".join(citation_line(c) for c in sorted(answer.citations, key=lambda c: c.n))
         blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(f"*Sources*\n{lines}"))))
-    note = _outcome_note(answer.outcome)
+    note = _outcome_note(answer.outcome) or escape(answer.notice)
     if note:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     if buttons is not None and answer.outcome is not Outcome.ESCALATED:

@@ -7,8 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from assistant.schemas import Outcome
 
 # Slack ids are [A-Z0-9] and timestamps digits with one dot; the graph thread id built from
-# them stays inside the API's thread-id alphabet, so `assistant resume` and the HTTP API
-# can address a Slack thread too.
+# them stays inside the thread-id alphabet, so `assistant resume` can address a Slack thread
+# (the HTTP API cannot: its keys reach the API's threads only).
 _SLACK_ID = r"^[A-Za-z0-9_-]+$"
 _SLACK_TS = r"^[0-9]+\.[0-9]+$"
 
@@ -24,8 +24,22 @@ class SlackThread(BaseModel):
 
     @property
     def graph_thread_id(self) -> str:
-        """The assistant's thread id for this Slack thread (stable across restarts)."""
+        """The assistant's thread id for this Slack thread (stable across restarts). The bot
+        uses it in its own namespace (`via="slack"`): an API key's thread of the same id is
+        another thread."""
         return f"slack:{self.team}:{self.channel}:{self.thread_ts}"
+
+    @classmethod
+    def from_graph_thread_id(cls, thread_id: str) -> SlackThread | None:
+        """The Slack thread `graph_thread_id` names; None for another id."""
+        prefix, _, rest = thread_id.partition(":")
+        parts = rest.split(":")
+        if prefix != "slack" or len(parts) != 3:
+            return None
+        try:
+            return cls(team=parts[0], channel=parts[1], thread_ts=parts[2])
+        except ValueError:
+            return None
 
 
 class ButtonValue(BaseModel):

@@ -18,7 +18,7 @@ from fastapi.sse import EventSourceResponse
 
 from assistant.interfaces.api.app_state import Runtime
 from assistant.interfaces.api.auth import Tenant, request_tenant
-from assistant.interfaces.api.http_models import THREAD_HEADER, THREAD_ID_PATTERN
+from assistant.interfaces.api.http_models import THREAD_HEADER, THREAD_ID_PATTERN, USER_PATTERN
 from assistant.interfaces.api.openai_schemas import (
     AssistantMessage,
     ChatCompletion,
@@ -59,11 +59,15 @@ async def chat_completions(
     thread_id = x_thread_id or (body.metadata or {}).get("thread_id") or uuid.uuid4().hex
     if not re.fullmatch(THREAD_ID_PATTERN, thread_id):
         raise ApiError(400, f"invalid thread id {thread_id!r} (letters, digits, . _ : -)")
-    await runtime.check_thread(thread_id, tenant)
     assistant = runtime.assistant
+    user = body.user or None
+    if user is not None and not re.fullmatch(USER_PATTERN, user):
+        raise ApiError(400, f"invalid user {user!r} (letters, digits, . _ : @ + -)")
 
     def work(listener: TurnListener | None) -> Answer:
-        return assistant.ask(question, thread_id=thread_id, tenant=tenant, listener=listener)
+        return assistant.ask(
+            question, thread_id=thread_id, tenant=tenant, user=user, listener=listener
+        )
 
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -81,7 +85,7 @@ async def chat_completions(
         id=completion_id,
         created=created,
         model=body.model,
-        choices=[Choice(message=AssistantMessage(content=answer.text))],
+        choices=[Choice(message=AssistantMessage(content=answer.shown_text()))],
         citations=answer.citations,
         thread_id=thread_id,
         outcome=answer.outcome,

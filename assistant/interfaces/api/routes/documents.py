@@ -39,6 +39,8 @@ async def upload_documents(
     """Ingest the uploaded files for the key's tenant (re-uploading a file replaces it).
 
     A file that cannot be read is listed in `errors`; 422 when nothing could be ingested.
+    Sentences that instruct the reader or the assistant off script are listed in `flagged`
+    (document, sentence, reason): stored, never quoted in an answer.
     """
     uploads: list[Upload] = []
     for file in files:
@@ -48,7 +50,8 @@ async def upload_documents(
         uploads.append((name, await file.read()))
     store = runtime.assistant.store
     max_chars = runtime.settings.chunk_max_chars
-    report = await runtime.call(partial(ingest_uploads, store, uploads, tenant, max_chars))
+    domains = runtime.settings.knowledge_domains
+    report = await runtime.call(partial(ingest_uploads, store, uploads, tenant, max_chars, domains))
     if report.docs == 0 and report.errors:
         raise ApiError(422, "nothing was ingested: " + "; ".join(report.errors))
     return report
@@ -85,12 +88,18 @@ def upload_name(filename: str | None) -> str:
 
 
 def ingest_uploads(
-    store: KnowledgeStore, uploads: Sequence[Upload], tenant: str, max_chars: int
+    store: KnowledgeStore,
+    uploads: Sequence[Upload],
+    tenant: str,
+    max_chars: int,
+    domains: Sequence[str] = (),
 ) -> IngestReport:
     """Ingest uploaded files through the same loaders as `assistant ingest`."""
     with tempfile.TemporaryDirectory(prefix="assistant-upload-") as folder:
         documents = _load(Path(folder), uploads, tenant)
-        return ingest_documents(documents, store, tenant=tenant, max_chars=max_chars)
+        return ingest_documents(
+            documents, store, tenant=tenant, max_chars=max_chars, domains=domains
+        )
 
 
 def _load(folder: Path, uploads: Sequence[Upload], tenant: str) -> Iterator[Document | LoadError]:
