@@ -86,7 +86,9 @@ def seed_history(assistant: Assistant, thread: str, question: SupportQuestion) -
         for turn in question.history
     ]
     if messages:
-        config: RunnableConfig = {"configurable": {"thread_id": thread}}
+        # Stored under the owner's key, where `ask` (the settings' tenant, via the API) reads it.
+        key = assistant.owner().key(thread)
+        config: RunnableConfig = {"configurable": {"thread_id": key}}
         assistant.graph.update_state(config, {"messages": messages}, as_node="cite")
 
 
