@@ -32,11 +32,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
 from rich.progress import Progress
 
-from assistant.evaluation.answers import evaluate_answers, rag_answerer
+from assistant.evaluation.answers import evaluate_answers, rag_answerer, seed_history
 from assistant.evaluation.datasets import SupportQuestion, load_support_qa
 from assistant.evaluation.diagnosis import behaviour_ok
 from assistant.evaluation.experiment_report import experiment_report
@@ -77,19 +75,6 @@ def corpus_subset(corpus: Path, questions: Sequence[SupportQuestion], docs: int)
     picked = [line for line in lines if json.loads(line)["doc_id"] in gold]
     others = [line for line in lines if json.loads(line)["doc_id"] not in gold]
     return picked + others[:docs]
-
-
-def seed_history(assistant: Assistant, thread: str, question: SupportQuestion) -> None:
-    """The conversation's earlier turns in the thread, as if they had happened there."""
-    messages: list[BaseMessage] = [
-        HumanMessage(turn.text) if turn.role == "user" else AIMessage(turn.text)
-        for turn in question.history
-    ]
-    if messages:
-        # Stored under the owner's key, where `ask` (the settings' tenant, via the API) reads it.
-        key = assistant.owner().key(thread)
-        config: RunnableConfig = {"configurable": {"thread_id": key}}
-        assistant.graph.update_state(config, {"messages": messages}, as_node="cite")
 
 
 def replay(assistant: Assistant, questions: Sequence[SupportQuestion], rated: float) -> None:
