@@ -239,6 +239,9 @@ class Answer(BaseModel):
         "it (ASSISTANT_TRIAGE_HAND_OVER=offer), or the answer is hedged.",
     )
     timings: list[NodeTiming] = Field(default_factory=list)
+    variant: str | None = Field(
+        None, description="The experiment's variant this thread is in (ASSISTANT_EXPERIMENT)."
+    )
 
     def shown_text(self) -> str:
         """The text and its notice, for an interface that can show only one text."""

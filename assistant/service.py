@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from assistant.errors import AlreadyWithHumanError, InputError, ThreadNotFoundEr
 from assistant.graph.builder import build_graph, hand_over_on_request, waits_for_human
 from assistant.graph.configuration import TurnConfig
 from assistant.graph.deps import build_deps, graph_adapters
+from assistant.graph.experiment import Experiment, Variant, load_experiment
 from assistant.graph.state import new_turn
 from assistant.interaction_log import (
     EscalatedBy,
@@ -160,6 +162,11 @@ class Assistant(Closing):
         )
         # Per-turn choices (`TurnConfig` keys) every run of this one makes; see `choosing`.
         self._choices: dict[str, object] = {}
+        # The A/B experiment: each thread's variant is a set of choices on this same graph.
+        self.experiment: Experiment | None = None
+        if settings.experiment is not None:
+            self.experiment = load_experiment(settings.experiment)
+            self.experiment.check(TurnConfig.from_settings(settings))
         self._owns_tracing = False
 
     @classmethod
@@ -214,11 +221,12 @@ class Assistant(Closing):
         for erasure); a turn without one keeps the thread's. `listener` hears each node as it
         finishes and the answer's pieces as they are final.
         """
+        started = time.perf_counter()
         text = check_question(question, self.settings.max_question_chars)
         thread = check_thread_id(thread_id or uuid.uuid4().hex)
         owner = self.owner(tenant, via)
-        config = self._config(owner.key(thread), user=user)
-        with turn_span(self.tracer, thread, owner.tenant):
+        config = self._config(owner.key(thread), thread, user=user)
+        with turn_span(self.tracer, thread, owner.tenant, self.variant_name(thread)):
             with self.thread_locks.hold(owner.key(thread)):
                 self._owned_state(owner, thread)
                 if waits_for_human(self.graph, config):
@@ -226,7 +234,7 @@ class Assistant(Closing):
                         f"thread {thread} waits for a human's reply (resume it first)"
                     )
                 state = self._run(new_turn(text, owner.tenant, user), config, listener)
-            return self._answer(state, thread, owner)
+            return self._answer(state, thread, owner, started=started)
 
     def resume(
         self,
@@ -239,17 +247,18 @@ class Assistant(Closing):
     ) -> Answer:
         """Continue a thread handed to a human with that human's reply. Raises
         `ThreadNotFoundError` when the owner has no such thread."""
+        started = time.perf_counter()
         text = check_question(reply, self.settings.max_question_chars)
         owner = self.owner(tenant, via)
-        config = self._config(owner.key(check_thread_id(thread_id)))
-        with turn_span(self.tracer, thread_id, owner.tenant):
+        config = self._config(owner.key(check_thread_id(thread_id)), thread_id)
+        with turn_span(self.tracer, thread_id, owner.tenant, self.variant_name(thread_id)):
             with self.thread_locks.hold(owner.key(thread_id)):
                 if not self._owned_state(owner, thread_id):
                     raise ThreadNotFoundError(f"no thread {thread_id!r}")
                 if not waits_for_human(self.graph, config):
                     raise InputError(f"thread {thread_id} is not waiting for a human's reply")
                 state = self._run(Command(resume=text), config, listener)
-            return self._answer(state, thread_id, owner)
+            return self._answer(state, thread_id, owner, started=started)
 
     def hand_over(
         self, thread_id: str, *, tenant: str | None = None, via: ThreadSource = "api"
@@ -261,10 +270,11 @@ class Assistant(Closing):
         `AlreadyWithHumanError` when it is with a human already (another replica's click of
         the same button included).
         """
+        started = time.perf_counter()
         owner = self.owner(tenant, via)
         key = owner.key(check_thread_id(thread_id))
-        config = self._config(key)
-        with turn_span(self.tracer, thread_id, owner.tenant):
+        config = self._config(key, thread_id)
+        with turn_span(self.tracer, thread_id, owner.tenant, self.variant_name(thread_id)):
             with self.thread_locks.hold(key):
                 values = self._owned_state(owner, thread_id)
                 if not values:
@@ -273,7 +283,7 @@ class Assistant(Closing):
                     raise AlreadyWithHumanError(f"thread {thread_id} is already with a human")
                 hand_over_on_request(self.graph, config, str(values.get("question")))
                 state = self._state(key)
-            return self._answer(state, thread_id, owner, escalated_by="customer")
+            return self._answer(state, thread_id, owner, escalated_by="customer", started=started)
 
     def rate(
         self,
@@ -300,6 +310,7 @@ class Assistant(Closing):
                 outcome=outcome,
                 at=datetime.now(UTC),
                 via=owner.via,
+                variant=self.variant_name(thread_id),
             )
             if record is None:
                 which = "no answered turn" if turn is None else f"no answer {turn}"
@@ -369,6 +380,8 @@ class Assistant(Closing):
         )
         chosen = copy.copy(self)
         chosen._choices = merged
+        # Chosen choices hold for every thread: no experiment splits them (nor labels them).
+        chosen.experiment = None
         chosen._owns_tracing = False
         return chosen
 
@@ -388,6 +401,15 @@ class Assistant(Closing):
         config: RunnableConfig = {"configurable": {"thread_id": key}}
         return dict(self.graph.get_state(config).values)
 
+    def variant(self, thread_id: str) -> Variant | None:
+        """The experiment's variant of the thread (the same in every replica and interface:
+        the public thread id decides it); None without an experiment."""
+        return self.experiment.assign(thread_id) if self.experiment is not None else None
+
+    def variant_name(self, thread_id: str) -> str | None:
+        variant = self.variant(thread_id)
+        return variant.name if variant is not None else None
+
     def _owned_state(self, owner: ThreadOwner, thread_id: str) -> dict[str, Any]:
         """The state stored under the owner's key (empty for a new thread). Its tenant is the
         owner's but in a tampered or mis-migrated store: then `ThreadNotFoundError`, exactly
@@ -398,8 +420,12 @@ class Assistant(Closing):
             raise ThreadNotFoundError(f"no thread {thread_id!r}")
         return values
 
-    def _config(self, key: str, *, user: str | None = None) -> RunnableConfig:
-        config: RunnableConfig = {"configurable": {**self._choices, "thread_id": key}}
+    def _config(self, key: str, thread_id: str, *, user: str | None = None) -> RunnableConfig:
+        """The run's config: the thread's stored `key`, and the choices of its experiment
+        variant (from the public `thread_id`) under this assistant's own."""
+        variant = self.variant(thread_id)
+        arm = variant.choices if variant is not None else {}
+        config: RunnableConfig = {"configurable": {**arm, **self._choices, "thread_id": key}}
         if user is not None:
             # Checkpoint metadata: erasure finds a user's threads by it (`threads_of_user`).
             config["metadata"] = {"user": user}
@@ -432,11 +458,15 @@ class Assistant(Closing):
         thread: str,
         owner: ThreadOwner,
         *,
+        started: float,
         escalated_by: EscalatedBy = "assistant",
     ) -> Answer:
         """The turn's answer, logged: every turn (ask, resume, hand-over) ends here."""
         answer: Answer = state["answer"]
-        answer = answer.model_copy(update={"thread_id": thread, "timings": state["timings"]})
+        variant = self.variant_name(thread)
+        answer = answer.model_copy(
+            update={"thread_id": thread, "timings": state["timings"], "variant": variant}
+        )
         if self.tracer is not None:
             span = trace.get_current_span()
             span.set_attribute(TENANT, str(state.get("tenant", "")))
@@ -450,6 +480,8 @@ class Assistant(Closing):
                     escalated_by=escalated_by,
                     at=datetime.now(UTC),
                     via=owner.via,
+                    variant=variant,
+                    latency_ms=round((time.perf_counter() - started) * 1000, 1),
                 )
             )
         except Exception:

@@ -577,6 +577,15 @@ class Settings(BaseSettings):
         APP_NAME, min_length=1, description="`service.name` of the exported traces."
     )
 
+    # --- experiment on live traffic ------------------------------------------------------
+    experiment: Path | None = Field(
+        None,
+        description="An A/B experiment file (YAML: a name and two or more variants, each a "
+        "weight and the turn's choices it overrides). Each new thread gets a variant from a "
+        "hash of its id, logged with every turn and rating; `assistant report` compares them. "
+        "Unset = no experiment.",
+    )
+
     # --- state ----------------------------------------------------------------------
     data_dir: Path = Field(default_factory=_data_dir)
     threads_url: SecretStr | None = Field(

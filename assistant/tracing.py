@@ -32,6 +32,7 @@ R = TypeVar("R")
 INSTRUMENTATION = "assistant"
 TENANT = "assistant.tenant"
 THREAD_ID = "assistant.thread_id"
+VARIANT = "assistant.variant"
 
 
 def open_tracer_provider(settings: Settings) -> TracerProvider | None:
@@ -56,12 +57,19 @@ def open_tracer_provider(settings: Settings) -> TracerProvider | None:
 
 
 @contextmanager
-def turn_span(tracer: Tracer | None, thread_id: str, tenant: str | None) -> Iterator[Span | None]:
-    """The root span of one turn (ask, resume or hand-over); nothing when `tracer` is None."""
+def turn_span(
+    tracer: Tracer | None, thread_id: str, tenant: str | None, variant: str | None = None
+) -> Iterator[Span | None]:
+    """The root span of one turn (ask, resume or hand-over), with the experiment's `variant`
+    of the thread when there is one; nothing when `tracer` is None."""
     if tracer is None:
         yield None
         return
-    attributes = {THREAD_ID: thread_id} | ({TENANT: tenant} if tenant else {})
+    attributes = (
+        {THREAD_ID: thread_id}
+        | ({TENANT: tenant} if tenant else {})
+        | ({VARIANT: variant} if variant else {})
+    )
     with tracer.start_as_current_span("turn", attributes=attributes) as span:
         yield span
 

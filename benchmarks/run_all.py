@@ -56,6 +56,10 @@ BENCHMARKS = {
     "turn_latency": Benchmark("turn_latency.py", (), ("--runs", "1", "--n", "2", "--docs", "10")),
     "ingest_formats": Benchmark("ingest_formats.py", (), ("--copies", "5", "--runs", "1")),
     "batch_ray": Benchmark("batch_ray.py", (), ("--tickets", "200", "--rounds", "1")),
+    # Each replayed conversation is three turns of the embedded model (live, then both offline).
+    "experiment_replay": Benchmark(
+        "experiment_replay.py", ("--n", "30", "--docs", "30"), ("--n", "3", "--docs", "10")
+    ),
 }
 
 

@@ -103,7 +103,7 @@ def rag_answerer(assistant: Assistant) -> Answerer:
 
     def answer(question: SupportQuestion) -> RawAnswer:
         thread = uuid.uuid4().hex
-        _seed_history(assistant, thread, question)
+        seed_history(assistant, thread, question)
         try:
             reply = assistant.ask(question.question, thread_id=thread)
         except InputError as exc:
@@ -123,14 +123,15 @@ def rag_answerer(assistant: Assistant) -> Answerer:
     return answer
 
 
-def _seed_history(assistant: Assistant, thread: str, question: SupportQuestion) -> None:
+def seed_history(assistant: Assistant, thread: str, question: SupportQuestion) -> None:
     """Write the earlier turns into the thread, as if the conversation had happened there."""
     messages: list[BaseMessage] = [
         HumanMessage(turn.text) if turn.role == "user" else AIMessage(turn.text)
         for turn in question.history
     ]
     if messages:
-        config: RunnableConfig = {"configurable": {"thread_id": thread}}
+        # Under the key `ask` reads the thread by (the settings' tenant, through the API).
+        config: RunnableConfig = {"configurable": {"thread_id": assistant.owner().key(thread)}}
         # As if a turn had just ended (`cite` leads to END), so the next `ask` starts a turn.
         assistant.graph.update_state(config, {"messages": messages}, as_node="cite")
 

@@ -224,7 +224,9 @@ def _answers(
             _note_missing_gold(info, assistant.store, gold, config.tenant)
         for variant in options.variants:
             if variant == "rag" and assistant is not None:
-                answerers[variant] = rag_answerer(assistant)
+                # The settings' own choices on every question: no experiment
+                # (ASSISTANT_EXPERIMENT) splits an offline run between its variants.
+                answerers[variant] = rag_answerer(assistant.choosing({}))
             elif variant in TURN_VARIANTS and assistant is not None:
                 # The same graph: a variant's choices go with each of its runs.
                 answerers[variant] = rag_answerer(assistant.choosing(TURN_VARIANTS[variant]))

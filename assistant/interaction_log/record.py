@@ -85,6 +85,12 @@ class InteractionRecord(BaseModel):
         None, description="Who handed the turn to a human: the assistant, or the customer."
     )
     comment: str | None = None
+    variant: str | None = Field(
+        None, description="The experiment's variant of the thread (ASSISTANT_EXPERIMENT)."
+    )
+    latency_ms: float | None = Field(
+        None, ge=0, description="A turn's wall time from the question to the answer."
+    )
 
     @field_validator("feedback", mode="before")
     @classmethod
@@ -129,6 +135,8 @@ def turn_record(
     thread_id: str,
     escalated_by: EscalatedBy | None,
     at: datetime,
+    variant: str | None = None,
+    latency_ms: float | None = None,
     via: Literal["api", "slack"] | None = None,
 ) -> InteractionRecord:
     """The log row of a turn that ended in `answer`, from the thread's state after it."""
@@ -155,6 +163,8 @@ def turn_record(
         triage=answer.triage,
         escalation=answer.escalation,
         escalated_by=escalated_by if answer.outcome is Outcome.ESCALATED else None,
+        variant=variant,
+        latency_ms=latency_ms,
     )
 
 
@@ -167,6 +177,7 @@ def rating_record(
     comment: str | None,
     outcome: Outcome | None,
     at: datetime,
+    variant: str | None = None,
     via: Literal["api", "slack"] | None = None,
 ) -> InteractionRecord | None:
     """The log row of a rating of a thread's `turn`-th assistant reply (from 0; its latest when
@@ -195,4 +206,5 @@ def rating_record(
         comment=comment,
         outcome=outcome,
         at=at,
+        variant=variant,
     )

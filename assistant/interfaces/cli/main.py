@@ -13,7 +13,9 @@ from assistant.interfaces.cli.adapters_commands import adapters_app, triage_comm
 from assistant.interfaces.cli.batch_commands import triage_batch_command
 from assistant.interfaces.cli.erasure_commands import thread_owner, threads_app, users_app
 from assistant.interfaces.cli.eval_commands import eval_command
+from assistant.interfaces.cli.hard_case_commands import hard_cases_command, promote_command
 from assistant.interfaces.cli.mcp_commands import mcp_command
+from assistant.interfaces.cli.report_commands import report_command
 from assistant.interfaces.cli.serve_commands import serve_command
 from assistant.interfaces.cli.slack_commands import slack_command
 from assistant.interfaces.cli.support import (
@@ -38,6 +40,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(adapters_app, name="adapters")
+adapters_app.command("hard-cases")(hard_cases_command)
+adapters_app.command("promote")(promote_command)
 app.add_typer(threads_app, name="threads")
 app.add_typer(users_app, name="users")
 app.command("triage")(triage_command)
@@ -46,6 +50,7 @@ app.command("serve")(serve_command)
 app.command("eval")(eval_command)
 app.command("slack")(slack_command)
 app.command("mcp")(mcp_command)
+app.command("report")(report_command)
 out = Console()
 err = Console(stderr=True)
 
