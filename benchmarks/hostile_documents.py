@@ -105,7 +105,7 @@ def report(pairs: Sequence[tuple[Turn, Turn]], injections: Sequence[Injection]) 
     salted = [s for _, s in pairs]
 
     def answered(turn: Turn) -> bool:
-        return turn.answer.outcome is Outcome.ANSWERED
+        return turn.answer.outcome in (Outcome.ANSWERED, Outcome.HEDGED)
 
     lines += [
         "",

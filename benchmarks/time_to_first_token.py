@@ -186,7 +186,9 @@ def main() -> None:
     for label, turns in results.items():
         ttft = [t.first_token_s for t in turns]
         whole = [t.whole_s for t in turns]
-        answered = [t.whole_s - t.first_token_s for t in turns if t.outcome == "answered"]
+        answered = [
+            t.whole_s - t.first_token_s for t in turns if t.outcome in ("answered", "hedged")
+        ]
         ahead = f"{percentile(answered, 0.5):.1f}" if answered else "–"
         drafting = [t.drafting_s / t.whole_s for t in turns if t.drafting_s is not None]
         starts = f"{statistics.median(drafting):.0%}" if drafting else "–"

@@ -200,7 +200,7 @@ def citation_problems(
         chunk = relevant[c.n - 1] if 1 <= c.n <= len(relevant) else None
         if chunk is None or (chunk.chunk_id, chunk.doc_id) != (c.chunk_id, c.doc_id):
             problems.append(f"[{c.n}] is not the chunk shown to the generator as [{c.n}]")
-    if extractive and answer.outcome is Outcome.ANSWERED and not problems:
+    if extractive and answer.outcome in (Outcome.ANSWERED, Outcome.HEDGED) and not problems:
         problems += extractive_problems(answer.text, relevant)
     return problems
 

@@ -30,7 +30,7 @@ from assistant.training.router_data import ROUTER_LABELS
 
 HardCaseReason = Literal["thumbs down", "handed over after an answer", "citations flagged"]
 Route = Literal["search", "reply", "human"]
-_ANSWERS = (Outcome.ANSWERED, Outcome.ANSWERED_DIRECTLY)
+_ANSWERS = (Outcome.ANSWERED, Outcome.HEDGED, Outcome.ANSWERED_DIRECTLY)
 assert set(ROUTER_LABELS) == {"search", "reply", "human"}  # Route names the router's labels
 
 
