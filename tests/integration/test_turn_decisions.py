@@ -36,7 +36,7 @@ TENANT = "acme"
 ANSWERABLE = [
     "7b64ec5133758d91fe5beead2f8c8f81<::>1",
     "d6c462068a1890b9437ed11784b9a69e<::>2",
-    "ca8d50234355b3927ba731817f9fce4e<::>2",
+    "e01f273aa1617843e68501ccee4ef18a<::>3",
 ]
 UNDERSPECIFIED = [
     "d8d32811b954e626f42b41ab6c7aebf3<::>4",
