@@ -20,6 +20,7 @@ from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
 from assistant.settings import SearchMode, Settings
+from assistant.turn.heads import LinearHead
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -133,3 +134,21 @@ class HashEmbedder(Embedder):
             vector += np.random.default_rng(seed).standard_normal(self.dim, dtype=np.float32)
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm else np.full(self.dim, self.dim**-0.5, dtype=np.float32)
+
+
+def constant_head(inputs: Sequence[str], p: float, **fields: Any) -> LinearHead:
+    """A judge head whose raw P(second label) is `p` whatever it reads; `fields` set the rest
+    (thresholds, calibration)."""
+    return LinearHead(
+        kind="judge",
+        labels=["no", "yes"],
+        inputs=list(inputs),
+        mean=[0.0] * len(inputs),
+        scale=[1.0] * len(inputs),
+        weights=[[0.0] * len(inputs)],
+        intercept=[float(np.log(p / (1 - p)))],
+        embedder="hash",
+        trained_on=["t.jsonl"],
+        data_hash="0",
+        **fields,
+    )

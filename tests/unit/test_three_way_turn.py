@@ -3,12 +3,19 @@ or a decline; the judge's two calibrated thresholds and their order."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
-from doubles import HashEmbedder, ListRetriever, ScriptedChatModel, chunk, graph_deps, script
+from doubles import (
+    HashEmbedder,
+    ListRetriever,
+    ScriptedChatModel,
+    chunk,
+    constant_head,
+    graph_deps,
+    script,
+)
 from pydantic import ValidationError
 
 from assistant.errors import InputError
@@ -25,23 +32,6 @@ from assistant.training.fitting import false_alarm_ceiling, fit_head, recall_flo
 from assistant.turn.evidence import FEATURES, TURN_FEATURES, EvidenceReader
 from assistant.turn.heads import LinearHead, PlattScaling
 from assistant.turn.judgement import open_judge
-
-
-def constant_head(inputs: Sequence[str], p: float, **fields: object) -> LinearHead:
-    """A judge head whose raw P(second label) is `p` whatever it reads."""
-    return LinearHead(
-        kind="judge",
-        labels=["no", "yes"],
-        inputs=list(inputs),
-        mean=[0.0] * len(inputs),
-        scale=[1.0] * len(inputs),
-        weights=[[0.0] * len(inputs)],
-        intercept=[float(np.log(p / (1 - p)))],
-        embedder="hash",
-        trained_on=["t.jsonl"],
-        data_hash="0",
-        **fields,  # type: ignore[arg-type]
-    )
 
 
 def judge_folder(tmp_path: Path, p: float) -> Path:

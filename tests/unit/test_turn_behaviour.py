@@ -16,6 +16,7 @@ from doubles import (
     ListRetriever,
     ScriptedChatModel,
     chunk,
+    constant_head,
     graph_deps,
     script,
 )
@@ -342,23 +343,6 @@ def test_a_clarifying_question_names_web_pages_without_their_site_unless_that_is
     )
     assert question is not None
     assert '"Police Explorers", "Missions" or "Police Explorers | Morgan Hill, CA"' in question
-
-
-def constant_head(inputs: Sequence[str], p: float) -> LinearHead:
-    """A judge head that gives P(second label) = `p` whatever it reads."""
-    return LinearHead(
-        kind="judge",
-        labels=["no", "yes"],
-        inputs=list(inputs),
-        mean=[0.0] * len(inputs),
-        scale=[1.0] * len(inputs),
-        weights=[[0.0] * len(inputs)],
-        intercept=[float(np.log(p / (1 - p)))],
-        threshold=0.5,
-        embedder="hash",
-        trained_on=["t.jsonl"],
-        data_hash="0",
-    )
 
 
 def test_the_fitted_judge_asks_when_its_clarify_head_says_so_and_loads_without_one(
