@@ -2,8 +2,8 @@
 
 A turn is a hard case when the customer rated it down, when the thread was handed over to a
 person right after it answered (the answer did not settle it), or when the citation check
-removed a marker or found a sentence unsupported. The judge's confidence is not logged, so
-its uncertain band is not a reason yet.
+removed a marker or found a sentence unsupported, or when the judge was unsure: the answer was
+hedged (its calibrated probability fell between the two thresholds).
 
 Each line of the file is the turn's log row (so `assistant adapters build-data --from-log
 FILE` reads the reviewed file as it reads the log) with `reasons`, and three fields for the
@@ -28,7 +28,9 @@ from assistant.schemas import Outcome
 from assistant.training.flywheel import join_turns
 from assistant.training.router_data import ROUTER_LABELS
 
-HardCaseReason = Literal["thumbs down", "handed over after an answer", "citations flagged"]
+HardCaseReason = Literal[
+    "thumbs down", "handed over after an answer", "citations flagged", "judge unsure"
+]
 Route = Literal["search", "reply", "human"]
 _ANSWERS = (Outcome.ANSWERED, Outcome.HEDGED, Outcome.ANSWERED_DIRECTLY)
 assert set(ROUTER_LABELS) == {"search", "reply", "human"}  # Route names the router's labels
@@ -76,6 +78,8 @@ def hard_cases(rows: Sequence[LoggedRow], *, since: datetime | None = None) -> l
             reasons.append("handed over after an answer")
         if record.flagged_citations:
             reasons.append("citations flagged")
+        if record.outcome is Outcome.HEDGED:
+            reasons.append("judge unsure")
         if reasons:
             context = previous.question if previous is not None else ""
             cases.append(

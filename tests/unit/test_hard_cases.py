@@ -58,6 +58,7 @@ def a_log(path: Path) -> Path:
         turn("flagged", 0, Outcome.ANSWERED, "Which plans include SSO?", removed_citations=1),
         turn("declined-then-handed", 0, Outcome.DECLINED, "Do you sell gift cards?"),
         turn("declined-then-handed", 1, Outcome.ESCALATED, "Then a person please"),
+        turn("unsure", 0, Outcome.HEDGED, "Does it work with HomeKit?"),
         turn("human", 0, Outcome.ESCALATED, "Talk to a human"),
         turn("human", 1, Outcome.HUMAN_REPLY, "Hello, Sam here"),
     ):
@@ -65,7 +66,7 @@ def a_log(path: Path) -> Path:
     return path
 
 
-def test_thumbs_down_a_hand_over_after_an_answer_and_flagged_citations_are_hard_cases(
+def test_thumbs_down_a_hand_over_after_an_answer_flagged_citations_and_hedges_are_hard_cases(
     tmp_path: Path,
 ) -> None:
     cases = hard_cases(read_log(a_log(tmp_path / "log.jsonl")).rows)
@@ -73,6 +74,7 @@ def test_thumbs_down_a_hand_over_after_an_answer_and_flagged_citations_are_hard_
         ("rated-down", 0, ["thumbs down"]),
         ("handed", 0, ["handed over after an answer"]),
         ("flagged", 0, ["citations flagged"]),
+        ("unsure", 0, ["judge unsure"]),
     ]
     assert cases[1].question == "Can I change my address?"  # the answer that did not settle it
     assert all(c.variant == "a" for c in cases)
@@ -87,16 +89,18 @@ def test_the_labelling_file_shows_the_reviewer_fields_and_feeds_the_builders(
         ["adapters", "hard-cases", "--log", str(a_log(tmp_path / "log.jsonl")), "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
-    assert "3 hard case(s)" in result.output
+    assert "4 hard case(s)" in result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [row["reasons"] for row in rows] == [
         ["thumbs down"],
         ["handed over after an answer"],
         ["citations flagged"],
+        ["judge unsure"],
     ]
     # Empty until reviewed, but there to be filled in (the thumbs-down row keeps its rating).
     assert [(r["category"], r["feedback"], r["route"]) for r in rows] == [
         (None, "down", None),
+        (None, None, None),
         (None, None, None),
         (None, None, None),
     ]
