@@ -24,6 +24,9 @@ def env(tmp_path: Path, base_url: str) -> dict[str, str]:
         "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
         "ASSISTANT_BACKEND": "openai",
         "ASSISTANT_BASE_URL": base_url,
+        # The server's faults are met by the adapter engine; `auto` reads a team's messages
+        # zero-shot in process unless an adapter trained on its policy is served.
+        "ASSISTANT_TRIAGE_ENGINE": "adapter",
         "ASSISTANT_MAX_RETRIES": str(RETRIES),
         "ASSISTANT_REQUEST_TIMEOUT_S": "1",
         "COLUMNS": "200",

@@ -199,7 +199,7 @@ def test_a_visitor_asks_sees_the_streamed_cited_answer_and_hands_over_to_a_human
     assert "Handed to a human (you asked for a person)" in handoff.text
     assert QUESTION in handoff.find_element(By.CSS_SELECTOR, ".summary").text
     assert not escalate.is_enabled()
-    assert served.assistant.waiting_for_human(thread_id)
+    assert served.assistant.waiting_for_human(thread_id, tenant=TENANT)
 
     browser.refresh()  # the key is kept in the browser's local storage
     assert browser.find_element(By.ID, "api-key").get_attribute("value") == KEY
