@@ -8,10 +8,12 @@ The index is built in a temporary folder (the gold passages of the first --n dev
 times, on that folder (settings from ASSISTANT_* variables: the data folder and the Qdrant Edge
 path set here, the rest from the environment, no `.env`). Warm: one `Assistant` in this process
 answers the --n questions, each on a new thread, after one untimed turn that loads the weights,
-adapters and calibrations; the API serves the same assistant under uvicorn on a local port and
-an HTTP client streams `POST /v1/chat`, timing from the request to the first `token` event (to
-`final` where no answer is drafted). Each is measured with the adapter triage engine (the LoRA
-adapter generating JSON) and with zero-shot triage (one embedding, no model call).
+adapters and calibrations, each with the embedder's recent passages forgotten (the worst case:
+a question whose passages no earlier turn read); the API serves the same assistant under
+uvicorn on a local port and an HTTP client streams `POST /v1/chat`, timing from the request to
+the first `token` event (to `final` where no answer is drafted). Each is measured with the
+adapter triage engine (the LoRA adapter generating JSON) and with zero-shot triage (one
+embedding, no model call).
 
 Baselines measured in the same run: `python -c "import typer"` (what any typer command pays),
 `python -c "import sentence_transformers"` (what embedding a query imports) and the raw work of
@@ -118,6 +120,9 @@ def timed_searches(
 def timed_turns(assistant: Assistant, questions: Sequence[str]) -> Iterator[float]:
     assistant.ask(WARM_UP)
     for question in questions:
+        # Each turn reads its passages as if they were new: the same questions run for each
+        # engine and again through the API, and what the embedder kept would flatter them.
+        assistant.store.embedder.forget()
         started = time.perf_counter()
         assistant.ask(question)
         yield time.perf_counter() - started
@@ -149,7 +154,11 @@ def first_token_seconds(client: httpx.Client, url: str, question: str) -> float:
 def timed_first_tokens(settings: Settings, assistant: Assistant, questions: Sequence[str]) -> float:
     with serving(settings, assistant) as url, httpx.Client(timeout=600) as client:
         first_token_seconds(client, url, WARM_UP)
-        return median_of(first_token_seconds(client, url, q) for q in questions)
+        seconds = []
+        for question in questions:
+            assistant.store.embedder.forget()  # as in `timed_turns`
+            seconds.append(first_token_seconds(client, url, question))
+        return statistics.median(seconds)
 
 
 def cold_env(settings: Settings, engine: str) -> dict[str, str]:

@@ -60,6 +60,11 @@ class Embedder:
                     self._cache.popitem(last=False)
         return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
 
+    def forget(self) -> None:
+        """Drop the passages kept for the next call (a benchmark's cold-cache turn)."""
+        with self._cache_lock:
+            self._cache.clear()
+
     def embed_queries(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Embed several queries in one batch; shape (len(texts), dim)."""
         if not texts:

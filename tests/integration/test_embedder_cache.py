@@ -55,3 +55,19 @@ def test_the_cache_keeps_only_the_latest_passages(
     )
     embedder.embed_documents(["cache probe one", "cache probe three"])
     assert asked == [["cache probe one"]]
+
+
+def test_a_forgotten_passage_is_embedded_again(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder.embed_documents(["cache probe forgotten"])
+    embedder.forget()
+    asked: list[list[str]] = []
+    encode = embedder.model.encode_document
+    monkeypatch.setattr(
+        embedder.model,
+        "encode_document",
+        lambda texts, **kw: asked.append(list(texts)) or encode(texts, **kw),
+    )
+    embedder.embed_documents(["cache probe forgotten"])
+    assert asked == [["cache probe forgotten"]]
