@@ -43,11 +43,12 @@ class Embedder:
         text is embedded once, and not again while it is among the last `CACHED_TEXTS`."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        distinct = list(dict.fromkeys(texts))
         with self._cache_lock:
-            known = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+            known = {t: self._cache[t] for t in distinct if t in self._cache}
             for text in known:
                 self._cache.move_to_end(text)
-        new = [t for t in dict.fromkeys(texts) if t not in known]
+        new = [t for t in distinct if t not in known]
         if new:
             vectors = self.model.encode_document(
                 new, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True

@@ -17,7 +17,14 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
-from assistant.turn.heads import HeadKind, HeadScores, LinearHead, PlattScaling, ReliabilityBin
+from assistant.turn.heads import (
+    HeadKind,
+    HeadScores,
+    LinearHead,
+    PlattScaling,
+    ReliabilityBin,
+    logit,
+)
 
 FOLDS = 5
 # L2 strength: small feature sets and a few hundred conversations; 0.1 held up across domains.
@@ -99,9 +106,7 @@ def fit_head(
 
 def platt_scaling(p: np.ndarray, y: np.ndarray) -> PlattScaling:
     """A one-feature logistic regression of the labels on logit(p), barely regularised."""
-    clipped = np.clip(p, 1e-6, 1 - 1e-6)
-    logit = np.log(clipped / (1 - clipped)).reshape(-1, 1)
-    model = LogisticRegression(C=1e4, max_iter=1000).fit(logit, y)
+    model = LogisticRegression(C=1e4, max_iter=1000).fit(logit(p).reshape(-1, 1), y)
     return PlattScaling(
         slope=round(float(model.coef_[0, 0]), 6), offset=round(float(model.intercept_[0]), 6)
     )

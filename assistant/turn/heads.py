@@ -53,9 +53,13 @@ class PlattScaling(BaseModel):
     offset: float
 
     def apply(self, p: np.ndarray) -> np.ndarray:
-        clipped = np.clip(p, 1e-6, 1 - 1e-6)
-        logit = np.log(clipped / (1 - clipped))
-        return np.asarray(1.0 / (1.0 + np.exp(-(self.slope * logit + self.offset))))
+        return np.asarray(1.0 / (1.0 + np.exp(-(self.slope * logit(p) + self.offset))))
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), with p kept off 0 and 1."""
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(clipped / (1 - clipped)))
 
 
 class LinearHead(BaseModel):

@@ -127,13 +127,12 @@ class FittedJudge:
         *,
         clarify: bool = True,
         floor: float | None = None,
-        answer_at: float | None = None,
-        confident_at: float | None = None,
     ) -> FittedJudge:
         """The heads in `folder`/turn, `folder`/chunk and, unless `clarify` is off,
         `folder`/clarify (`InputError` when turn or chunk is missing or stale; without a
         clarify head the judge never clarifies, with a warning: heads fitted before it existed
-        still load). A search whose best dense cosine is below `floor` is declined unread."""
+        still load). A search whose best dense cosine is below `floor` is declined unread; the
+        thresholds are the turn head's own (`with_choices` sets others)."""
         name = reader.embedder.name
         vague = None
         if clarify and (folder / CLARIFY_HEAD).exists():
@@ -150,8 +149,6 @@ class FittedJudge:
             reader,
             vague,
             floor,
-            answer_at=answer_at,
-            confident_at=confident_at,
         )
 
     def judge(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Judgement:
