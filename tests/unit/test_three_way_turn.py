@@ -4,6 +4,7 @@ or a decline; the judge's two calibrated thresholds and their order."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -40,6 +41,19 @@ def judge_folder(tmp_path: Path, p: float) -> Path:
     return tmp_path
 
 
+def graph_judged_at(settings: Settings, tmp_path: Path, p: float) -> Any:
+    """The support graph whose judge reads every search at P(answers) = `p` (answer at 0.3,
+    plainly at 0.7), over one chunk, drafting a cited answer."""
+    settings.answer_mode = "generative"
+    reader = EvidenceReader(HashEmbedder(64))
+    judge = open_judge("fitted", judge_folder(tmp_path, p), reader, -1.0, clarify=False)
+    model = ScriptedChatModel(respond=script("search", "Reset it in Settings [1]."))
+    return build_graph(graph_deps(settings, model, ListRetriever([chunk(1)]), judge=judge))
+
+
+TURN = new_turn("How do I reset my password?", "default")
+
+
 @pytest.mark.parametrize(
     ("p", "outcome"),
     [(0.9, Outcome.ANSWERED), (0.5, Outcome.HEDGED), (0.1, Outcome.DECLINED)],
@@ -47,12 +61,7 @@ def judge_folder(tmp_path: Path, p: float) -> Path:
 def test_the_judges_confidence_picks_a_plain_a_hedged_answer_or_a_decline(
     settings: Settings, tmp_path: Path, p: float, outcome: Outcome
 ) -> None:
-    settings.answer_mode = "generative"
-    reader = EvidenceReader(HashEmbedder(64))
-    judge = open_judge("fitted", judge_folder(tmp_path, p), reader, -1.0, clarify=False)
-    model = ScriptedChatModel(respond=script("search", "Reset it in Settings [1]."))
-    deps = graph_deps(settings, model, ListRetriever([chunk(1)]), judge=judge)
-    answer = build_graph(deps).invoke(new_turn("How do I reset my password?", "default"))["answer"]
+    answer = graph_judged_at(settings, tmp_path, p).invoke(TURN)["answer"]
     assert answer.outcome is outcome
     if outcome is Outcome.HEDGED:
         assert answer.notice == HEDGE
@@ -67,16 +76,11 @@ def test_the_judges_confidence_picks_a_plain_a_hedged_answer_or_a_decline(
 def test_a_run_can_move_the_thresholds_and_their_order_is_enforced(
     settings: Settings, tmp_path: Path
 ) -> None:
-    settings.answer_mode = "generative"
-    reader = EvidenceReader(HashEmbedder(64))
-    judge = open_judge("fitted", judge_folder(tmp_path, 0.5), reader, -1.0, clarify=False)
-    model = ScriptedChatModel(respond=script("search", "Reset it in Settings [1]."))
-    graph = build_graph(graph_deps(settings, model, ListRetriever([chunk(1)]), judge=judge))
-    turn = new_turn("How do I reset my password?", "default")
+    graph = graph_judged_at(settings, tmp_path, 0.5)
     plain = {"configurable": {"judge_confident_at": 0.5}}
-    assert graph.invoke(turn, plain)["answer"].outcome is Outcome.ANSWERED
+    assert graph.invoke(TURN, plain)["answer"].outcome is Outcome.ANSWERED
     stricter = {"configurable": {"judge_answer_at": 0.6, "judge_confident_at": 0.9}}
-    assert graph.invoke(turn, stricter)["answer"].outcome is Outcome.DECLINED
+    assert graph.invoke(TURN, stricter)["answer"].outcome is Outcome.DECLINED
 
     with pytest.raises(ValidationError, match="judge_confident_at"):
         Settings(judge_answer_at=0.6, judge_confident_at=0.4)
@@ -87,7 +91,7 @@ def test_a_run_can_move_the_thresholds_and_their_order_is_enforced(
         )
     # Below the head's own answer threshold (0.3): a start-up error, never a silent fallback.
     with pytest.raises(InputError, match="CONFIDENT_AT"):
-        open_judge("fitted", tmp_path, reader, -1.0, confident_at=0.2)
+        open_judge("fitted", tmp_path, EvidenceReader(HashEmbedder(64)), -1.0, confident_at=0.2)
 
 
 def test_a_head_fitted_before_there_were_two_bands_never_hedges(tmp_path: Path) -> None:
@@ -169,12 +173,9 @@ def test_slack_shows_the_hedge_with_the_button_to_a_person() -> None:
 def test_a_run_that_sets_the_plain_answer_threshold_to_zero_never_hedges(
     settings: Settings, tmp_path: Path
 ) -> None:
-    settings.answer_mode = "generative"
-    reader = EvidenceReader(HashEmbedder(64))
-    judge = open_judge("fitted", judge_folder(tmp_path, 0.5), reader, -1.0, clarify=False)
-    model = ScriptedChatModel(respond=script("search", "Reset it in Settings [1]."))
-    graph = build_graph(graph_deps(settings, model, ListRetriever([chunk(1)]), judge=judge))
-    turn = new_turn("How do I reset my password?", "default")
     # The evaluation's `no-hedge` variant.
     no_hedge = {"configurable": {"judge_confident_at": 0.0}}
-    assert graph.invoke(turn, no_hedge)["answer"].outcome is Outcome.ANSWERED
+    assert (
+        graph_judged_at(settings, tmp_path, 0.5).invoke(TURN, no_hedge)["answer"].outcome
+        is Outcome.ANSWERED
+    )
