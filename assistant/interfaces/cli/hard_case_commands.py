@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant.errors import InputError
-from assistant.interfaces.cli.report_commands import parse_since
+from assistant.interfaces.cli.report_commands import LogPath, Since, parse_since
 from assistant.interfaces.cli.support import clear_errors, load_settings
 
 if TYPE_CHECKING:
@@ -23,17 +23,13 @@ if TYPE_CHECKING:
 @clear_errors
 def hard_cases_command(
     out: Annotated[Path, typer.Option(help="The labelling file to write (JSONL).")],
-    log: Annotated[
-        Path | None,
-        typer.Option(help="The interaction log, JSONL or SQLite (default: the settings' log)."),
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only turns from then on: 2026-12-01, an ISO time, 7d, 12h.")
-    ] = None,
+    log: LogPath = None,
+    since: Since = None,
 ) -> None:
     """List the turns worth a reviewer's label (thumbs down, handed over after an answer,
-    citations removed or unsupported) as a labelling file: fill in `category`, `feedback` or
-    `route`, then pass it to `build-data --from-log` or `promote router --data`."""
+    citations removed or unsupported, a hedged answer) as a labelling file: fill in
+    `category`, `feedback` or `route`, then pass it to `build-data --from-log` or `promote
+    router --data`."""
     from assistant.interaction_log import read_log
     from assistant.training.hard_cases import hard_cases, write_hard_cases
 

@@ -37,15 +37,19 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
+LogPath = Annotated[
+    Path | None,
+    typer.Option(help="The interaction log, JSONL or SQLite (default: the settings' log)."),
+]
+Since = Annotated[
+    str | None, typer.Option(help="Only turns from then on: 2026-12-01, an ISO time, 7d, 12h.")
+]
+
+
 @clear_errors
 def report_command(
-    log: Annotated[
-        Path | None,
-        typer.Option(help="The interaction log, JSONL or SQLite (default: the settings' log)."),
-    ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only turns from then on: 2026-12-01, an ISO time, 7d, 12h.")
-    ] = None,
+    log: LogPath = None,
+    since: Since = None,
     control: Annotated[
         str | None,
         typer.Option(help="The variant the others are tested against (default: first by name)."),
