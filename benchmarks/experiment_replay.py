@@ -24,7 +24,6 @@ and how many more turns per arm it would take.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 from rich.progress import Progress
 
 from assistant.evaluation.answers import evaluate_answers, rag_answerer, seed_history
-from assistant.evaluation.datasets import SupportQuestion, load_support_qa
+from assistant.evaluation.datasets import SupportQuestion, corpus_subset, load_support_qa
 from assistant.evaluation.diagnosis import behaviour_ok
 from assistant.evaluation.experiment_report import experiment_report
 from assistant.ingestion.ingest import ingest_paths
@@ -67,14 +66,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--keep-log", type=Path, help="copy the replay's interaction log here (for the README)"
     )
     return parser.parse_args(argv)
-
-
-def corpus_subset(corpus: Path, questions: Sequence[SupportQuestion], docs: int) -> list[str]:
-    gold = {doc for q in questions for doc in q.doc_ids}
-    lines = corpus.read_text(encoding="utf-8").splitlines()
-    picked = [line for line in lines if json.loads(line)["doc_id"] in gold]
-    others = [line for line in lines if json.loads(line)["doc_id"] not in gold]
-    return picked + others[:docs]
 
 
 def replay(assistant: Assistant, questions: Sequence[SupportQuestion], rated: float) -> None:

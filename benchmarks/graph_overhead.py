@@ -27,7 +27,6 @@ model, Qdrant Edge and SQLite threads in the temporary folder.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import statistics
 import sys
@@ -51,7 +50,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from qdrant_client import models
 from sentence_transformers import SentenceTransformer
 
-from assistant.evaluation.datasets import SupportQuestion, load_support_qa
+from assistant.evaluation.datasets import corpus_subset, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
 from assistant.knowledge.embedder import Embedder, load_embedder
 from assistant.knowledge.sparse import SparseEncoder
@@ -194,15 +193,6 @@ def parse_args() -> argparse.Namespace:
         "--docs", type=int, default=100, help="corpus passages indexed besides the gold ones"
     )
     return parser.parse_args()
-
-
-def corpus_subset(corpus: Path, questions: Sequence[SupportQuestion], docs: int) -> list[str]:
-    """JSONL lines of the questions' gold passages and the first `docs` others."""
-    gold = {doc for q in questions for doc in q.doc_ids}
-    lines = corpus.read_text(encoding="utf-8").splitlines()
-    picked = [line for line in lines if json.loads(line)["doc_id"] in gold]
-    others = [line for line in lines if json.loads(line)["doc_id"] not in gold]
-    return picked + others[:docs]
 
 
 def run_turn(assistant: Assistant, watches: Sequence[Stopwatch], question: str) -> Turn:

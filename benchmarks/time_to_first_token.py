@@ -17,7 +17,6 @@ temporary folder.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import statistics
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from assistant.evaluation.datasets import SupportQuestion, load_support_qa
+from assistant.evaluation.datasets import corpus_subset, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
 from assistant.interfaces.api.in_thread import serving
 from assistant.llm.gateway import build_chat_model
@@ -58,16 +57,6 @@ class Turn:
     tokens: int
     drafting_s: float | None
     """When the generate node started, from the node timings (None: it did not run)."""
-
-
-def corpus_subset(corpus: Path, questions: Sequence[SupportQuestion], docs: int) -> list[str]:
-    """JSONL lines of the questions' gold passages and the first `docs` others (the index of
-    `graph_overhead.py`, built the same way)."""
-    gold = {doc for q in questions for doc in q.doc_ids}
-    lines = corpus.read_text(encoding="utf-8").splitlines()
-    picked = [line for line in lines if json.loads(line)["doc_id"] in gold]
-    others = [line for line in lines if json.loads(line)["doc_id"] not in gold]
-    return picked + others[:docs]
 
 
 def parse_args() -> argparse.Namespace:

@@ -25,7 +25,6 @@ turn p50 <= 0.5 s, API first token warm p50 <= 0.5 s.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import statistics
@@ -39,7 +38,7 @@ from pathlib import Path
 
 import httpx
 
-from assistant.evaluation.datasets import SupportQuestion, load_support_qa
+from assistant.evaluation.datasets import corpus_subset, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
 from assistant.interfaces.api.in_thread import serving
 from assistant.knowledge.store import KnowledgeStore
@@ -78,15 +77,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--docs", type=int, default=40, help="corpus passages indexed besides the gold ones"
     )
     return parser.parse_args(argv)
-
-
-def corpus_subset(corpus: Path, questions: Sequence[SupportQuestion], docs: int) -> list[str]:
-    """JSONL lines of the questions' gold passages and the first `docs` others."""
-    gold = {doc for q in questions for doc in q.doc_ids}
-    lines = corpus.read_text(encoding="utf-8").splitlines()
-    picked = [line for line in lines if json.loads(line)["doc_id"] in gold]
-    others = [line for line in lines if json.loads(line)["doc_id"] not in gold]
-    return picked + others[:docs]
 
 
 def cold_seconds(command: Sequence[str], runs: int, env: dict[str, str], cwd: Path) -> float:

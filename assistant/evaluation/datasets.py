@@ -175,3 +175,13 @@ def sample(items: Sequence[T], limit: int | None, seed: int) -> list[T]:
         return list(items)
     chosen = sorted(random.Random(seed).sample(range(len(items)), limit))
     return [items[i] for i in chosen]
+
+
+def corpus_subset(corpus: Path, questions: Sequence[SupportQuestion], docs: int) -> list[str]:
+    """JSONL lines of `corpus` (an MTRAG-style passage file): the questions' gold passages and
+    the first `docs` others, the small index a benchmark or replay answers them over."""
+    gold = {doc for q in questions for doc in q.doc_ids}
+    lines = corpus.read_text(encoding="utf-8").splitlines()
+    picked = [line for line in lines if json.loads(line)["doc_id"] in gold]
+    others = [line for line in lines if json.loads(line)["doc_id"] not in gold]
+    return picked + others[:docs]

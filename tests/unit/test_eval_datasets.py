@@ -10,6 +10,8 @@ import pytest
 from assistant.errors import InputError
 from assistant.evaluation.datasets import (
     Fold,
+    SupportQuestion,
+    corpus_subset,
     detect_format,
     load_classification,
     load_support_qa,
@@ -179,3 +181,23 @@ def test_the_repeat_command_keeps_the_fold(tmp_path: Path) -> None:
         variants=["rag"],
     )
     assert "--fold 3/4" in options.command()
+
+
+def test_a_corpus_subset_holds_the_gold_passages_then_the_first_others(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(
+        "".join(json.dumps({"doc_id": d, "text": d}) + "\n" for d in ["a", "g1", "b", "g2", "c"]),
+        encoding="utf-8",
+    )
+    questions = [
+        SupportQuestion.model_validate(
+            {
+                "qid": "q<::>1",
+                "question": "?",
+                "doc_ids": ["g2", "g1"],
+                "answerability": "ANSWERABLE",
+            }
+        )
+    ]
+    kept = [json.loads(line)["doc_id"] for line in corpus_subset(corpus, questions, 2)]
+    assert kept == ["g1", "g2", "a", "b"]
