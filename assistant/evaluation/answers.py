@@ -200,13 +200,17 @@ def evaluate_answers(
     answerers: dict[str, Answerer],
     *,
     progress: Progress,
+    fresh_start: Callable[[], None] | None = None,
 ) -> tuple[list[AnswersRow], list[BehaviourRow], list[AnswerExample]]:
     """Every question through every variant: one row per variant, the behaviour per
-    answerability class, and each scored answer."""
+    answerability class, and each scored answer. `fresh_start` runs before each variant
+    (the embedder forgets the passages the last one read, so seconds compare)."""
     rows: list[AnswersRow] = []
     behaviour: list[BehaviourRow] = []
     examples: list[AnswerExample] = []
     for variant, answerer in answerers.items():
+        if fresh_start is not None:
+            fresh_start()
         task = progress.add_task(f"answers {variant}", total=len(questions))
         scored = []
         for question in questions:

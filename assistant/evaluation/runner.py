@@ -236,7 +236,12 @@ def _answers(
                     f"failures; its prompt: {CLOSED_BOOK!r}"
                 )
                 answerers[variant] = closed_book_answerer(model)
-        rows, behaviour, examples = evaluate_answers(picked, answerers, progress=progress)
+        rows, behaviour, examples = evaluate_answers(
+            picked,
+            answerers,
+            progress=progress,
+            fresh_start=assistant.store.embedder.forget if assistant is not None else None,
+        )
     finally:
         if assistant is not None:
             assistant.close()
