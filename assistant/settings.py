@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         description="Folder of the fitted router and judge heads (`router/`, `judge/`). "
         "Unset = the adapters folder.",
     )
+    judge_dir: Path | None = Field(
+        None,
+        description="Folder of the judge's heads (`turn/`, `chunk/`, `clarify/`), e.g. one "
+        "refitted from the team's log (`assistant adapters fit-judge --from-log`). Unset = "
+        "HEADS_DIR/judge.",
+    )
     max_new_tokens: int = Field(160, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="0 = greedy.")
     request_timeout_s: float = Field(60.0, gt=0)

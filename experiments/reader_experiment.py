@@ -101,7 +101,7 @@ def main() -> None:
     kinds = [e.kind for e in scored]
     groups = [e.conversation for e in scored]
 
-    turn, _ = fit_judge(train, embedder="packaged:all-MiniLM-L6-v2", trained_on=["experiment"])
+    turn, _, _ = fit_judge(train, embedder="packaged:all-MiniLM-L6-v2", trained_on=["experiment"])
     head = turn.probabilities(np.array([turn_features(e.features) for e in scored]))[:, 1]
     head_logit = np.log(head / (1 - head))
     pass_rate = float(np.mean(head[y == 1] >= turn.threshold))

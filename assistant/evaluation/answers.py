@@ -61,6 +61,7 @@ AnswerVariant = Literal[
     "before",
     "model-judge",
     "no-hedge",
+    "candidate-judge",
 ]
 
 # The turn's design choices as A/B variants: each is `rag` with these settings changed.

@@ -68,6 +68,7 @@ RECORDED_SETTINGS = (
     "judge",
     "clarify",
     "heads_dir",
+    "judge_dir",
     "store_engine",
     "decision_margin",
     "min_relevance",
@@ -90,6 +91,8 @@ class EvalOptions(BaseModel):
     variants: list[str] = Field(min_length=1)
     corpus: Path | None = None
     use_index: bool = False
+    judge_dir: Path | None = None
+    """The candidate judge the `candidate-judge` variant reads (answers)."""
 
     def command(self) -> str:
         """The command line that repeats this run (options in a fixed order)."""
@@ -100,6 +103,8 @@ class EvalOptions(BaseModel):
             args += ["--corpus", str(self.corpus)]
         if self.use_index:
             args.append("--use-index")
+        if self.judge_dir is not None:
+            args += ["--judge-dir", str(self.judge_dir)]
         if self.limit is not None:
             args += ["--limit", str(self.limit)]
         if self.fold is not None:
@@ -227,6 +232,8 @@ def _answers(
                 # The settings' own choices on every question: no experiment
                 # (ASSISTANT_EXPERIMENT) splits an offline run between its variants.
                 answerers[variant] = rag_answerer(assistant.choosing({}))
+            elif variant == "candidate-judge" and assistant is not None:
+                answerers[variant] = rag_answerer(_with_judge(assistant, options.judge_dir))
             elif variant in TURN_VARIANTS and assistant is not None:
                 # The same graph: a variant's choices go with each of its runs.
                 answerers[variant] = rag_answerer(assistant.choosing(TURN_VARIANTS[variant]))
@@ -246,6 +253,20 @@ def _answers(
         if assistant is not None:
             assistant.close()
     return AnswersResult(run=info, chunks=chunks, rows=rows, behaviour=behaviour, examples=examples)
+
+
+def _with_judge(assistant: Assistant, judge_dir: Path | None) -> Assistant:
+    """The same assistant (store, model, threads, log) with the judge heads of `judge_dir`."""
+    if judge_dir is None:
+        raise InputError("the candidate-judge variant needs --judge-dir (a fit-judge --out folder)")
+    return Assistant(
+        assistant.settings.model_copy(update={"judge_dir": judge_dir}),
+        store=assistant.store,
+        model=assistant.model,
+        checkpointer=assistant.checkpointer,
+        interaction_log=assistant.interaction_log,
+        thread_locks=assistant.thread_locks,
+    )
 
 
 def _classification(

@@ -36,6 +36,7 @@ MEANING: dict[str, str] = {
     "no-router": "rag with the base model's calibrated choice instead of the router",
     "model-judge": "rag with the served model's judgement beside the fitted judge (a server)",
     "no-hedge": "rag answering plainly whatever the judge passes (no hedged band)",
+    "candidate-judge": "rag with the judge heads of --judge-dir (e.g. refitted from the log)",
     "before": "rag as before the router, the judge and several sentences (all three undone)",
     "lora": "the task's LoRA adapter on the configured backend",
     "base": "the prompted base model on the configured backend, no adapter",

@@ -207,7 +207,7 @@ def build_deps(
         ),
         judge=open_judge(
             settings.judge,
-            heads / "judge",
+            settings.judge_dir or heads / "judge",
             reader,
             settings.min_relevance,
             clarify=settings.clarify,

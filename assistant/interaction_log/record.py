@@ -51,6 +51,14 @@ class InteractionRecord(BaseModel):
     answer: str = ""
     feedback: Feedback | None = None
     category: str | None = None
+    context: str = Field(
+        "", description="The customer's message before this one in the thread ('' if none)."
+    )
+    answerable: bool | None = Field(
+        None,
+        description="A reviewer's label: whether the knowledge base answers the question "
+        "(`assistant adapters fit-judge --from-log` learns from it).",
+    )
     kind: RecordKind = Field(
         "feedback", description="`turn`: what the assistant did; `feedback`: a rating of a turn."
     )
@@ -141,9 +149,13 @@ def turn_record(
 ) -> InteractionRecord:
     """The log row of a turn that ended in `answer`, from the thread's state after it."""
     chunks = state.get("chunks") or []
+    asked = [m.text for m in state.get("messages") or [] if m.type == "human"]
     return InteractionRecord(
         kind="turn",
         question=str(state.get("question") or "(none)"),
+        # The turn's own question is the last human message; the one before is what a
+        # follow-up leans on (the judge reads the question with it).
+        context=asked[-2] if len(asked) > 1 else "",
         answer=answer.text,
         thread_id=thread_id,
         turn=latest_turn(state.get("messages") or []),

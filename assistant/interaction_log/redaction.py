@@ -39,8 +39,8 @@ def load_redactor(spec: str) -> Redactor | None:
 
 
 def redact_record(record: InteractionRecord, redact: Redactor) -> InteractionRecord:
-    """`record` with `redact` applied to every free-text field (question, answer, comment,
-    queries, unsupported sentences, the hand-off summary). Ids and labels are kept."""
+    """`record` with `redact` applied to every free-text field (question, its context, answer,
+    comment, queries, unsupported sentences, the hand-off summary). Ids and labels are kept."""
 
     def clean(text: str) -> str:
         result = redact(text)
@@ -54,6 +54,7 @@ def redact_record(record: InteractionRecord, redact: Redactor) -> InteractionRec
         # An empty question would make the row unreadable (question is required).
         "question": clean(record.question) or "[redacted]",
         "answer": clean(record.answer),
+        "context": clean(record.context),
         "queries": [clean(q) for q in record.queries],
         "unsupported_sentences": [clean(s) for s in record.unsupported_sentences],
     }

@@ -30,7 +30,13 @@ from assistant.training.fitting import (
     recall_floor,
     search_margin,
 )
-from assistant.training.judge_data import ANSWER_KINDS, CLARIFY_KINDS, JudgeExample, judge_examples
+from assistant.training.judge_data import (
+    ANSWER_KINDS,
+    CLARIFY_KINDS,
+    JudgeExample,
+    TurnRows,
+    judge_examples,
+)
 from assistant.training.router_data import (
     ROUTER_LABELS,
     RouterExample,
@@ -39,7 +45,7 @@ from assistant.training.router_data import (
     task_examples,
 )
 from assistant.triage.examples import read_banking77
-from assistant.turn.evidence import FEATURES, TURN_FEATURES, EvidenceReader, turn_features
+from assistant.turn.evidence import FEATURES, TURN_FEATURES, EvidenceReader
 from assistant.turn.heads import LinearHead
 from assistant.turn.judgement import (
     CHUNK_HEAD,
@@ -52,6 +58,9 @@ from assistant.turn.judgement import (
 from assistant.turn.routing import router_inputs, router_rows
 
 JUDGE_LABELS = ("does_not_answer", "answers")
+# How much a turn of the team's own log that someone labelled weighs in the turn head's
+# regression against one search of the shipped task files (`fit-judge --from-log`).
+LOG_WEIGHT = 1.0
 # The share of answerable searches the fitted turn threshold lets through (out of fold),
 # confidently or with a hedge.
 MIN_ANSWERED = 0.9
@@ -119,27 +128,15 @@ def collect_judge_examples(
 
 def fit_judge(
     examples: Sequence[JudgeExample], *, embedder: str, trained_on: Sequence[str]
-) -> tuple[LinearHead, LinearHead]:
-    """(turn head, chunk head) fitted on `examples`."""
+) -> tuple[LinearHead, LinearHead, TurnRows]:
+    """(turn head, chunk head, the turn head's training rows) fitted on `examples`."""
     examples = [e for e in examples if e.kind in ANSWER_KINDS]
     if not examples:
         raise InputError(
             "no judge examples: the task files hold no answerable or unanswerable task"
         )
-    turn_rows = np.array([turn_features(e.features) for e in examples])
-    turn = fit_head(
-        turn_rows,
-        [JUDGE_LABELS[e.answers] for e in examples],
-        [e.conversation for e in examples],
-        kind="judge",
-        labels=JUDGE_LABELS,
-        inputs=TURN_FEATURES,
-        embedder=embedder,
-        trained_on=trained_on,
-        rule=recall_floor(MIN_ANSWERED),
-        calibrate=True,
-        confident_rule=false_alarm_ceiling(MAX_CONFIDENT_WRONG),
-    )
+    rows = TurnRows.of(examples)
+    turn = fit_turn(rows, embedder=embedder, trained_on=trained_on)
     with_chunks = [e for e in examples if len(e.features)]
     chunk = fit_head(
         np.concatenate([e.features for e in with_chunks]),
@@ -152,7 +149,25 @@ def fit_judge(
         trained_on=trained_on,
         rule=best_f1,
     )
-    return turn, chunk
+    return turn, chunk, rows
+
+
+def fit_turn(rows: TurnRows, *, embedder: str, trained_on: Sequence[str]) -> LinearHead:
+    """The turn head (does the search answer?), calibrated, with its two thresholds."""
+    return fit_head(
+        rows.rows,
+        [JUDGE_LABELS[int(answers)] for answers in rows.answers],
+        list(rows.groups),
+        kind="judge",
+        labels=JUDGE_LABELS,
+        inputs=TURN_FEATURES,
+        embedder=embedder,
+        trained_on=trained_on,
+        rule=recall_floor(MIN_ANSWERED),
+        calibrate=True,
+        confident_rule=false_alarm_ceiling(MAX_CONFIDENT_WRONG),
+        sample_weight=rows.weights,
+    )
 
 
 def fit_clarify(
@@ -182,12 +197,18 @@ def fit_clarify(
 
 
 def save_judge(
-    turn: LinearHead, chunk: LinearHead, folder: Path, clarify: LinearHead | None = None
+    turn: LinearHead,
+    chunk: LinearHead,
+    folder: Path,
+    clarify: LinearHead | None = None,
+    rows: TurnRows | None = None,
 ) -> None:
     turn.save(folder / TURN_HEAD)
     chunk.save(folder / CHUNK_HEAD)
     if clarify is not None:
         clarify.save(folder / CLARIFY_HEAD)
+    if rows is not None:
+        rows.save(folder / TURN_HEAD)
 
 
 def collect_router_examples(

@@ -54,19 +54,21 @@ def fit_head(
     regularisation: float = REGULARISATION,
     calibrate: bool = False,
     confident_rule: ThresholdRule | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> LinearHead:
     """A head over `rows` (n x len(inputs)) predicting `targets` (each one of `labels`).
 
     `calibrate` (binary heads): Platt scaling fitted on the out-of-fold predictions, so the
     head's probability is the share of positives at it; the rules then read calibrated
     predictions and the held-out scores carry a reliability table. `confident_rule` sets a
-    second, higher threshold (`confident_at`) on the same predictions.
+    second, higher threshold (`confident_at`) on the same predictions. `sample_weight` weighs
+    rows in the regressions (not in the rules, which count rows).
     """
     missing = sorted(set(labels) - set(targets))
     if missing:
         raise ValueError(f"no training examples of {', '.join(missing)}")
     y = np.array([list(labels).index(t) for t in targets])
-    oof = _out_of_fold(rows, y, np.asarray(groups), len(labels), regularisation)
+    oof = _out_of_fold(rows, y, np.asarray(groups), len(labels), regularisation, sample_weight)
     calibration = None
     reliability: list[ReliabilityBin] = []
     if calibrate and len(labels) == 2:
@@ -80,7 +82,7 @@ def fit_head(
         confident_at = max(confident_rule(oof, y)[0], threshold)
         metrics["confident_positives"] = float(np.mean(oof[y == 1, 1] >= confident_at))
         metrics["confident_negatives"] = float(np.mean(oof[y == 0, 1] >= confident_at))
-    scaler, model = _fit(rows, y, regularisation)
+    scaler, model = _fit(rows, y, regularisation, sample_weight)
     weights = model.coef_ if len(labels) > 2 else model.coef_[:1]
     return LinearHead(
         kind=kind,
@@ -131,11 +133,13 @@ def reliability_table(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[Reli
     return table
 
 
-def _fit(rows: np.ndarray, y: np.ndarray, c: float) -> tuple[StandardScaler, LogisticRegression]:
+def _fit(
+    rows: np.ndarray, y: np.ndarray, c: float, sample_weight: np.ndarray | None = None
+) -> tuple[StandardScaler, LogisticRegression]:
     scaler = StandardScaler().fit(rows)
     # Where a column is constant StandardScaler keeps scale 1, so a head never divides by 0.
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-    model.fit(scaler.transform(rows), y)
+    model.fit(scaler.transform(rows), y, sample_weight=sample_weight)
     return scaler, model
 
 
@@ -146,11 +150,17 @@ def folds(groups: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _out_of_fold(
-    rows: np.ndarray, y: np.ndarray, groups: np.ndarray, n_labels: int, c: float
+    rows: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    n_labels: int,
+    c: float,
+    sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     oof = np.zeros((len(y), n_labels))
     for train, test in folds(list(groups)):
-        scaler, model = _fit(rows[train], y[train], c)
+        weight = None if sample_weight is None else sample_weight[train]
+        scaler, model = _fit(rows[train], y[train], c, weight)
         p = model.predict_proba(scaler.transform(rows[test]))
         oof[np.ix_(test, model.classes_)] = p
     return oof

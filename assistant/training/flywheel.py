@@ -125,7 +125,7 @@ def _merge(group: list[LoggedRow]) -> LoggedRow:
     turns = [row for row in group if row.record.kind == "turn"]
     base = turns[0] if turns else group[0]
     update: dict[str, object] = {}
-    for name in ("feedback", "comment", "category"):
+    for name in ("feedback", "comment", "category", "answerable"):
         values = [getattr(row.record, name) for row in group]
         latest = [value for value in values if value is not None]
         if latest:

@@ -6,11 +6,13 @@ removed a marker or found a sentence unsupported, or when the judge was unsure: 
 hedged (its calibrated probability fell between the two thresholds).
 
 Each line of the file is the turn's log row (so `assistant adapters build-data --from-log
-FILE` reads the reviewed file as it reads the log) with `reasons`, and three fields for the
+FILE` reads the reviewed file as it reads the log) with `reasons`, and four fields for the
 reviewer, empty until they fill them: `category` (the triage label; the flywheel turns it into
-triage and escalation examples), `feedback` (`up`/`down`: whether the answer was right), and
+triage and escalation examples), `feedback` (`up`/`down`: whether the answer was right),
 `route` (`search`, `reply` or `human`: what the decide step should have done; `assistant
-adapters promote router --data FILE` scores the router on it).
+adapters promote router --data FILE` scores the router on it), and `answerable` (true/false:
+whether the knowledge base answers the question; `assistant adapters fit-judge --from-log
+FILE` refits the judge on it).
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ class HardCase(InteractionRecord):
     """A logged turn with why it is hard and the reviewer's labels (None until reviewed)."""
 
     reasons: list[HardCaseReason] = Field(default_factory=list)
-    context: str = Field("", description="The customer's message before this one, if any.")
     route: Route | None = Field(None, description="Reviewer: what the decide step should do.")
 
 
@@ -81,7 +82,7 @@ def hard_cases(rows: Sequence[LoggedRow], *, since: datetime | None = None) -> l
         if record.outcome is Outcome.HEDGED:
             reasons.append("judge unsure")
         if reasons:
-            context = previous.question if previous is not None else ""
+            context = record.context or (previous.question if previous is not None else "")
             cases.append(
                 HardCase.model_validate(
                     {**record.model_dump(), "reasons": reasons, "context": context}
@@ -96,7 +97,12 @@ def write_hard_cases(cases: Sequence[HardCase], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out:
         for case in cases:
-            reviewed = {"category": case.category, "feedback": case.feedback, "route": case.route}
+            reviewed = {
+                "category": case.category,
+                "feedback": case.feedback,
+                "route": case.route,
+                "answerable": case.answerable,
+            }
             row = case.model_dump(mode="json", exclude_none=True) | reviewed
             out.write(HardCase.model_validate(row).model_dump_json(include=set(row)) + "\n")
 

@@ -21,18 +21,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from assistant.errors import InputError
 from assistant.evaluation.datasets import SupportQuestion
 from assistant.knowledge.search_tool import Retriever
 from assistant.schemas import RetrievedChunk
 from assistant.settings import SearchMode
-from assistant.turn.evidence import EvidenceReader, spread_features
+from assistant.turn.evidence import TURN_FEATURES, EvidenceReader, spread_features, turn_features
 
 ANSWERABLE = frozenset({"ANSWERABLE", "PARTIAL"})
 ANSWER_KINDS = frozenset({"answerable", "unanswerable", "gold_removed"})
 """The kinds the turn and chunk heads learn from."""
+LOGGED = "logged"
+"""The kind of a turn of the interaction log that someone labelled (`logged_judgements`): the
+turn head learns from it; the chunk head does not (a rating does not say which chunk answered)."""
+TURN_ROWS_FILE = "training_rows.npz"
 CLARIFY_KINDS = frozenset({"answerable", "missed", "unanswerable", "underspecified"})
 """The kinds the clarify head learns from: each task's own search, once."""
 # How many more chunks to fetch so that a search without its gold still holds `k` chunks.
@@ -107,3 +113,86 @@ def _example(
         context=question.previous_question,
         chunk_texts=tuple(c.text for c in chunks),
     )
+
+
+@dataclass(frozen=True)
+class TurnRows:
+    """The turn head's training set as numbers: one row per search (columns `inputs`), whether
+    it answers, its conversation (the folds' groups) and its weight in the regression.
+
+    Saved beside the fitted turn head so that a refit from a team's log (`assistant adapters
+    fit-judge --from-log`) keeps the shipped examples without searching their corpora again.
+    """
+
+    rows: np.ndarray
+    answers: np.ndarray
+    groups: np.ndarray
+    weights: np.ndarray
+    inputs: tuple[str, ...] = TURN_FEATURES
+
+    @classmethod
+    def of(cls, examples: Sequence[JudgeExample], weight: float = 1.0) -> TurnRows:
+        """The rows of the examples the turn head learns from (`ANSWER_KINDS` and `LOGGED`)."""
+        kept = [e for e in examples if e.kind in ANSWER_KINDS | {LOGGED}]
+        return cls(
+            rows=np.array([turn_features(e.features) for e in kept]).reshape(
+                len(kept), len(TURN_FEATURES)
+            ),
+            answers=np.array([e.answers for e in kept], dtype=bool),
+            groups=np.array([e.conversation for e in kept], dtype=str),
+            weights=np.full(len(kept), weight),
+        )
+
+    def __len__(self) -> int:
+        return len(self.answers)
+
+    def __add__(self, other: TurnRows) -> TurnRows:
+        if self.inputs != other.inputs:
+            raise InputError("turn rows of different features cannot be joined")
+        return TurnRows(
+            rows=np.concatenate([self.rows, other.rows]),
+            answers=np.concatenate([self.answers, other.answers]),
+            groups=np.concatenate([self.groups, other.groups]),
+            weights=np.concatenate([self.weights, other.weights]),
+            inputs=self.inputs,
+        )
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            folder / TURN_ROWS_FILE,
+            rows=self.rows,
+            answers=self.answers,
+            groups=self.groups,
+            weights=self.weights,
+            inputs=np.array(self.inputs, dtype=str),
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> TurnRows:
+        """The rows saved beside the turn head in `folder`; a clear error when there are none
+        or they were computed for other features than this release's."""
+        path = folder / TURN_ROWS_FILE
+        if not path.is_file():
+            raise InputError(
+                f"{folder}: no {TURN_ROWS_FILE} beside the turn head (fitted by an older "
+                "release): give the task files again with --tasks/--corpus"
+            )
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                inputs = tuple(str(name) for name in saved["inputs"])
+                loaded = cls(
+                    rows=np.asarray(saved["rows"], dtype=np.float64),
+                    answers=np.asarray(saved["answers"], dtype=bool),
+                    groups=np.asarray(saved["groups"], dtype=str),
+                    weights=np.asarray(saved["weights"], dtype=np.float64),
+                    inputs=inputs,
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise InputError(f"{path}: not a judge training-rows file ({exc})") from exc
+        if inputs != TURN_FEATURES:
+            raise InputError(
+                f"{path} holds other features than this release's turn head reads: give the "
+                "task files again with --tasks/--corpus"
+            )
+        return loaded

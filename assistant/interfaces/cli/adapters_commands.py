@@ -19,12 +19,15 @@ from assistant.interfaces.cli.support import clear_errors, load_settings
 
 if TYPE_CHECKING:
     from assistant.evaluation.datasets import Fold
+    from assistant.interaction_log import LoggedRow
     from assistant.kinds import Task
+    from assistant.knowledge.embedder import Embedder
     from assistant.llm.manifest import BaseModelInfo
     from assistant.policy import TriagePolicy
     from assistant.schemas import ChatExample
     from assistant.settings import Settings
     from assistant.training.labelled import LabelFields
+    from assistant.training.logged_judgements import LoggedJudgements
     from assistant.triage.examples import LabelledText
     from assistant.turn.heads import LinearHead
 
@@ -145,9 +148,33 @@ def _fields(text_field: str, label_field: str, label_map: list[str] | None) -> L
     )
 
 
+def _read_logs(paths: list[Path], console: Console, *, strict: bool) -> list[LoggedRow]:
+    """The rows of every log in `paths`; malformed lines listed (or, `strict`, an error)."""
+    from assistant.interaction_log import read_log
+
+    rows = []
+    for path in paths:
+        contents = read_log(path, strict=strict)
+        rows.extend(contents.rows)
+        if contents.skipped:
+            # Skipped, never dropped: the log is not touched, the line can be fixed and re-read.
+            console.print(
+                f"[yellow]skipped {len(contents.skipped)} malformed line(s)[/] of {path}:",
+                soft_wrap=True,
+            )
+            for reason in contents.skipped:
+                console.print(f"  {escape(reason)}", soft_wrap=True)
+    return rows
+
+
 def _heads_dir(settings: Settings) -> Path:
     """Where the graph reads the router and judge (`ASSISTANT_HEADS_DIR`, else the adapters)."""
     return settings.heads_dir or settings.adapters_dir
+
+
+def _judge_dir(settings: Settings) -> Path:
+    """Where the graph reads the judge (`ASSISTANT_JUDGE_DIR`, else HEADS_DIR/judge)."""
+    return settings.judge_dir or _heads_dir(settings) / "judge"
 
 
 def _fold(text: str | None) -> Fold | None:
@@ -232,23 +259,11 @@ def build_data_command(
 ) -> None:
     """Turn the interaction log's hard cases (thumbs down, hand-overs, removed or unsupported
     citations) into the next training examples; unlabelled ones go to review.jsonl."""
-    from assistant.interaction_log import read_log
     from assistant.training.flywheel import flywheel_set
     from assistant.triage.examples import split, write_examples
 
     console = Console()
-    rows = []
-    for path in from_log:
-        contents = read_log(path, strict=strict)
-        rows.extend(contents.rows)
-        if contents.skipped:
-            # Skipped, never dropped: the log is not touched, the line can be fixed and re-read.
-            console.print(
-                f"[yellow]skipped {len(contents.skipped)} malformed line(s)[/] of {path}:",
-                soft_wrap=True,
-            )
-            for reason in contents.skipped:
-                console.print(f"  {escape(reason)}", soft_wrap=True)
+    rows = _read_logs(from_log, console, strict=strict)
     result = flywheel_set(rows)
     table = Table("case", "turns", title=f"{len(rows)} log rows")
     for case, count in sorted(result.cases.items()):
@@ -388,51 +403,137 @@ def _print_head(console: Console, name: str, head: LinearHead, folder: Path) -> 
 @clear_errors
 def fit_judge_command(
     tasks: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Option(
             help="MTRAG-UN style tasks (question, history, doc_ids, answerability); repeatable."
         ),
-    ],
+    ] = None,
     corpus: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Option(help="The documents of each --tasks file, in the same order; repeatable."),
-    ],
+    ] = None,
+    from_log: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--from-log",
+            help="Interaction log (JSONL or SQLite) or reviewed hard-cases file whose labelled "
+            "turns the turn head learns from too, searched again over the configured knowledge "
+            "base; repeatable. Without --tasks, the training rows saved beside --base's turn "
+            "head stand for the task files.",
+        ),
+    ] = None,
+    log_weight: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Weight of a labelled logged turn in the regression, a task's search counting "
+            "1. Default: LOG_WEIGHT of assistant.training.behaviour_fit.",
+        ),
+    ] = None,
+    base: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --from-log and no --tasks: the judge folder to start from (its turn "
+            "rows, chunk and clarify heads). Default: the judge in use (ASSISTANT_JUDGE_DIR, "
+            "else HEADS_DIR/judge)."
+        ),
+    ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Folder for the heads. Default: HEADS_DIR/judge.")
+        Path | None,
+        typer.Option(help="Folder for the heads. Default: the judge in use (see --base)."),
     ] = None,
     hold_out: HoldOut = None,
+    strict: Annotated[
+        bool, typer.Option(help="Stop at a malformed log line instead of skipping it.")
+    ] = False,
 ) -> None:
     """Fit the judge of the graph's grade step (does the search answer, which chunks do, is the
-    question too vague) on real labels, searched with this project's retriever over a fresh
-    index of each corpus."""
+    question too vague) on real labels: task files searched with this project's retriever over
+    a fresh index of each corpus, and/or the turns of the team's own log that a customer rated
+    or a reviewer labelled (`--from-log`), searched over the team's knowledge base."""
+    import shutil
+
     from assistant.knowledge.embedder import load_embedder
     from assistant.training.behaviour_fit import (
+        LOG_WEIGHT,
         collect_judge_examples,
         fit_clarify,
         fit_judge,
+        fit_turn,
         save_judge,
     )
+    from assistant.training.judge_data import TurnRows
+    from assistant.turn.heads import load_head
+    from assistant.turn.judgement import CHUNK_HEAD, CLARIFY_HEAD, TURN_HEAD
 
+    tasks, corpus, from_log = tasks or [], corpus or [], from_log or []
+    if not tasks and not from_log:
+        raise typer.BadParameter("give --tasks with --corpus, --from-log, or both")
     if len(tasks) != len(corpus):
         raise typer.BadParameter("give one --corpus per --tasks file, in the same order")
-    fold = _fold(hold_out)
     settings = load_settings()
-    embedder = load_embedder(settings.embedder)
-    examples = collect_judge_examples(
-        settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=fold
-    )
-    trained_on = [p.name for p in [*tasks, *corpus]]
-    turn, chunk = fit_judge(examples, embedder=embedder.name, trained_on=trained_on)
-    clarify = fit_clarify(examples, embedder, trained_on=trained_on)
-    folder = out or _heads_dir(settings) / "judge"
-    save_judge(turn, chunk, folder, clarify)
     console = Console()
+    embedder = load_embedder(settings.embedder)
+    folder = out or _judge_dir(settings)
+    trained_on = [p.name for p in [*tasks, *corpus]]
+    clarify = None
+    if tasks:
+        examples = collect_judge_examples(
+            settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=_fold(hold_out)
+        )
+        turn, chunk, rows = fit_judge(examples, embedder=embedder.name, trained_on=trained_on)
+        clarify = fit_clarify(examples, embedder, trained_on=trained_on)
+    else:
+        start = base or _judge_dir(settings)
+        rows = TurnRows.load(start / TURN_HEAD)
+        turn = load_head(start / TURN_HEAD, "judge", embedder=embedder.name)
+        chunk = load_head(start / CHUNK_HEAD, "judge", embedder=embedder.name)
+        trained_on = list(turn.trained_on)
+        if (start / CLARIFY_HEAD).is_dir() and start.resolve() != folder.resolve():
+            shutil.copytree(start / CLARIFY_HEAD, folder / CLARIFY_HEAD, dirs_exist_ok=True)
+    if from_log:
+        log_rows = _read_logs(from_log, console, strict=strict)
+        logged = _logged_judgements(settings, embedder, log_rows)
+        console.print(
+            f"from the log: {logged.answered} turn(s) labelled answered, {logged.not_answered} "
+            f"not answered; {logged.skipped} left out (no query, or nothing found now)"
+        )
+        if not logged.examples:
+            raise typer.BadParameter(
+                "the log holds no labelled turn (a rating, a hand-over after an answer, or a "
+                "reviewer's `answerable`); nothing to learn from"
+            )
+        trained_on += [p.name for p in from_log]
+        weight = LOG_WEIGHT if log_weight is None else log_weight
+        both = rows + TurnRows.of(logged.examples, weight=weight)
+        turn = fit_turn(both, embedder=embedder.name, trained_on=trained_on)
+    save_judge(turn, chunk, folder, clarify, rows)
     _print_head(console, "turn", turn, folder / "turn")
     _print_head(console, "chunk", chunk, folder / "chunk")
-    if clarify is None:
-        console.print("clarify: no UNDERSPECIFIED task in the task files; no clarify head")
-    else:
+    if clarify is not None:
         _print_head(console, "clarify", clarify, folder / "clarify")
+    elif tasks:
+        console.print("clarify: no UNDERSPECIFIED task in the task files; no clarify head")
+
+
+def _logged_judgements(
+    settings: Settings, embedder: Embedder, rows: list[LoggedRow]
+) -> LoggedJudgements:
+    """The log's labelled turns searched again over the configured knowledge base."""
+    from assistant.knowledge.sparse import SparseEncoder
+    from assistant.knowledge.store import KnowledgeStore
+    from assistant.training.logged_judgements import logged_judgements
+    from assistant.turn.evidence import EvidenceReader
+
+    with KnowledgeStore.open(settings, embedder=embedder, sparse=SparseEncoder()) as store:
+        return logged_judgements(
+            rows,
+            store,
+            EvidenceReader(embedder),
+            tenant=settings.tenant,
+            k=settings.top_k,
+            mode=settings.search_mode,
+        )
 
 
 @adapters_app.command("fit-router")

@@ -60,6 +60,13 @@ def eval_command(
         bool,
         typer.Option("--use-index", help="Search the configured knowledge base instead."),
     ] = False,
+    judge_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The judge folder the candidate-judge variant reads (answers), e.g. `assistant "
+            "adapters fit-judge --from-log LOG --out DIR`'s DIR, against rag's judge in use."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate retrieval, answers, triage or escalation; write result.json, report.md, PNGs."""
     # The runners import the model and store stacks: loaded here, not for `assistant --help`.
@@ -82,6 +89,7 @@ def eval_command(
         variants=parse_variants(suite, compare),
         corpus=corpus,
         use_index=use_index,
+        judge_dir=judge_dir,
     )
     console = Console(stderr=True)
     with (
