@@ -61,6 +61,11 @@ JUDGE_LABELS = ("does_not_answer", "answers")
 # How much a turn of the team's own log that someone labelled weighs in the turn head's
 # regression against one search of the shipped task files (`fit-judge --from-log`).
 LOG_WEIGHT = 1.0
+# With at least this many logged turns of each label, the turn head's two thresholds are set on
+# the logged turns' out-of-fold predictions alone: where to answer depends on the knowledge base
+# (pages that all look alike give every question a close match), and the team's turns are the
+# sample of theirs. With fewer, on every row.
+MIN_LOGGED_PER_LABEL = 10
 # The share of answerable searches the fitted turn threshold lets through (out of fold),
 # confidently or with a hedge.
 MIN_ANSWERED = 0.9
@@ -153,7 +158,10 @@ def fit_judge(
 
 
 def fit_turn(rows: TurnRows, *, embedder: str, trained_on: Sequence[str]) -> LinearHead:
-    """The turn head (does the search answer?), calibrated, with its two thresholds."""
+    """The turn head (does the search answer?), calibrated, with its two thresholds (set on
+    the logged rows when there are `MIN_LOGGED_PER_LABEL` of each label)."""
+    logged = rows.logged
+    per_label = min(np.sum(logged & rows.answers), np.sum(logged & ~rows.answers))
     return fit_head(
         rows.rows,
         [JUDGE_LABELS[int(answers)] for answers in rows.answers],
@@ -167,6 +175,7 @@ def fit_turn(rows: TurnRows, *, embedder: str, trained_on: Sequence[str]) -> Lin
         calibrate=True,
         confident_rule=false_alarm_ceiling(MAX_CONFIDENT_WRONG),
         sample_weight=rows.weights,
+        rule_on=logged if per_label >= MIN_LOGGED_PER_LABEL else None,
     )
 
 

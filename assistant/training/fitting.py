@@ -55,6 +55,7 @@ def fit_head(
     calibrate: bool = False,
     confident_rule: ThresholdRule | None = None,
     sample_weight: np.ndarray | None = None,
+    rule_on: np.ndarray | None = None,
 ) -> LinearHead:
     """A head over `rows` (n x len(inputs)) predicting `targets` (each one of `labels`).
 
@@ -62,7 +63,8 @@ def fit_head(
     head's probability is the share of positives at it; the rules then read calibrated
     predictions and the held-out scores carry a reliability table. `confident_rule` sets a
     second, higher threshold (`confident_at`) on the same predictions. `sample_weight` weighs
-    rows in the regressions (not in the rules, which count rows).
+    rows in the regressions (not in the rules, which count rows); `rule_on` (a mask) picks the
+    rows whose out-of-fold predictions the rules read (all by default).
     """
     missing = sorted(set(labels) - set(targets))
     if missing:
@@ -76,12 +78,13 @@ def fit_head(
         positive = calibration.apply(oof[:, 1])
         oof = np.stack([1.0 - positive, positive], axis=1)
         reliability = reliability_table(positive, y)
-    threshold, metrics = rule(oof, y)
+    ruled, ruled_y = (oof, y) if rule_on is None else (oof[rule_on], y[rule_on])
+    threshold, metrics = rule(ruled, ruled_y)
     confident_at = None
     if confident_rule is not None:
-        confident_at = max(confident_rule(oof, y)[0], threshold)
-        metrics["confident_positives"] = float(np.mean(oof[y == 1, 1] >= confident_at))
-        metrics["confident_negatives"] = float(np.mean(oof[y == 0, 1] >= confident_at))
+        confident_at = max(confident_rule(ruled, ruled_y)[0], threshold)
+        metrics["confident_positives"] = float(np.mean(ruled[ruled_y == 1, 1] >= confident_at))
+        metrics["confident_negatives"] = float(np.mean(ruled[ruled_y == 0, 1] >= confident_at))
     scaler, model = _fit(rows, y, regularisation, sample_weight)
     weights = model.coef_ if len(labels) > 2 else model.coef_[:1]
     return LinearHead(
@@ -99,7 +102,7 @@ def fit_head(
         trained_on=list(trained_on),
         data_hash=data_hash(rows, targets),
         held_out=HeadScores(
-            examples=len(y),
+            examples=len(ruled_y),
             metrics={k: round(v, 4) for k, v in metrics.items()},
             reliability=reliability,
         ),

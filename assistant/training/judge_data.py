@@ -38,6 +38,8 @@ ANSWER_KINDS = frozenset({"answerable", "unanswerable", "gold_removed"})
 LOGGED = "logged"
 """The kind of a turn of the interaction log that someone labelled (`logged_judgements`): the
 turn head learns from it; the chunk head does not (a rating does not say which chunk answered)."""
+LOG_GROUP = "log:"
+"""The prefix of a logged example's group (`log:<thread>`): which rows came from the log."""
 TURN_ROWS_FILE = "training_rows.npz"
 CLARIFY_KINDS = frozenset({"answerable", "missed", "unanswerable", "underspecified"})
 """The kinds the clarify head learns from: each task's own search, once."""
@@ -145,6 +147,11 @@ class TurnRows:
 
     def __len__(self) -> int:
         return len(self.answers)
+
+    @property
+    def logged(self) -> np.ndarray:
+        """Which rows are turns of a team's log (`LOG_GROUP`)."""
+        return np.char.startswith(self.groups.astype(str), LOG_GROUP)
 
     def __add__(self, other: TurnRows) -> TurnRows:
         if self.inputs != other.inputs:

@@ -30,7 +30,7 @@ from assistant.knowledge.search_tool import Retriever
 from assistant.schemas import Outcome
 from assistant.settings import SearchMode
 from assistant.training.flywheel import join_turns
-from assistant.training.judge_data import LOGGED, JudgeExample
+from assistant.training.judge_data import LOG_GROUP, LOGGED, JudgeExample
 from assistant.turn.evidence import EvidenceReader, spread_features
 
 _ANSWERS = frozenset({Outcome.ANSWERED, Outcome.HEDGED})
@@ -98,7 +98,7 @@ def logged_judgements(
         evidence = reader.read(record.question, record.context, chunks)
         examples.append(
             JudgeExample(
-                conversation=f"log:{thread}",
+                conversation=f"{LOG_GROUP}{thread}",
                 kind=LOGGED,
                 features=evidence.features,
                 spread=spread_features(evidence),

@@ -16,6 +16,7 @@ from assistant.training.behaviour_fit import fit_turn
 from assistant.training.judge_data import LOGGED, TurnRows
 from assistant.training.logged_judgements import logged_judgements, turn_label
 from assistant.turn.evidence import TURN_FEATURES, EvidenceReader
+from assistant.turn.heads import LinearHead
 
 
 def turn(
@@ -151,3 +152,30 @@ def test_weighted_log_rows_move_the_turn_head_where_the_team_labelled() -> None:
     before = fit_turn(base, embedder="hash", trained_on=["t"])
     after = fit_turn(base + log, embedder="hash", trained_on=["t", "log"])
     assert after.probabilities(taught[:1])[0, 1] < before.probabilities(taught[:1])[0, 1] - 0.1
+
+
+def test_enough_logged_turns_of_each_label_set_the_thresholds_for_the_team_knowledge_base() -> None:
+    base = synthetic_rows(400)
+    # The team's pages all look alike: its answerable and unanswerable searches both score
+    # higher than the shipped ones, so the shipped thresholds answer most of its negatives.
+    team = synthetic_rows(60, seed=2)
+    team.rows[:, 1] += 2.0
+    logged = TurnRows(
+        team.rows,
+        team.answers,
+        np.array([f"log:t{i}" for i in range(60)]),
+        np.ones(60),
+    )
+    few = TurnRows(logged.rows[:12], logged.answers[:12], logged.groups[:12], logged.weights[:12])
+    assert min(few.answers.sum(), (~few.answers).sum()) < 10
+    shipped = fit_turn(base, embedder="hash", trained_on=["t"])
+    on_few = fit_turn(base + few, embedder="hash", trained_on=["t"])
+    on_team = fit_turn(base + logged, embedder="hash", trained_on=["t"])
+
+    def stopped(head: LinearHead) -> float:
+        p = head.probabilities(team.rows[~team.answers])[:, 1]
+        return float(np.mean(p < head.threshold))
+
+    assert on_team.held_out.examples == 60  # the rules read the team's rows only
+    assert on_few.held_out.examples == 412
+    assert stopped(on_team) > stopped(shipped) + 0.2

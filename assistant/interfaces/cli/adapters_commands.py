@@ -477,6 +477,7 @@ def fit_judge_command(
     folder = out or _judge_dir(settings)
     trained_on = [p.name for p in [*tasks, *corpus]]
     clarify = None
+    copy_clarify: Path | None = None
     if tasks:
         examples = collect_judge_examples(
             settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=_fold(hold_out)
@@ -490,7 +491,7 @@ def fit_judge_command(
         chunk = load_head(start / CHUNK_HEAD, "judge", embedder=embedder.name)
         trained_on = list(turn.trained_on)
         if (start / CLARIFY_HEAD).is_dir() and start.resolve() != folder.resolve():
-            shutil.copytree(start / CLARIFY_HEAD, folder / CLARIFY_HEAD, dirs_exist_ok=True)
+            copy_clarify = start / CLARIFY_HEAD
     if from_log:
         log_rows = _read_logs(from_log, console, strict=strict)
         logged = _logged_judgements(settings, embedder, log_rows)
@@ -508,6 +509,8 @@ def fit_judge_command(
         both = rows + TurnRows.of(logged.examples, weight=weight)
         turn = fit_turn(both, embedder=embedder.name, trained_on=trained_on)
     save_judge(turn, chunk, folder, clarify, rows)
+    if copy_clarify is not None:
+        shutil.copytree(copy_clarify, folder / CLARIFY_HEAD, dirs_exist_ok=True)
     _print_head(console, "turn", turn, folder / "turn")
     _print_head(console, "chunk", chunk, folder / "chunk")
     if clarify is not None:
