@@ -19,14 +19,33 @@ from assistant.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-# On-topic questions the Cloudnest pages never answer: the shipped judge hedges at least one.
+# A reviewer's day on the Cloudnest help center: ten questions its pages answer, ten on-topic
+# ones they never answer (the shipped judge hedges or answers most of these).
+COVERED = [
+    "Which plan gives me 2 TB of storage?",
+    "How do I back up over mobile data?",
+    "How long do deleted photos stay in Recently deleted?",
+    "How much does the Plus plan cost?",
+    "How many family members can share a plan?",
+    "How do I revoke a shared album link?",
+    "Where do I download the desktop app?",
+    "Why are my long videos not backed up?",
+    "What does error E204 mean?",
+    "When does a plan change take effect?",
+]
 NOT_COVERED = [
     "Does Cloudnest work with Apple HomeKit?",
     "Can I control Cloudnest with Alexa?",
     "Does Cloudnest integrate with Google Home?",
     "Can I print a photo book from Cloudnest?",
+    "Can I pay for Cloudnest with PayPal?",
+    "Is there a student discount on Cloudnest plans?",
+    "Can Cloudnest back up my WhatsApp chats?",
+    "Is there a Cloudnest app for Linux?",
+    "Can I edit my videos inside Cloudnest?",
+    "Does Cloudnest offer a lifetime plan?",
 ]
-COVERED = "Which plan gives me 2 TB of storage?"
+ANSWERED = {Outcome.ANSWERED, Outcome.HEDGED}
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -47,45 +66,45 @@ def test_fit_judge_from_log_learns_the_decisions_a_reviewer_taught(
             tenant=settings.tenant,
             max_chars=settings.chunk_max_chars,
         )
-        before = {q: assistant.ask(q, thread_id=f"t{n}") for n, q in enumerate(NOT_COVERED)}
-        covered = assistant.ask(COVERED, thread_id="covered")
-        assistant.rate("covered", "up")
-    assert covered.outcome in {Outcome.ANSWERED, Outcome.HEDGED}
-    taught = [q for q, answer in before.items() if answer.outcome is not Outcome.DECLINED]
-    assert taught, "the shipped judge already declines every uncovered question"
+        before = {q: assistant.ask(q).outcome for q in COVERED + NOT_COVERED}
 
-    # The reviewer's file: each uncovered turn labelled `answerable: false`, as in the
-    # hard-cases file a reviewer fills in (the log rows with the reviewer's field).
+    # The reviewer's file: every turn labelled `answerable`, as in the hard-cases file a
+    # reviewer fills in (the log rows with the reviewer's field).
     log = settings.interaction_log_path
     reviewed = tmp_path / "reviewed.jsonl"
     rows = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     for row in rows:
-        if row.get("kind") == "turn" and row["question"] in NOT_COVERED:
-            row["answerable"] = False
+        row["answerable"] = row["question"] in COVERED
     reviewed.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
     out = tmp_path / "judge"
     result = CliRunner().invoke(
         app,
-        ["adapters", "fit-judge", "--from-log", str(reviewed), "--out", str(out)],
+        [
+            *("adapters", "fit-judge", "--from-log", str(reviewed), "--out", str(out)),
+            *("--log-weight", "5"),
+        ],
         env=settings_env(settings),
     )
     assert result.exit_code == 0, result.output
-    assert "1 turn(s) labelled answered, 4 not answered" in result.output
-    assert {p.name for p in out.iterdir()} >= {"turn", "chunk", "clarify"}
-    assert json.loads((out / "turn" / "head.json").read_text())["trained_on"][-1] == (
-        "reviewed.jsonl"
-    )
+    assert "10 turn(s) labelled answered, 10 not answered" in result.output
+    assert {p.name for p in out.iterdir()} == {"turn", "chunk", "clarify"}
+    turn = json.loads((out / "turn" / "head.json").read_text())
+    assert turn["trained_on"][-1] == "reviewed.jsonl"
+    # Ten of each label: the thresholds were set on the team's own turns.
+    assert turn["held_out"]["examples"] == 20
 
-    refitted = settings.model_copy(update={"judge_dir": out})
-    with Assistant.open(refitted) as assistant:
-        after = {q: assistant.ask(q) for q in taught}
-        still = assistant.ask(COVERED)
-    assert all(answer.outcome is Outcome.DECLINED for answer in after.values()), {
-        q: a.outcome for q, a in after.items()
-    }
-    assert still.outcome in {Outcome.ANSWERED, Outcome.HEDGED}
-    assert {c.doc_id for c in still.citations} == {"plans.md"}
+    with Assistant.open(settings.model_copy(update={"judge_dir": out})) as assistant:
+        after = {q: assistant.ask(q).outcome for q in COVERED + NOT_COVERED}
+
+    def declined(outcomes: dict[str, Outcome]) -> int:
+        return sum(outcomes[q] is Outcome.DECLINED for q in NOT_COVERED)
+
+    def answered(outcomes: dict[str, Outcome]) -> int:
+        return sum(outcomes[q] in ANSWERED for q in COVERED)
+
+    assert declined(after) > declined(before), (before, after)
+    assert answered(after) >= answered(before), (before, after)
 
 
 def test_fit_judge_from_a_log_without_labels_says_there_is_nothing_to_learn(
