@@ -471,6 +471,7 @@ def fit_judge_command(
         raise typer.BadParameter("give --tasks with --corpus, --from-log, or both")
     if len(tasks) != len(corpus):
         raise typer.BadParameter("give one --corpus per --tasks file, in the same order")
+    fold = _fold(hold_out)
     settings = load_settings()
     console = Console()
     embedder = load_embedder(settings.embedder)
@@ -480,7 +481,7 @@ def fit_judge_command(
     copy_clarify: Path | None = None
     if tasks:
         examples = collect_judge_examples(
-            settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=_fold(hold_out)
+            settings, embedder, list(zip(tasks, corpus, strict=True)), hold_out=fold
         )
         turn, chunk, rows = fit_judge(examples, embedder=embedder.name, trained_on=trained_on)
         clarify = fit_clarify(examples, embedder, trained_on=trained_on)
