@@ -7,6 +7,7 @@ imports neither torch nor transformers, which is most of a cold command's start 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import shutil
@@ -243,8 +244,8 @@ def load_exported(
                 f"cannot export the embedder {spec} to ONNX: {exc}"
             ) from exc
         if exc.lasting:  # not tried again until the packages that export change
-            folder.mkdir(parents=True, exist_ok=True)
-            failed.write_text(f"{exc}\n{export_versions()}\n", encoding="utf-8")
+            with contextlib.suppress(OSError):
+                failed.write_text(f"{exc}\n{export_versions()}\n", encoding="utf-8")
         log.warning(
             "embedding with sentence-transformers: %s does not export to ONNX (%s)", spec, exc
         )

@@ -82,8 +82,11 @@ def export_onnx(model: SentenceTransformer, target: Path) -> None:
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if tokenizer is None or backend is None:
         raise ExportError("its tokenizer is not a `tokenizers` one")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as exc:  # a read-only or full cache folder: another day may differ
+        raise ExportError(f"cannot write to {target.parent}: {exc}", lasting=False) from exc
     try:
         _write_tokenizer(tokenizer, backend, tmp / TOKENIZER_FILE)
         inputs = _write_model(model, tmp / MODEL_FILE)
