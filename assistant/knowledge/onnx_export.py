@@ -101,6 +101,8 @@ def export_onnx(model: SentenceTransformer, target: Path) -> None:
                 raise
     except ExportError:
         raise
+    except OSError as exc:  # a full disk: another day may differ
+        raise ExportError(f"{type(exc).__name__}: {exc}", lasting=False) from exc
     except Exception as exc:  # tracing and exporting fail in many library-specific ways
         raise ExportError(f"{type(exc).__name__}: {exc}") from exc
     finally:
