@@ -6,3 +6,4 @@ from typing import Literal
 SearchMode = Literal["hybrid", "dense", "sparse"]
 Task = Literal["triage", "escalation"]
 Suite = Literal["retrieval", "answers", "triage", "escalation"]
+EmbedderBackend = Literal["auto", "onnx", "torch"]

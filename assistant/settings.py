@@ -15,7 +15,7 @@ from platformdirs import user_cache_path, user_data_path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from assistant.kinds import SearchMode
+from assistant.kinds import EmbedderBackend, SearchMode
 
 APP_NAME = "hybrid-assistant"
 
@@ -148,6 +148,13 @@ class Settings(BaseSettings):
         "packaged:all-MiniLM-L6-v2",
         description="`packaged:all-MiniLM-L6-v2` (shipped in a PyPI package) or a path to any "
         "sentence-transformers model folder.",
+    )
+    embedder_backend: EmbedderBackend = Field(
+        "auto",
+        description="What runs the embedder: `onnx` its ONNX export on onnxruntime (exported "
+        "once into `cache_dir`, checked against the model; a command starts ~4 s sooner "
+        "without torch), `torch` sentence-transformers, `auto` `onnx` where the model exports "
+        "and onnxruntime is installed, else `torch` (a log line says why).",
     )
     embed_batch_size: int = Field(32, ge=1)
     search_mode: SearchMode = "hybrid"

@@ -48,11 +48,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from qdrant_client import models
-from sentence_transformers import SentenceTransformer
 
 from assistant.evaluation.datasets import corpus_subset, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
-from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.embedder import Embedder, Encoder, open_embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.gateway import build_chat_model
@@ -134,8 +133,8 @@ class ModelTimer(BaseCallbackHandler):
 class TimedEmbedder(Embedder):
     """The embedder with every call timed, wherever it comes from (search or citation check)."""
 
-    def __init__(self, model: SentenceTransformer, name: str) -> None:
-        super().__init__(model, name)
+    def __init__(self, encoder: Encoder, name: str) -> None:
+        super().__init__(encoder, name)
         self.watch = Stopwatch()
 
     def embed_documents(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
@@ -225,7 +224,7 @@ def main() -> None:
         )
         subset = Path(tmp) / "corpus.jsonl"
         subset.write_text("\n".join(corpus_subset(corpus, questions, args.docs)), encoding="utf-8")
-        embedder = TimedEmbedder(load_embedder(settings.embedder).model, settings.embedder)
+        embedder = TimedEmbedder(open_embedder(settings).encoder, settings.embedder)
         store = TimedStore.open(settings, embedder=embedder, sparse=SparseEncoder())
         store.ensure_collection()
         report = ingest_paths(

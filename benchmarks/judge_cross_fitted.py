@@ -32,7 +32,7 @@ from assistant.evaluation.datasets import Fold, load_support_qa
 from assistant.evaluation.index import ingest_corpus
 from assistant.evaluation.proportions import wilson
 from assistant.evaluation.results import AnswerExample
-from assistant.knowledge.embedder import load_embedder
+from assistant.knowledge.embedder import open_embedder
 from assistant.schemas import Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -97,7 +97,7 @@ def main() -> None:
             qdrant_path=root / "qdrant",
             collection="eval",
         )
-        embedder = load_embedder(settings.embedder)
+        embedder = open_embedder(settings)
         print("collecting the judge examples of both task files ...", flush=True)
         examples = collect_judge_examples(
             settings,

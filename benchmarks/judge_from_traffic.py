@@ -46,7 +46,7 @@ from assistant.evaluation.answers import seed_history
 from assistant.evaluation.datasets import SupportQuestion, corpus_subset, load_support_qa
 from assistant.ingestion.ingest import ingest_paths
 from assistant.interaction_log import LoggedRow, read_log
-from assistant.knowledge.embedder import load_embedder
+from assistant.knowledge.embedder import open_embedder
 from assistant.schemas import Outcome
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -166,7 +166,7 @@ def main() -> None:
             qdrant_path=root / "qdrant",
             triage_engine="zero-shot",
         )
-        embedder = load_embedder(settings.embedder)
+        embedder = open_embedder(settings)
         print("fitting the starting judge on the behaviour task files ...", flush=True)
         behaviour = collect_judge_examples(
             settings,

@@ -47,14 +47,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the session, as a user's machine has one: the packaged model's
+    conversion and the embedder's ONNX export are made once, not once per test."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, model_cache: Path) -> Settings:
     """Settings isolated from the user's real data folder and any `.env` file."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         qdrant_path=tmp_path / "qdrant",
-        cache_dir=tmp_path / "cache",
+        cache_dir=model_cache,
         # The host name Starlette's TestClient sends; the API answers loopback names only.
         serve_allowed_hosts=["testserver"],
     )

@@ -27,7 +27,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from assistant.ingestion.ingest import ingest_documents
-from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.embedder import Embedder, open_embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.knowledge.store import KnowledgeStore
 from assistant.schemas import Answer, Document, Outcome, RetrievedChunk
@@ -242,7 +242,7 @@ def open_assistant(
         data_dir=workdir / "data",
         qdrant_path=workdir / "qdrant",
     )
-    embedder = embedder or load_embedder(settings.embedder)
+    embedder = embedder or open_embedder(settings)
     store = KnowledgeStore.open(settings, embedder=embedder, sparse=SparseEncoder())
     store.ensure_collection()
     for tenant, docs in ((CLEAN, corpora.clean), (SALTED, corpora.salted)):

@@ -45,7 +45,7 @@ from assistant.evaluation.results import (
     Suite,
 )
 from assistant.evaluation.retrieval import evaluate_retrieval
-from assistant.knowledge.embedder import load_embedder
+from assistant.knowledge.embedder import open_embedder
 from assistant.knowledge.store import KnowledgeStore
 from assistant.llm.gateway import build_chat_model
 from assistant.schemas import Task
@@ -290,7 +290,7 @@ def _classification(
                     "the baseline variant needs training examples: give the BANKING77 file "
                     "(its train split fits the baseline), not a dev-only file"
                 )
-            embedder = load_embedder(settings.embedder)
+            embedder = open_embedder(settings)
             classifiers[variant] = baseline_classifier(embedder, task, train)
             continue
         if variant in ("classifier", "routed"):

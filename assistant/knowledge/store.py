@@ -15,7 +15,7 @@ from qdrant_client import models
 
 from assistant.closing import Closing
 from assistant.errors import InputError, StoreUnavailableError
-from assistant.knowledge.embedder import Embedder, load_embedder
+from assistant.knowledge.embedder import Embedder, open_embedder
 from assistant.knowledge.qdrant import open_engine
 from assistant.knowledge.qdrant.base import DENSE, SPARSE, Offset, StoreEngine
 from assistant.knowledge.sparse import SparseEncoder
@@ -48,7 +48,7 @@ def open_store(settings: Settings) -> KnowledgeStore:
     """
     store = KnowledgeStore.open(
         settings,
-        embedder=load_embedder(settings.embedder, torch_threads=settings.torch_threads),
+        embedder=open_embedder(settings),
         sparse=SparseEncoder(),
     )
     store.ensure_collection()

@@ -90,9 +90,9 @@ def run_evaluation(
             classifiers[BASE] = llm_classifier(model, task, None, policy)
     whole_dev: dict[str, Classifier] = {}
     if baseline:
-        from assistant.knowledge.embedder import load_embedder
+        from assistant.knowledge.embedder import open_embedder
 
-        embedder = load_embedder(settings.embedder)
+        embedder = open_embedder(settings)
         classifiers[BASELINE] = baseline_classifier(embedder, task, train, policy)
         if len(dev) > len(picked):
             whole_dev[f"{BASELINE} (all dev)"] = classifiers[BASELINE]

@@ -87,12 +87,12 @@ def adapter_triage(settings: Settings, model: BaseChatModel) -> Triage:
 def load_zero_shot(settings: Settings, embedder: Embedder | None = None) -> ZeroShotTriage:
     """Zero-shot triage over ``triage_policy``'s descriptions (the general support policy when
     unset), with ``embedder`` or the one the settings name."""
-    from assistant.knowledge.embedder import load_embedder
+    from assistant.knowledge.embedder import open_embedder
 
     policy = policy_in_use(settings)
     return ZeroShotTriage(
         policy,
-        embedder or load_embedder(settings.embedder),
+        embedder or open_embedder(settings),
         min_similarity=settings.triage_zero_shot_min_similarity,
         human_min_similarity=settings.triage_zero_shot_human_min_similarity,
     )
@@ -100,7 +100,7 @@ def load_zero_shot(settings: Settings, embedder: Embedder | None = None) -> Zero
 
 def load_classifier(settings: Settings) -> TriageClassifier:
     """The classifier of ``triage_classifier_dir``, checked against the policy in use."""
-    from assistant.knowledge.embedder import load_embedder
+    from assistant.knowledge.embedder import open_embedder
 
     folder = settings.triage_classifier_dir
     if folder is None:
@@ -108,7 +108,7 @@ def load_classifier(settings: Settings) -> TriageClassifier:
             "the classifier triage engine needs ASSISTANT_TRIAGE_CLASSIFIER_DIR (the --out "
             "folder of `assistant adapters fit-classifier`)"
         )
-    classifier = TriageClassifier.load(folder, load_embedder(settings.embedder))
+    classifier = TriageClassifier.load(folder, open_embedder(settings))
     check_same_policy(classifier.manifest.policy, policy_in_use(settings), folder)
     return classifier
 

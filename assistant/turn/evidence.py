@@ -90,8 +90,11 @@ class EvidenceReader:
         start = 0
         for group in read:
             block = pieces[start : start + len(group)]
-            similarity.append(block @ asked)
-            similarity_in_context.append(block @ in_context)
+            # Row by row, not a matrix product: BLAS rounds a row's product by where the row
+            # sits, and one sentence quoted by two chunks scored ~1e-8 apart, which decided
+            # the chunk an extractive answer cited.
+            similarity.append((block * asked).sum(axis=1))
+            similarity_in_context.append((block * in_context).sum(axis=1))
             start += len(group)
         words = set(self.sparse.tokenize(question))
         known = set(self.sparse.tokenize(context))

@@ -304,7 +304,7 @@ def cli_env(
     settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, str]:
     # One embedder for the whole session: each command would otherwise load its own.
-    monkeypatch.setattr("assistant.knowledge.store.load_embedder", lambda *_, **__: embedder)
+    monkeypatch.setattr("assistant.knowledge.store.open_embedder", lambda *_, **__: embedder)
     return {
         "ASSISTANT_DATA_DIR": str(settings.data_dir),
         "ASSISTANT_QDRANT_PATH": str(settings.qdrant_path),

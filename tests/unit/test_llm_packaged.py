@@ -49,9 +49,9 @@ def test_a_folder_without_weights_is_reported(tmp_path: Path) -> None:
 
 def test_model_path_wins_over_the_packaged_model(settings: Settings, tmp_path: Path) -> None:
     folder = tiny_model_folder(tmp_path / "mine")
-    resolved = resolve_model_folder(settings.model_copy(update={"model_path": folder}))
-    assert resolved == folder
-    assert not (settings.cache_dir / "models").exists()  # nothing was converted
+    own = settings.model_copy(update={"model_path": folder, "cache_dir": tmp_path / "cache"})
+    assert resolve_model_folder(own) == folder
+    assert not (own.cache_dir / "models").exists()  # nothing was converted
 
 
 def test_a_failed_conversion_leaves_no_folder_behind(tmp_path: Path) -> None:

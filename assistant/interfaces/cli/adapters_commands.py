@@ -453,7 +453,7 @@ def fit_judge_command(
     or a reviewer labelled (`--from-log`), searched over the team's knowledge base."""
     import shutil
 
-    from assistant.knowledge.embedder import load_embedder
+    from assistant.knowledge.embedder import open_embedder
     from assistant.training.behaviour_fit import (
         LOG_WEIGHT,
         collect_judge_examples,
@@ -474,7 +474,7 @@ def fit_judge_command(
     fold = _fold(hold_out)
     settings = load_settings()
     console = Console()
-    embedder = load_embedder(settings.embedder)
+    embedder = open_embedder(settings)
     folder = out or _judge_dir(settings)
     trained_on = [p.name for p in [*tasks, *corpus]]
     clarify = None
@@ -562,12 +562,12 @@ def fit_router_command(
     hold_out: HoldOut = None,
 ) -> None:
     """Fit the decide step's router (search, reply, human) on real labels."""
-    from assistant.knowledge.embedder import load_embedder
+    from assistant.knowledge.embedder import open_embedder
     from assistant.training.behaviour_fit import collect_router_examples, fit_router
 
     fold = _fold(hold_out)
     settings = load_settings()
-    embedder = load_embedder(settings.embedder)
+    embedder = open_embedder(settings)
     examples = collect_router_examples(tasks or [], clinc, banking, hold_out=fold)
     named = [p.name for p in [*(tasks or []), *(x for x in (clinc, banking) if x is not None)]]
     head = fit_router(examples, embedder, trained_on=named)
@@ -587,14 +587,12 @@ def fit_small_talk_command(
     ] = None,
 ) -> None:
     """Fit the head that tells which small talk a message is (its reply is written for that)."""
-    from assistant.knowledge.embedder import load_embedder
+    from assistant.knowledge.embedder import open_embedder
     from assistant.training.behaviour_fit import fit_small_talk
     from assistant.training.router_data import small_talk_rows
 
     settings = load_settings()
-    head = fit_small_talk(
-        small_talk_rows(clinc), load_embedder(settings.embedder), trained_on=[clinc.name]
-    )
+    head = fit_small_talk(small_talk_rows(clinc), open_embedder(settings), trained_on=[clinc.name])
     folder = out or _heads_dir(settings) / "small_talk"
     head.save(folder)
     _print_head(Console(), "small talk", head, folder)
@@ -622,7 +620,7 @@ def fit_classifier_command(
 ) -> None:
     """Fit the classifier triage engine (sentence embeddings + logistic regression) on the
     train side of labelled tickets, score it on the dev side, and save it with a manifest."""
-    from assistant.knowledge.embedder import load_embedder
+    from assistant.knowledge.embedder import open_embedder
     from assistant.policy import load_policy
     from assistant.training.labelled import read_labelled
     from assistant.triage.classifier import TriageClassifier
@@ -637,9 +635,7 @@ def fit_classifier_command(
         out_of_scope=out_of_scope_from or [],
         out_of_scope_label=out_of_scope_label,
     )
-    classifier = TriageClassifier.fit(
-        rows, rules, load_embedder(settings.embedder), data_name=path.name
-    )
+    classifier = TriageClassifier.fit(rows, rules, open_embedder(settings), data_name=path.name)
     classifier.save(out)
     dev = classifier.manifest.dev
     scores = (

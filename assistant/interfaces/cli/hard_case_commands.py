@@ -77,7 +77,7 @@ def promote_command(
 ) -> None:
     """Score the candidate and the live head on held-back labelled data; replace the live one
     only when the candidate is not worse (the old one kept under HEADS_DIR/.previous/NAME)."""
-    from assistant.knowledge.embedder import load_embedder
+    from assistant.knowledge.embedder import open_embedder
     from assistant.training.promotion import promote_head
 
     rows, named = _held_back(data or [], tasks, fold)
@@ -87,7 +87,7 @@ def promote_command(
         candidate,
         settings.heads_dir or settings.adapters_dir,
         rows,
-        load_embedder(settings.embedder),
+        open_embedder(settings),
         data=named,
         at=datetime.now(UTC),
         tolerance=tolerance,
