@@ -152,6 +152,7 @@ def cross_encoder_scores(
     recipe = ReaderRecipe(
         trained_layers=args.layers,
         max_length=args.max_length,
+        context_words=12,
         epochs=args.epochs,
         learning_rate=1e-3,
     )
