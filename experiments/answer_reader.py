@@ -121,10 +121,12 @@ class CrossEncoderReader:
         import torch
 
         first = question_text(question, context, self.recipe.context_words)
+        # Longest first, not only the passage: at short lengths (the sentence reader's 64
+        # tokens) a long question alone fills the budget and "only_second" fails.
         batch = self.tokenizer(
             [first] * len(chunks),
             list(chunks),
-            truncation="only_second",
+            truncation="longest_first",
             max_length=self.recipe.max_length,
             padding=True,
             return_tensors="pt",
@@ -209,7 +211,7 @@ def _lower_layers(
                     for i in index
                 ],
                 [pairs[i].chunk for i in index],
-                truncation="only_second",
+                truncation="longest_first",
                 max_length=recipe.max_length,
                 padding=True,
                 return_tensors="pt",
