@@ -130,12 +130,18 @@ def main() -> None:
                     thread_locks=assistant.thread_locks,
                 )
                 _, _, answers = evaluate_answers(
-                    held, {"cross-fitted": rag_answerer(judged)}, progress=progress
+                    held,
+                    {"cross-fitted": rag_answerer(judged)},
+                    progress=progress,
+                    fresh_start=assistant.store.embedder.forget,
                 )
                 scored["cross-fitted"] += answers
                 print(f"fold {fold}: {len(held)} questions", flush=True)
             _, _, answers = evaluate_answers(
-                questions, {"shipped": rag_answerer(assistant)}, progress=progress
+                questions,
+                {"shipped": rag_answerer(assistant)},
+                progress=progress,
+                fresh_start=assistant.store.embedder.forget,
             )
             scored["shipped (in sample)"] = answers
     print()
