@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -384,6 +385,19 @@ class Assistant(Closing):
         chosen.experiment = None
         chosen._owns_tracing = False
         return chosen
+
+    def judged_by(self, judge_dir: Path) -> Assistant:
+        """This assistant with the judge heads of `judge_dir` (a candidate judge, e.g. refitted
+        from the log), on the same store, model, threads and log: a second graph, not a
+        per-run choice, since the judge is loaded with the graph. Close only this one."""
+        return Assistant(
+            self.settings.model_copy(update={"judge_dir": judge_dir}),
+            store=self.store,
+            model=self.model,
+            checkpointer=self.checkpointer,
+            interaction_log=self.interaction_log,
+            thread_locks=self.thread_locks,
+        )
 
     def thread_values(
         self, thread_id: str, *, tenant: str | None = None, via: ThreadSource = "api"

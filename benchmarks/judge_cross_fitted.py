@@ -121,14 +121,7 @@ def main() -> None:
                 folder = root / f"judge-{index}"
                 save_judge(turn, chunk, folder, clarify, rows)
                 held = [q for q in questions if fold.holds(q.conversation)]
-                judged = Assistant(
-                    settings.model_copy(update={"judge_dir": folder}),
-                    store=assistant.store,
-                    model=assistant.model,
-                    checkpointer=assistant.checkpointer,
-                    interaction_log=assistant.interaction_log,
-                    thread_locks=assistant.thread_locks,
-                )
+                judged = assistant.judged_by(folder)
                 _, _, answers = evaluate_answers(
                     held,
                     {"cross-fitted": rag_answerer(judged)},

@@ -226,14 +226,7 @@ def main() -> None:
                         if name != "start":
                             folder = root / f"judge-{repeat}-{name.replace(' ', '')}"
                             save_judge(head, chunk, folder, clarify)
-                        candidate = Assistant(
-                            live.model_copy(update={"judge_dir": folder}),
-                            store=store,
-                            model=assistant.model,
-                            checkpointer=assistant.checkpointer,
-                            interaction_log=assistant.interaction_log,
-                            thread_locks=assistant.thread_locks,
-                        )
+                        candidate = assistant.judged_by(folder)
                         counts = TurnCounts()
                         outcomes = ask_all(candidate, held, f"held{repeat}{name}")
                         for question, outcome in zip(held, outcomes.values(), strict=True):

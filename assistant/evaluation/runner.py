@@ -256,17 +256,9 @@ def _answers(
 
 
 def _with_judge(assistant: Assistant, judge_dir: Path | None) -> Assistant:
-    """The same assistant (store, model, threads, log) with the judge heads of `judge_dir`."""
     if judge_dir is None:
         raise InputError("the candidate-judge variant needs --judge-dir (a fit-judge --out folder)")
-    return Assistant(
-        assistant.settings.model_copy(update={"judge_dir": judge_dir}),
-        store=assistant.store,
-        model=assistant.model,
-        checkpointer=assistant.checkpointer,
-        interaction_log=assistant.interaction_log,
-        thread_locks=assistant.thread_locks,
-    )
+    return assistant.judged_by(judge_dir)
 
 
 def _classification(

@@ -179,3 +179,19 @@ def test_enough_logged_turns_of_each_label_set_the_thresholds_for_the_team_knowl
     assert on_team.held_out.examples == 60  # the rules read the team's rows only
     assert on_few.held_out.examples == 412
     assert stopped(on_team) > stopped(shipped) + 0.2
+
+
+def test_the_candidate_judge_variant_without_its_folder_is_refused_before_anything_loads(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.interfaces.cli.main import app
+
+    data = tmp_path / "tasks.jsonl"
+    data.write_text("{}\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["eval", "answers", "--data", str(data), "--compare", "rag,candidate-judge"]
+    )
+    assert result.exit_code != 0
+    assert "needs --judge-dir" in result.output

@@ -77,6 +77,9 @@ def eval_command(
     from assistant.evaluation.runner import EvalOptions, run_evaluation
     from assistant.evaluation.variants import parse_variants
 
+    variants = parse_variants(suite, compare)
+    if "candidate-judge" in variants and judge_dir is None:
+        raise typer.BadParameter("the candidate-judge variant needs --judge-dir DIR")
     settings = load_settings()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     options = EvalOptions(
@@ -86,7 +89,7 @@ def eval_command(
         limit=limit,
         seed=seed,
         fold=Fold.parse(fold) if fold is not None else None,
-        variants=parse_variants(suite, compare),
+        variants=variants,
         corpus=corpus,
         use_index=use_index,
         judge_dir=judge_dir,
