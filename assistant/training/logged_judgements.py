@@ -10,7 +10,9 @@ A logged turn that searched gets a label, the first of:
    answer (the hard cases' "handed over after an answer").
 
 Other turns carry no label and are left out: a decline rated down may be a gap in the knowledge
-base as well as a wrong decline, and only a reviewer can tell.
+base as well as a wrong decline, and only a reviewer can tell. A hand-written row (no thread)
+counts when it carries `answerable`: a team can label questions of its own before it has
+traffic.
 
 The turn's last query is searched again over the knowledge base as it is now, at the graph's
 depth, and read against the question and the customer's message before it, as the grade step
@@ -31,6 +33,7 @@ from assistant.schemas import Outcome
 from assistant.settings import SearchMode
 from assistant.training.flywheel import join_turns
 from assistant.training.judge_data import LOG_GROUP, LOGGED, JudgeExample
+from assistant.triage.support_qa import follow_up_query
 from assistant.turn.evidence import EvidenceReader, spread_features
 
 _ANSWERS = frozenset({Outcome.ANSWERED, Outcome.HEDGED})
@@ -79,17 +82,27 @@ def logged_judgements(
     counts = {True: 0, False: 0}
     skipped = 0
     for record in turns:
-        if record.kind != "turn" or record.key is None:
-            continue
-        thread, index = record.key
-        following = by_key.get((thread, index + 1))
-        handed_over = following is not None and following.outcome is Outcome.ESCALATED
-        label = turn_label(record, handed_over)
-        if label is None:
+        if record.key is None:
+            # A hand-written row, `{question, context?, answerable}`: a reviewer's own question
+            # and label (a team can write these before it has traffic); searched as the graph
+            # would search it.
+            if record.answerable is None:
+                continue
+            label, group = record.answerable, record.question
+            queries = [follow_up_query(record.context, record.question)]
+        elif record.kind == "turn":
+            group, index = record.key
+            following = by_key.get((group, index + 1))
+            handed_over = following is not None and following.outcome is Outcome.ESCALATED
+            found = turn_label(record, handed_over)
+            if found is None:
+                continue
+            label, queries = found, record.queries
+        else:
             continue
         chunks = (
-            retriever.search(record.queries[-1], tenant=record.tenant or tenant, k=k, mode=mode)
-            if record.queries
+            retriever.search(queries[-1], tenant=record.tenant or tenant, k=k, mode=mode)
+            if queries
             else []
         )
         if not chunks:
@@ -98,7 +111,7 @@ def logged_judgements(
         evidence = reader.read(record.question, record.context, chunks)
         examples.append(
             JudgeExample(
-                conversation=f"{LOG_GROUP}{thread}",
+                conversation=f"{LOG_GROUP}{group}",
                 kind=LOGGED,
                 features=evidence.features,
                 spread=spread_features(evidence),

@@ -106,6 +106,36 @@ def test_a_labelled_turn_whose_search_finds_nothing_now_is_counted_as_left_out()
     assert (result.examples, result.skipped) == ([], 1)
 
 
+def test_a_hand_written_labelled_question_counts_searched_as_the_graph_would() -> None:
+    retriever = ListRetriever([chunk(1)])
+    rows = [
+        LoggedRow(
+            "hand.jsonl:1",
+            InteractionRecord(question="Does it work with HomeKit?", answerable=False),
+        ),
+        LoggedRow(
+            "hand.jsonl:2",
+            InteractionRecord(
+                question="And on Android?", context="How do I back up?", answerable=True
+            ),
+        ),
+        # A hand-written rating without a reviewer's label says nothing about the search.
+        LoggedRow("hand.jsonl:3", InteractionRecord(question="Thanks", feedback="up")),
+    ]
+    result = logged_judgements(
+        rows, retriever, EvidenceReader(HashEmbedder(64)), tenant="default", k=1, mode="hybrid"
+    )
+    assert [(e.question, e.answers) for e in result.examples] == [
+        ("Does it work with HomeKit?", False),
+        ("And on Android?", True),
+    ]
+    assert [q for q, _ in retriever.searches] == [
+        "Does it work with HomeKit?",
+        "How do I back up? And on Android?",
+    ]
+    assert all(e.conversation.startswith("log:") for e in result.examples)
+
+
 def synthetic_rows(n: int, seed: int = 0) -> TurnRows:
     rng = np.random.default_rng(seed)
     answers = rng.random(n) < 0.6
