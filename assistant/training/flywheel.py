@@ -69,6 +69,9 @@ class LoggedTurn:
     source: str
     human_replied: bool = False
     previous_answer: str = ""
+    previous_question: str = ""
+    handed_over_next: bool = False
+    """The thread's next turn was handed over to a person (the answer did not settle it)."""
 
 
 @dataclass
@@ -115,6 +118,9 @@ def join_turns(rows: Sequence[LoggedRow]) -> list[LoggedTurn]:
                 human_replied=following is not None
                 and following.record.outcome is Outcome.HUMAN_REPLY,
                 previous_answer=previous.record.answer if previous is not None else "",
+                previous_question=previous.record.question if previous is not None else "",
+                handed_over_next=following is not None
+                and following.record.outcome is Outcome.ESCALATED,
             )
         )
     return turns

@@ -55,10 +55,8 @@ class RoutedText(BaseModel):
 
 def hard_cases(rows: Sequence[LoggedRow], *, since: datetime | None = None) -> list[HardCase]:
     """The log's hard cases in log order, each turn once with all its reasons."""
-    turns = join_turns(rows)
-    by_key = {t.record.key: t.record for t in turns if t.record.key is not None}
     cases = []
-    for turn in turns:
+    for turn in join_turns(rows):
         record = turn.record
         if record.kind != "turn" or record.outcome is Outcome.HUMAN_REPLY:
             continue
@@ -67,22 +65,14 @@ def hard_cases(rows: Sequence[LoggedRow], *, since: datetime | None = None) -> l
         reasons: list[HardCaseReason] = []
         if record.feedback == "down":
             reasons.append("thumbs down")
-        following = previous = None
-        if record.key is not None:
-            thread, index = record.key
-            following, previous = by_key.get((thread, index + 1)), by_key.get((thread, index - 1))
-        if (
-            record.outcome in _ANSWERS
-            and following is not None
-            and following.outcome is Outcome.ESCALATED
-        ):
+        if record.outcome in _ANSWERS and turn.handed_over_next:
             reasons.append("handed over after an answer")
         if record.flagged_citations:
             reasons.append("citations flagged")
         if record.outcome is Outcome.HEDGED:
             reasons.append("judge unsure")
         if reasons:
-            context = record.context or (previous.question if previous is not None else "")
+            context = record.context or turn.previous_question
             cases.append(
                 HardCase.model_validate(
                     {**record.model_dump(), "reasons": reasons, "context": context}

@@ -76,12 +76,11 @@ def logged_judgements(
 ) -> LoggedJudgements:
     """The labelled turns of `rows` (one log or several, ratings joined to their turns) as
     judge examples of kind `LOGGED`, grouped by thread so folds keep a thread together."""
-    turns = [t.record for t in join_turns(rows)]
-    by_key = {r.key: r for r in turns if r.key is not None and r.kind == "turn"}
     examples: list[JudgeExample] = []
     counts = {True: 0, False: 0}
     skipped = 0
-    for record in turns:
+    for turn in join_turns(rows):
+        record = turn.record
         if record.key is None:
             # A hand-written row, `{question, context?, answerable}`: a reviewer's own question
             # and label (a team can write these before it has traffic); searched as the graph
@@ -91,10 +90,8 @@ def logged_judgements(
             label, group = record.answerable, record.question
             queries = [follow_up_query(record.context, record.question)]
         elif record.kind == "turn":
-            group, index = record.key
-            following = by_key.get((group, index + 1))
-            handed_over = following is not None and following.outcome is Outcome.ESCALATED
-            found = turn_label(record, handed_over)
+            group = record.key[0]
+            found = turn_label(record, turn.handed_over_next)
             if found is None:
                 continue
             label, queries = found, record.queries
