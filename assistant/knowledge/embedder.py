@@ -207,7 +207,7 @@ def load_exported(
     `required` raises `ModelUnavailableError`; otherwise the model runs under
     sentence-transformers, and a log line says why.
     """
-    from assistant.knowledge.onnx_encoder import OnnxEncoder, model_key
+    from assistant.knowledge.onnx_encoder import OnnxEncoder, remembered_model_key
 
     def fall_back(reason: str) -> Encoder:
         if required:
@@ -218,7 +218,7 @@ def load_exported(
     if importlib.util.find_spec("onnxruntime") is None:
         return fall_back("onnxruntime is not installed (pip install onnxruntime)")
     folder = cache_dir / "embedders"
-    key = model_key(path)
+    key = remembered_model_key(path, cache_dir / "embedder-keys")
     entry = folder / key
     if entry.is_dir():
         try:

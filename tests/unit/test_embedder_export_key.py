@@ -3,9 +3,10 @@ the folder makes a new export, and the same folder finds the old one."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from assistant.knowledge.onnx_encoder import model_key
+from assistant.knowledge.onnx_encoder import model_key, remembered_model_key
 
 
 def folder(root: Path, files: dict[str, bytes]) -> Path:
@@ -25,3 +26,29 @@ def test_the_key_follows_the_files_names_and_contents(tmp_path: Path) -> None:
     assert model_key(folder(tmp_path / "d", renamed)) != key
     added = {**files, "tokenizer.json": b"{}"}
     assert model_key(folder(tmp_path / "e", added)) != key
+
+
+def test_the_remembered_key_is_the_contents_key_and_follows_a_rewritten_file(
+    tmp_path: Path,
+) -> None:
+    model = folder(tmp_path / "model", {"config.json": b"{}", "model.safetensors": b"weights"})
+    cache = tmp_path / "cache"
+    key = remembered_model_key(model, cache)
+    assert key == model_key(model)
+    assert remembered_model_key(model, cache) == key
+    assert len(list(cache.iterdir())) == 1
+    weights = model / "model.safetensors"
+    weights.write_bytes(b"weightz")  # same size: only the modification time tells
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert remembered_model_key(model, cache) == model_key(model) != key
+
+
+def test_a_damaged_remembered_key_is_computed_again(tmp_path: Path) -> None:
+    model = folder(tmp_path / "model", {"config.json": b"{}"})
+    cache = tmp_path / "cache"
+    key = remembered_model_key(model, cache)
+    (entry,) = cache.iterdir()
+    entry.write_bytes(b"\xff\xfe not a key")
+    assert remembered_model_key(model, cache) == key
+    assert entry.read_text(encoding="utf-8") == key
