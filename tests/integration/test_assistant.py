@@ -95,10 +95,15 @@ def test_a_thread_keeps_its_conversation_across_turns(
 @pytest.mark.parametrize(
     ("question", "said", "source"),
     [
-        ("How do I run the tests?", "make test", "setup.md"),
-        # (docs/security.md answers "Where is the data kept?" too: about a user's erasure.)
-        ("Where does hybrid-assistant keep its data by default?", "hybrid-assistant", "setup.md"),
-        ("How do I delete a document?", "assistant delete DOC_ID", "ingestion.md"),
+        ("How do I run the tests?", "make test", {"setup.md"}),
+        # Two sections answer it, each under its heading: setup's "Where data is kept" and
+        # configuration's "Where data lives". (docs/security.md's is about a user's erasure.)
+        (
+            "Where does hybrid-assistant keep its data by default?",
+            "hybrid-assistant",
+            {"setup.md", "configuration.md"},
+        ),
+        ("How do I delete a document?", "assistant delete DOC_ID", {"ingestion.md"}),
     ],
 )
 def test_questions_a_heading_of_the_shipped_docs_answers_are_answered_from_that_section(
@@ -107,7 +112,7 @@ def test_questions_a_heading_of_the_shipped_docs_answers_are_answered_from_that_
     chat_model: EmbeddedChatModel,
     question: str,
     said: str,
-    source: str,
+    source: set[str],
 ) -> None:
     # The answer's subject is in the section heading ("Run the tests"), the steps below it.
     docs = Path(__file__).parents[2] / "docs"
@@ -115,4 +120,4 @@ def test_questions_a_heading_of_the_shipped_docs_answers_are_answered_from_that_
     answer = _assistant(settings, store, chat_model).ask(question)
     assert answer.outcome in {Outcome.ANSWERED, Outcome.HEDGED}, answer.text
     assert said in answer.text
-    assert source in {c.doc_id for c in answer.citations}
+    assert source & {c.doc_id for c in answer.citations}

@@ -154,12 +154,40 @@ def test_extractive_answer_takes_the_best_sentence_and_the_one_after_it_in_passa
     evidence = Evidence(
         chunks=[chunk(1), chunk(2)],
         sentences=[["a first.", "b best.", "c next."], ["d second best."]],
-        similarity=[np.array([0.1, 0.9, 0.0]), np.array([0.8])],
+        similarity=[np.array([0.1, 0.9, 0.0]), np.array([0.85])],
         features=np.zeros((2, 1)),
     )
     assert extractive_answer(evidence, 2) == "b best. [1] c next. [1]"
     assert extractive_answer(evidence, 3) == "b best. [1] c next. [1] d second best. [2]"
     assert extractive_answer(evidence, 1) == "b best. [1]"
+    # The passage's sentences before the best one follow it: the answer comes first.
+    assert (
+        extractive_answer(evidence, 8) == "b best. [1] c next. [1] a first. [1] d second best. [2]"
+    )
+
+
+def test_the_best_sentences_passage_is_written_first_and_far_passages_do_not_pad_it():
+    evidence = Evidence(
+        chunks=[chunk(1), chunk(2), chunk(3)],
+        sentences=[
+            ["You must be 18 to ride.", "Ride at off-peak hours."],
+            [
+                "Scooters are limited to 20 km/h.",
+                "Slow zones drop it to 10 km/h.",
+                "Wear a helmet.",
+            ],
+            ["Scooters may go 20 km/h on cycle paths."],
+        ],
+        similarity=[np.array([0.55, 0.6]), np.array([0.72, 0.42, 0.3]), np.array([0.65])],
+        features=np.zeros((3, 1)),
+    )
+    # Chunk 1's sentences share the subject, not the answer (0.6 against 0.72): left out even
+    # with words to spare; every sentence of the best passage may join, and a sentence of
+    # another passage nearly as close (0.65) follows the best passage.
+    assert extractive_answer(evidence, 8, words=80) == (
+        "Scooters are limited to 20 km/h. [2] Slow zones drop it to 10 km/h. [2] "
+        "Wear a helmet. [2] Scooters may go 20 km/h on cycle paths. [3]"
+    )
 
 
 def test_a_table_row_closest_to_the_question_is_the_answer_alone():
@@ -180,7 +208,7 @@ def test_extractive_answer_stops_at_the_word_budget_before_the_sentence_cap():
     evidence = Evidence(
         chunks=[chunk(1), chunk(2)],
         sentences=[["Short one.", "Open Settings and choose Reset password."], ["A third one."]],
-        similarity=[np.array([0.9, 0.1]), np.array([0.5])],
+        similarity=[np.array([0.9, 0.1]), np.array([0.85])],
         features=np.zeros((2, 1)),
     )
     # 2 + 6 words reach a budget of 8: the third sentence is left out although the cap allows it.
@@ -316,7 +344,7 @@ def test_a_sentence_two_passages_share_is_said_once():
     evidence = Evidence(
         chunks=[chunk(1), chunk(2)],
         sentences=[["Reset it in Settings.", "Then sign in."], ["Reset  it in settings.", "More."]],
-        similarity=[np.array([0.9, 0.2]), np.array([0.85, 0.5])],
+        similarity=[np.array([0.9, 0.2]), np.array([0.85, 0.86])],
         features=np.zeros((2, 1)),
     )
     said = "Reset it in Settings. [1] Then sign in. [1] More. [2]"
