@@ -31,6 +31,7 @@ from assistant.turn.extraction import extractive_answer
 from assistant.turn.instructions import without_instructions
 from assistant.turn.release import Released, release
 from assistant.turn.small_talk import is_small_talk
+from assistant.turn.wording import only_thanks_or_goodbye
 
 Update = dict[str, Any]
 
@@ -52,10 +53,11 @@ def triage(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
 
 def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     """Pick the next step among a fixed set: the fitted router, or the model's constrained
-    choice; a reply only to a message that is small talk as a whole (`is_small_talk`), a
-    hand-over only to one that triage (where it ran) says needs a person; the rest is
-    searched. A search (and a clarifying question, which names what a search finds) starts
-    with the question after the previous user turn: follow-up questions lean on it."""
+    choice; a reply only to a message that is small talk as a whole (`is_small_talk`), and
+    always to one that only thanks or says goodbye (`only_thanks_or_goodbye`), a hand-over
+    only to one that triage (where it ran) says needs a person; the rest is searched. A
+    search (and a clarifying question, which names what a search finds) starts with the
+    question after the previous user turn: follow-up questions lean on it."""
     router = deps.router_for(turn)
     if router is not None:
         label = router.route(state["question"], _previous_question(state))
@@ -69,6 +71,9 @@ def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     ):
         # A question that only reads like small talk ("... leaves home in Eco mode?").
         label = "search"
+    elif label == "search" and only_thanks_or_goodbye(state["question"]):
+        # The router, fitted on questions, searched "ok thanks!" and asked which page was meant.
+        label = "reply"
     reading = state.get("triage")
     if label == "human" and reading is not None and not reading.needs_human:
         # The router learnt "a person" from BANKING77's policy table; on another team's

@@ -9,6 +9,11 @@ center in them, so they hold on knowledge bases the heads never saw:
   mode?" sits near "goodbye"; its words say it is a question about something else.
 - `addresses_the_assistant`: a question about the assistant itself ("Where are you from?")
   speaks to it and not about the customer's own things ("Where is my order from?").
+- `only_thanks_or_goodbye`: every word of the message thanks, closes or acknowledges ("ok
+  thanks!", "great, thanks a lot", "perfect, that's all I needed, bye"), from a closed list
+  with no negation in it. The router, fitted on questions, sent "ok thanks!" to the search,
+  which asked which page was meant; the small-talk head reads "that did not help" as thanks
+  (0.96), so neither decides this alone.
 - `too_vague`: one or two words ("error", "login issue"), or only pronouns and words that
   name no thing ("it doesn't work", "How do I change it?"). Asked with no earlier turn, there
   is nothing to tell what the customer means; the turn asks which of the pages its search
@@ -103,6 +108,24 @@ _ADDRESSES = re.compile(
 )
 _OWN = re.compile(r"\b(?:my|mine|our|ours)\b")
 
+# The words of a message that only thanks, says goodbye or acknowledges an answer. No
+# negation and nothing about a problem: "thanks but it still does not work" is searched.
+ACKNOWLEDGING_WORDS = _listed(
+    """
+    ok okay alright right sure yes yeah yep great perfect awesome cool nice excellent
+    wonderful brilliant super amazing fantastic lovely good fine understood
+    got it i i'll i'm we you your that that's this is was it's all just really very so much
+    lot lots a the for and help helpful helping answer info information needed need now
+    have day see later soon take care again
+    thanks thank thankyou thx ty tysm cheers appreciate appreciated
+    bye goodbye byebye
+    """
+)
+# At least one of these: "ok great" alone may open a question; "ok great, thanks" ends one.
+_THANKS_OR_GOODBYE = _listed(
+    "thanks thank thankyou thx ty tysm cheers appreciate appreciated bye goodbye byebye"
+)
+
 EXTRA_WORDS_ALLOWED = 1
 """Words outside small talk that a small-talk message may still have (a name, a filler)."""
 VAGUE_WORDS = 2
@@ -143,6 +166,18 @@ def small_talk_as_a_whole(text: str) -> bool:
     words of it are about anything else ("Thanks, bye Sam!" is; "What happens when everyone
     leaves home in Eco mode?" is not: happens, eco, mode)."""
     return bool(words(text)) and len(beyond_small_talk(text)) <= EXTRA_WORDS_ALLOWED
+
+
+def only_thanks_or_goodbye(text: str) -> bool:
+    """Whether every word of the message is in `ACKNOWLEDGING_WORDS` and one of them thanks
+    or says goodbye ("ok thanks!", "great, thank you so much"; not "ok", not "thanks for
+    nothing")."""
+    said = words(text)
+    return (
+        bool(said)
+        and all(w in ACKNOWLEDGING_WORDS for w in said)
+        and any(w in _THANKS_OR_GOODBYE for w in said)
+    )
 
 
 def too_vague(text: str) -> bool:

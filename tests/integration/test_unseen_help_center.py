@@ -94,6 +94,16 @@ def test_a_greeting_still_gets_the_greeting(assistant: Assistant) -> None:
     assert answer.text == DEFAULT_REPLIES["greeting"]
 
 
+@pytest.mark.parametrize("message", ["ok thanks!", "great, thank you so much"])
+def test_thanks_gets_the_thanks_reply_not_a_question_about_the_articles(
+    assistant: Assistant, message: str
+) -> None:
+    # The shipped router searched both; the search found pages and asked which one was meant.
+    answer = assistant.ask(message)
+    assert answer.outcome is Outcome.ANSWERED_DIRECTLY, answer.text
+    assert answer.text == DEFAULT_REPLIES["thank_you"]
+
+
 @pytest.mark.parametrize("message", ["it doesn't work", "How do I change it?"])
 def test_a_vague_opening_message_is_asked_about_this_help_centers_articles(
     assistant: Assistant, message: str

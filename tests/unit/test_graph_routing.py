@@ -69,6 +69,18 @@ def test_replies_and_hand_overs_never_search(settings, decision, question, actio
     assert model.saw(GENERATE_MARK) == 0
 
 
+def test_a_message_that_only_thanks_is_replied_to_even_when_the_router_would_search(settings):
+    retriever = ListRetriever([chunk(1), chunk(2)])
+    model = ScriptedChatModel(respond=script("search"))
+    answer = run(settings, model, retriever, "ok thanks!")
+    assert (answer.action, answer.outcome) == (Action.ANSWER, Outcome.ANSWERED_DIRECTLY)
+    assert retriever.searches == []
+    # Feedback that reads like thanks is not thanks: it is searched as the router said.
+    answer = run(settings, model, retriever, "thanks but it still does not work")
+    assert answer.action is Action.RETRIEVE
+    assert retriever.searches
+
+
 def test_a_reply_to_a_message_that_is_not_small_talk_as_a_whole_searches_instead(settings):
     retriever = ListRetriever([chunk(1)])
     model = ScriptedChatModel(respond=script("reply"))

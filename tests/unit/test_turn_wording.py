@@ -10,6 +10,7 @@ from assistant.turn.small_talk import MIN_READING, is_small_talk, reads_as_small
 from assistant.turn.wording import (
     addresses_the_assistant,
     beyond_small_talk,
+    only_thanks_or_goodbye,
     small_talk_as_a_whole,
     too_vague,
 )
@@ -38,6 +39,29 @@ QUESTIONS = [
     "How old does my battery have to be before I replace it?",
     "Can I see my invoices from last year?",
 ]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["ok thanks!", "Great, thanks a lot!", "thx", "got it, thank you so much", "cheers, bye"],
+)
+def test_a_message_that_only_thanks_or_says_goodbye_is_one(message):
+    assert only_thanks_or_goodbye(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ok",  # may open a question
+        "that did not help",
+        "thanks for nothing",
+        "thanks but it still does not work",
+        "Thanks! And how do I pair a second sensor?",
+        "help",
+    ],
+)
+def test_a_message_with_more_than_thanks_or_a_negation_is_not(message):
+    assert not only_thanks_or_goodbye(message)
 
 
 @pytest.mark.parametrize("message", SMALL_TALK)
