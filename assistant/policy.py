@@ -29,6 +29,7 @@ from assistant.settings import SHIPPED_ADAPTERS_DIR
 
 Priority = Literal["urgent", "high", "normal", "low"]
 EscalationReason = Literal[
+    "safety",
     "security",
     "dispute",
     "money_missing",
@@ -38,9 +39,11 @@ EscalationReason = Literal[
     "unresolved",
     "none",
 ]
-"""Why a request goes to a human. ``unanswerable``: the knowledge base has no answer;
-``human_requested``: the customer asked for a person; ``unresolved``: a logged answer got
-negative feedback; ``none``: no escalation. The others come from a policy's categories."""
+"""Why a request goes to a human. ``safety``: someone is hurt or in danger (an injury, an
+accident, a fire or an overheating device, a threat, a medical emergency); ``unanswerable``:
+the knowledge base has no answer; ``human_requested``: the customer asked for a person;
+``unresolved``: a logged answer got negative feedback; ``none``: no escalation. The others
+come from a policy's categories."""
 
 PRIORITIES: tuple[Priority, ...] = get_args(Priority)
 REASONS: tuple[EscalationReason, ...] = get_args(EscalationReason)

@@ -113,7 +113,10 @@ def main() -> None:
         from assistant.llm.gateway import build_chat_model
         from assistant.triage.engines import adapter_triage
 
-        adapter = adapter_triage(settings, build_chat_model(settings))
+        # The shipped adapter reads BANKING77's policy, which the settings name for the
+        # adapter engine only (unset, the policy in use is the general support one).
+        banking_settings = settings.model_copy(update={"triage_engine": "adapter"})
+        adapter = adapter_triage(banking_settings, build_chat_model(settings))
         few = texts[: args.adapter_limit]
         predicted, rate = timed(lambda ts: [adapter(t).category for t in ts], few)
         print(row(f"adapter ({settings.backend})", gold[: len(few)], predicted, rate))

@@ -73,6 +73,7 @@ HUMAN_REQUEST_PHRASES: tuple[str, ...] = (
 HUMAN_REQUEST_EVERY = 8
 
 REASON_PHRASES: dict[EscalationReason, str] = {
+    "safety": "Someone is hurt or in danger",
     "security": "Security risk",
     "dispute": "Disputed transaction",
     "money_missing": "Money missing or delayed",

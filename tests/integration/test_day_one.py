@@ -87,6 +87,29 @@ def test_perform_hands_over_at_once_and_off_ignores_the_reading(assistant: Assis
     assert ignored.escalation is None
 
 
+def test_someone_hurt_is_handed_to_a_person_at_once_with_the_safety_reason(
+    assistant: Assistant,
+) -> None:
+    hurt = "My phone got so hot while backing up that it burned my hand"
+    answer = assistant.ask(hurt)
+    assert answer.triage is not None
+    assert (answer.triage.category, answer.triage.priority) == ("safety", "urgent")
+    assert answer.outcome is Outcome.ESCALATED
+    assert answer.queries == []  # a person now, not a search of the documents first
+    assert answer.escalation is not None
+    assert answer.escalation.reason == "safety"
+    assert hurt in answer.escalation.summary
+    # "crash" in the software sense is a bug, searched and never handed over for safety.
+    crash = assistant.ask("The app crashes every time I open it")
+    assert crash.triage is not None
+    assert crash.triage.category == "bug_or_outage"
+    assert crash.outcome is not Outcome.ESCALATED
+    assert crash.queries
+    # `off` ignores even an urgent reading.
+    ignored = assistant.choosing({"triage_hand_over": "off"}).ask(hurt)
+    assert ignored.escalation is None
+
+
 def test_the_api_answers_with_the_same_triage_and_hand_over(
     settings: Settings, assistant: Assistant
 ) -> None:

@@ -136,3 +136,48 @@ def test_on_a_server_auto_takes_the_adapter_only_when_it_was_trained_on_the_poli
         update={"adapters_dir": SHIPPED_ADAPTERS_DIR, "triage_policy": SHIPPED_POLICY_FILE}
     )
     assert engine_for(banking) == "adapter"
+
+
+HURT_OR_IN_DANGER = [
+    "The e-bike's brakes failed and I hit a car, my knee is cut open",  # a vehicle
+    "My phone got so hot while backing up that it burned my hand",  # a phone and its app
+    "My daughter got a shock from the charging cable",  # a charger
+    "I had an allergic reaction to the meal you delivered",  # a delivery
+    "The heater gives off a smell of gas",  # an appliance
+]
+SOFTWARE_SENSE = {
+    # "crash", "broken", "fire", "burn", "shock", "battery" in the sense of software and money.
+    "The app crashes every time I open it": "bug_or_outage",
+    "The website crashed during checkout": "bug_or_outage",
+    "Fire up the app and it freezes": "bug_or_outage",
+    "The upload is broken since yesterday": "bug_or_outage",
+    "How do I fire an event from the webhook?": None,
+    "Burn the subtitles into the video": None,
+    "I'm shocked by the price increase": None,
+    "My battery drains really fast since the update": None,
+}
+
+
+def test_someone_hurt_or_in_danger_is_urgent_and_goes_to_a_person_on_any_product(
+    settings: Settings, embedder: Embedder
+) -> None:
+    reader = load_zero_shot(settings, embedder)  # the default policy and thresholds
+    for message in HURT_OR_IN_DANGER:
+        reading = reader(message)
+        assert (reading.category, reading.priority, reading.needs_human) == (
+            "safety",
+            "urgent",
+            True,
+        ), message
+    assert support_policy().categories["safety"].reason == "safety"
+
+
+def test_crash_fire_and_broken_in_the_software_sense_are_not_safety(
+    settings: Settings, embedder: Embedder
+) -> None:
+    reader = load_zero_shot(settings, embedder)
+    for message, expected in SOFTWARE_SENSE.items():
+        category = reader(message).category
+        assert category != "safety", message
+        if expected is not None:
+            assert category == expected, message

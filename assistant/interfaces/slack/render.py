@@ -50,6 +50,7 @@ SENT = "Sent to the customer; the assistant answers their next message."
 FROM_CUSTOMER = "*The customer wrote:*\n{text}"
 
 REASONS = {
+    "safety": "someone's safety",
     "security": "security",
     "dispute": "a dispute",
     "money_missing": "missing money",
