@@ -398,10 +398,8 @@ class Settings(BaseSettings):
     triage_hand_over: Literal["offer", "perform", "off"] = Field(
         "offer",
         description="What the turn does with a triage reading that needs a human: `perform` "
-        "hands over at once; `offer` hands an urgent reading (someone hurt or in danger, an "
-        "account or money at risk now) over at once, and for the others answers from the "
-        "documents when they answer, offers a person with the answer, and hands over instead "
-        "of declining; `off` ignores it.",
+        "hands over at once; `offer` answers from the documents when they answer, offers a "
+        "person with the answer, and hands over instead of declining; `off` ignores it.",
     )
     triage_zero_shot_min_similarity: float = Field(
         0.25,

@@ -61,8 +61,9 @@ def build_graph(
     add("answer_directly", nodes.answer_directly)
     add("clarify", nodes.clarify)
     add("decline", nodes.decline)
-    # escalate routes itself (a Command): hand over, or search after all, or decline.
-    add("escalate", nodes.escalate, destinations=("hand_over", "retrieve", "decline"))
+    # escalate routes itself (a Command): hand over, or search after all, or decline, or
+    # leave the hand-over to triage's referral (the policy's reason).
+    add("escalate", nodes.escalate, destinations=("hand_over", "retrieve", "decline", "refer"))
     add("refer", nodes.refer)
     add("hand_over", nodes.hand_over)
     add("await_human", nodes.await_human)

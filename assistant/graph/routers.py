@@ -9,16 +9,9 @@ from assistant.schemas import Action
 
 def route_after_triage(state: SupportState, *, turn: TurnConfig) -> str:
     """A reading that needs a person goes to one at once when the run says to perform the
-    hand-over, and under `offer` too when it is urgent: someone hurt or in danger, an account
-    or money at risk now needs a person now, not a passage from the documents first (and not
-    the escalation adapter's guess at a reason the policy already gives). Otherwise the turn
-    decides its step."""
+    hand-over; otherwise the turn decides its step."""
     reading = state.get("triage")
-    if reading is None or not reading.needs_human:
-        return "decide"
-    if turn.triage_hand_over == "perform":
-        return "refer"
-    if turn.triage_hand_over == "offer" and reading.priority == "urgent":
+    if turn.triage_hand_over == "perform" and reading is not None and reading.needs_human:
         return "refer"
     return "decide"
 

@@ -87,7 +87,7 @@ def test_perform_hands_over_at_once_and_off_ignores_the_reading(assistant: Assis
     assert ignored.escalation is None
 
 
-def test_someone_hurt_is_handed_to_a_person_at_once_with_the_safety_reason(
+def test_someone_hurt_is_handed_to_a_person_with_the_safety_reason(
     assistant: Assistant,
 ) -> None:
     hurt = "My phone got so hot while backing up that it burned my hand"
@@ -95,7 +95,6 @@ def test_someone_hurt_is_handed_to_a_person_at_once_with_the_safety_reason(
     assert answer.triage is not None
     assert (answer.triage.category, answer.triage.priority) == ("safety", "urgent")
     assert answer.outcome is Outcome.ESCALATED
-    assert answer.queries == []  # a person now, not a search of the documents first
     assert answer.escalation is not None
     assert answer.escalation.reason == "safety"
     assert hurt in answer.escalation.summary

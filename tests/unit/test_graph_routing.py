@@ -357,37 +357,24 @@ def test_a_hand_over_the_step_chose_stands_only_when_triage_says_a_person_is_nee
         assert retriever.searches
 
 
-@pytest.mark.parametrize(
-    ("reading", "hand_over", "searched", "outcome"),
-    [
-        # Urgent and needs a person: a person now under `offer`, before any search ...
-        (TriageResult(category="safety", priority="urgent", needs_human=True), "offer", False,
-         Outcome.ESCALATED),
-        # ... a person-needing reading that is not urgent is answered from the documents ...
-        (TriageResult(category="refund", priority="high", needs_human=True), "offer", True,
-         Outcome.ANSWERED),
-        # ... and `off` ignores even an urgent one.
-        (TriageResult(category="safety", priority="urgent", needs_human=True), "off", True,
-         Outcome.ANSWERED),
-    ],
-)  # fmt: skip
-def test_an_urgent_reading_that_needs_a_person_is_handed_over_at_once_under_offer(
-    settings, reading, hand_over, searched, outcome
+def test_a_hand_over_the_step_chose_for_a_reading_that_needs_a_person_has_the_policys_reason(
+    settings,
 ):
-    settings.triage_hand_over = hand_over
-    retriever = ListRetriever([chunk(1)])
+    reading = TriageResult(category="safety", priority="urgent", needs_human=True)
+
+    def adapter(question: str, context: str) -> EscalationDecision:
+        raise AssertionError("the escalation adapter guessed the reason")
+
     deps = graph_deps(
         settings,
-        ScriptedChatModel(respond=script("search")),
-        retriever,
+        ScriptedChatModel(respond=script("human")),
+        ListRetriever([chunk(1)]),
         triage=lambda text: reading,
         triage_policy=support_policy(),
+        escalation=adapter,
     )
-    answer = build_graph(deps).invoke(new_turn("How do I reset my password?", "default"))["answer"]
-    assert answer.outcome is outcome
-    assert bool(retriever.searches) is searched
-    if outcome is Outcome.ESCALATED:
-        assert answer.escalation is not None
-        assert answer.escalation.reason == "safety"  # the policy's, not a guess
-    else:
-        assert answer.offer_human is (hand_over == "offer")
+    answer = build_graph(deps).invoke(new_turn("I fell off and I am bleeding", "default"))["answer"]
+    assert answer.outcome is Outcome.ESCALATED
+    assert answer.escalation is not None
+    assert answer.escalation.reason == "safety"
+    assert "I fell off and I am bleeding" in answer.escalation.summary
