@@ -26,6 +26,7 @@ from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
 from assistant.turn.answer_candidates import chunk_units
+from assistant.turn.identifiers import identifiers, names_any
 
 FEATURES: tuple[str, ...] = (
     "dense",
@@ -42,6 +43,8 @@ FEATURES: tuple[str, ...] = (
     "context_words",
 )
 """The judgement's features, in the order the fitted head's weights follow."""
+IDENTIFIER_MATCH = 1.0
+"""The cosine a unit naming the question's identifier is read at (see `identifiers`)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,11 @@ class EvidenceReader:
             similarity.append((block * asked).sum(axis=1))
             similarity_in_context.append((block * in_context).sum(axis=1))
             start += len(group)
+        named = identifiers(question)
+        for group, sims, sims_c in zip(read, similarity, similarity_in_context, strict=True):
+            for i, unit in enumerate(group):
+                if names_any(unit, named):  # "Code: V31; ..." for "What does V31 mean?"
+                    sims[i] = sims_c[i] = IDENTIFIER_MATCH
         words = set(self.sparse.tokenize(question))
         known = set(self.sparse.tokenize(context))
         new = words - known

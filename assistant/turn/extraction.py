@@ -13,14 +13,20 @@ forum prose), and a count tuned on one gives answers half as long as the referen
 The default, 80 words, is about the length of the training domains' reference answers (median 72,
 mean 84) and the best budget on their judged searches (README).
 
-The passage the best sentence comes from is written first, from the best sentence on (its
-earlier sentences after), then the others in the order of their best chosen sentence: a
-customer reads the answer before its context. A sentence of
-another passage joins only when it is about as close to the question as the best one (within
-`NEAR` of its cosine): the other passages a search keeps share the question's subject words
-("scooter", "ride") without answering it, and filling the word budget from them put the answer
-fifth, after rules about age and parking. Within the best sentence's own passage every sentence
-may join: help centers write an answer's conditions and next steps around it.
+A sentence is ranked by its own cosine with the question and its passage's (the chunk's, which
+reads the section heading with the text), half each: help centers put an answer's subject in
+the heading ("Rotate a key") and the step below it ("Click "Roll key" next to the key."), and
+by its own cosine that step lost to a sentence of the next section ("Delete the key at once
+under Settings > Developers > API keys") that shares the question's words.
+
+The best sentence, the one before it and the one after it in its passage make the answer's
+core; the rest of the best passage after it may join (help centers write conditions and next
+steps after an answer); a sentence before it, or of another passage, only when it is about as
+close to the question as the best one (within `NEAR`): the other passages a search keeps share
+the question's subject words ("scooter", "ride") without answering it, and filling the word
+budget from them put the answer fifth, after rules about age and parking. The best passage is
+written first, then the others in the order of their best chosen sentence, each in passage
+order.
 
 A table row closest to the question is the answer alone ("Plan: Pro; Price: $9.99/month."):
 the rows around it are other plans, products or countries, and sentences added to reach the
@@ -32,9 +38,12 @@ from __future__ import annotations
 from assistant.turn.evidence import Evidence
 from assistant.turn.sentences import split_sentences
 
-# How much less close to the question (cosine) than the best sentence a sentence of another
-# passage may be and still join the answer.
-NEAR = 0.1
+# How much of a sentence's rank is its passage's cosine with the question.
+PASSAGE_WEIGHT = 0.5
+# How much lower a sentence's rank may be than the best one's and still join from another
+# passage (or from before the best sentence): 0.05 of the blend is 0.1 of a sentence's own
+# cosine within a passage.
+NEAR = 0.05
 
 
 def extractive_answer(evidence: Evidence, sentences: int, words: int | None = None) -> str:
@@ -44,7 +53,12 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
     """
     ranked = sorted(
         (
-            (float(score), chunk, index)
+            (
+                (1 - PASSAGE_WEIGHT) * float(score)
+                + PASSAGE_WEIGHT * float(evidence.chunks[chunk].dense_score or 0.0),
+                chunk,
+                index,
+            )
             for chunk, scores in enumerate(evidence.similarity)
             for index, score in enumerate(scores)
         ),
@@ -55,13 +69,15 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
     top, chunk, index = ranked[0]
     if evidence.is_row(chunk, index):
         return _cited(evidence.sentences[chunk][index], chunk + 1)
-    following = [(chunk, index + 1)] if index + 1 < len(evidence.sentences[chunk]) else []
-    joining = [(c, i) for score, c, i in ranked[1:] if c == chunk or score >= top - NEAR]
+    around = [(chunk, i) for i in (index + 1, index - 1) if 0 <= i < len(evidence.sentences[chunk])]
+    joining = [
+        (c, i) for score, c, i in ranked[1:] if (c == chunk and i > index) or score >= top - NEAR
+    ]
     chosen: list[tuple[int, int]] = []
     seen: set[str] = set()
     length = 0
     # Help centers repeat themselves (one answer in two articles): a sentence is said once.
-    for c, i in [(chunk, index), *following, *joining]:
+    for c, i in [(chunk, index), *around, *joining]:
         said = " ".join(evidence.sentences[c][i].lower().split())
         if said not in seen:
             seen.add(said)
@@ -69,13 +85,8 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
             length += len(evidence.sentences[c][i].split())
         if len(chosen) >= sentences or (words is not None and length >= words):
             break
-    # Passages in the order their first chosen sentence was (the best one's first), each
-    # passage's sentences in passage order, except that the best passage starts at the best
-    # sentence and its earlier sentences follow: the answer comes before its context.
     passages = list(dict.fromkeys(c for c, _ in chosen))
-    written = sorted(
-        chosen, key=lambda ci: (passages.index(ci[0]), ci[0] == chunk and ci[1] < index, ci[1])
-    )
+    written = sorted(chosen, key=lambda ci: (passages.index(ci[0]), ci[1]))
     return " ".join(_cited(evidence.sentences[c][i], c + 1) for c, i in written)
 
 

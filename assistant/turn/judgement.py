@@ -34,6 +34,7 @@ from assistant.turn.evidence import (
     turn_features,
 )
 from assistant.turn.heads import LinearHead, load_head
+from assistant.turn.identifiers import identifiers, missing_names, names_any
 from assistant.turn.routing import router_inputs, router_rows
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class FittedJudge:
         )
 
     def judge(self, question: str, context: str, chunks: Sequence[RetrievedChunk]) -> Judgement:
-        if not chunks or self._off_topic(chunks):
+        if not chunks or self._off_topic(question, chunks):
             return Judgement(answerable=False, confidence=0.0)
         evidence = self.reader.read(question, context, chunks)
         confidence = float(self.turn.probabilities(turn_features(evidence.features))[0, 1])
@@ -167,11 +168,14 @@ class FittedJudge:
         # The best chunk is kept whatever its own score: the turn head said the search answers.
         kept = [i for i, p in enumerate(relevance) if p >= self.chunk.threshold]
         best = int(np.argmax(relevance))
+        # A name the question asks about that the search never says: the topic, not the answer.
+        said = [" ".join([c.title, c.section, c.text]) for c in chunks]
+        unsaid = bool(missing_names(question, said))
         return Judgement(
             answerable=True,
             kept=sorted({best, *kept}),
             confidence=round(confidence, 4),
-            hedged=confidence < self.confident_at,
+            hedged=confidence < self.confident_at or unsaid,
         )
 
     def with_choices(
@@ -196,9 +200,13 @@ class FittedJudge:
             strict=strict,
         )
 
-    def _off_topic(self, chunks: Sequence[RetrievedChunk]) -> bool:
+    def _off_topic(self, question: str, chunks: Sequence[RetrievedChunk]) -> bool:
         scores = [c.dense_score for c in chunks if c.dense_score is not None]
-        return self.floor is not None and bool(scores) and max(scores) < self.floor
+        if self.floor is None or not scores or max(scores) >= self.floor:
+            return False
+        # A chunk naming the error code or model number the question names is on topic.
+        named = identifiers(question)
+        return not any(names_any(c.text, named) for c in chunks)
 
 
 def judge_bands(

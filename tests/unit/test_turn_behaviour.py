@@ -150,20 +150,33 @@ def test_several_extractive_sentences_each_carry_a_valid_marker(settings):
     assert model.saw("Answer the customer's question") == 0
 
 
-def test_extractive_answer_takes_the_best_sentence_and_the_one_after_it_in_passage_order():
+def test_extractive_answer_takes_the_best_sentence_and_the_ones_around_it_in_passage_order():
     evidence = Evidence(
         chunks=[chunk(1), chunk(2)],
         sentences=[["a first.", "b best.", "c next."], ["d second best."]],
         similarity=[np.array([0.1, 0.9, 0.0]), np.array([0.85])],
         features=np.zeros((2, 1)),
     )
-    assert extractive_answer(evidence, 2) == "b best. [1] c next. [1]"
-    assert extractive_answer(evidence, 3) == "b best. [1] c next. [1] d second best. [2]"
     assert extractive_answer(evidence, 1) == "b best. [1]"
-    # The passage's sentences before the best one follow it: the answer comes first.
+    assert extractive_answer(evidence, 2) == "b best. [1] c next. [1]"
+    assert extractive_answer(evidence, 3) == "a first. [1] b best. [1] c next. [1]"
     assert (
-        extractive_answer(evidence, 8) == "b best. [1] c next. [1] a first. [1] d second best. [2]"
+        extractive_answer(evidence, 4) == "a first. [1] b best. [1] c next. [1] d second best. [2]"
     )
+
+
+def test_a_sentence_under_the_heading_that_matches_beats_a_closer_one_of_another_section():
+    # "How do I rotate my API key?": the chunk of "Rotate a key" is the closer passage (its
+    # heading), the sentence of "A key was leaked" the closer sentence (it says "API keys").
+    rotate = chunk(1, score=0.73)
+    leaked = chunk(2, score=0.53)
+    evidence = Evidence(
+        chunks=[rotate, leaked],
+        sentences=[['Click "Roll key" next to the key.'], ["Delete the API key at once."]],
+        similarity=[np.array([0.48]), np.array([0.64])],
+        features=np.zeros((2, 1)),
+    )
+    assert extractive_answer(evidence, 8).startswith('Click "Roll key" next to the key. [1]')
 
 
 def test_the_best_sentences_passage_is_written_first_and_far_passages_do_not_pad_it():
@@ -436,6 +449,42 @@ def test_a_search_with_nothing_near_the_question_is_declined_not_asked_about(tmp
     )
     near = [chunk(1, score=0.3), chunk(2, score=0.2)]
     assert judge.judge("Which one?", "", near).clarify
+
+
+def test_a_name_the_question_asks_about_that_the_search_never_says_is_only_hedged(
+    tmp_path: Path,
+):
+    reader = EvidenceReader(HashEmbedder(64))
+    turn, chunk_head = constant_head(TURN_FEATURES, 0.99), constant_head(FEATURES, 0.9)
+    save_judge(turn, chunk_head, tmp_path)
+    judge = open_judge("fitted", tmp_path, reader, 0.0)
+    sso = chunk(1).model_copy(update={"text": "SSO providers: Okta and Azure AD."})
+    confirmed = judge.judge("Do you support SSO with Okta?", "", [sso])
+    assert confirmed.answerable and not confirmed.hedged
+    unsaid = judge.judge("Do you support SSO with OneLogin?", "", [sso])
+    assert unsaid.answerable and unsaid.hedged
+
+
+def test_a_chunk_naming_the_code_the_question_names_is_read_however_far_its_cosine(
+    tmp_path: Path,
+):
+    reader = EvidenceReader(HashEmbedder(64))
+    turn, chunk_head = constant_head(TURN_FEATURES, 0.9), constant_head(FEATURES, 0.9)
+    save_judge(turn, chunk_head, tmp_path)
+    judge = open_judge("fitted", tmp_path, reader, 0.25)
+    codes = chunk(1, score=0.1).model_copy(
+        update={
+            "text": "| Code | Meaning |\n| --- | --- |\n"
+            "| V12 | Battery low |\n| V31 | Card declined |"
+        }
+    )
+    far = [codes, chunk(2, score=0.2)]
+    assert judge.judge("What does V31 mean?", "", far).answerable
+    assert not judge.judge("What does V99 mean?", "", far).answerable  # declined unread
+    evidence = reader.read("What does V31 mean?", "", far)
+    assert evidence.sentences[0][1] == "Code: V31; Meaning: Card declined."
+    assert evidence.similarity[0][1] == 1.0
+    assert evidence.similarity[0][0] < 1.0
 
 
 def test_a_run_can_leave_the_fitted_judges_clarify_head_out(settings, tmp_path: Path):
