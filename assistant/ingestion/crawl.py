@@ -21,6 +21,7 @@ from assistant.ingestion.fetch_limits import (
     ACCEPT_ENCODING,
     RefusedFetch,
     check_address,
+    public_only_transport,
     read_capped,
     same_site,
 )
@@ -77,8 +78,12 @@ class PoliteClient:
     def open(cls, settings: Settings) -> Iterator[PoliteClient]:
         headers = {"User-Agent": settings.crawl_user_agent, "Accept-Encoding": ACCEPT_ENCODING}
         # Redirects are followed by `get`, which checks each hop before requesting it.
+        allow_private = settings.crawl_allow_private_addresses
         with httpx.Client(
-            headers=headers, timeout=settings.crawl_timeout_s, follow_redirects=False
+            headers=headers,
+            timeout=settings.crawl_timeout_s,
+            follow_redirects=False,
+            transport=None if allow_private else public_only_transport(),
         ) as client:
             yield cls(
                 client,
@@ -87,7 +92,7 @@ class PoliteClient:
                 max_delay_s=settings.crawl_max_delay_s,
                 max_bytes=int(settings.crawl_max_response_mb * MB),
                 max_redirects=settings.crawl_max_redirects,
-                allow_private=settings.crawl_allow_private_addresses,
+                allow_private=allow_private,
             )
 
     def get(

@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 # Content-Encoding -> zlib's window bits (31: gzip header; 15: zlib header, as HTTP's
@@ -32,21 +33,57 @@ def check_address(url: str, *, allow_private: bool) -> None:
     Every address the name resolves to is checked, so a name with one public and one
     internal address is refused too.
     """
-    host = urlsplit(url).hostname or ""
-    if allow_private:
-        return
+    if not allow_private:
+        public_addresses(urlsplit(url).hostname or "")
+
+
+def public_addresses(host: str) -> list[str]:
+    """The addresses `host` resolves to, all of them public (`RefusedFetch` otherwise)."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
     except (socket.gaierror, UnicodeError) as exc:
         raise RefusedFetch(f"cannot resolve {host!r}: {exc}") from None
-    for address in sorted(addresses):
-        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
         if not ip.is_global or ip.is_multicast:
             raise RefusedFetch(
                 f"{host} resolves to {ip}, a private, loopback or link-local address; not "
                 "fetched (set ASSISTANT_CRAWL_ALLOW_PRIVATE_ADDRESSES=true to crawl an "
                 "internal site)"
             )
+    return addresses
+
+
+class PublicOnlyBackend(httpcore.SyncBackend):
+    """httpcore's sockets, connected only to the public address the host name was checked
+    to have: the name is resolved once, here, and the socket connects to that address. The
+    check before each request resolves it too, and a name whose server answers that lookup
+    with a public address and the next with an internal one (DNS rebinding) would otherwise
+    have the crawler fetch an internal page. TLS still checks the certificate against the
+    name (httpcore starts TLS with the origin's host name)."""
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        address = public_addresses(host)[0]
+        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+
+def public_only_transport() -> httpx.HTTPTransport:
+    """An httpx transport whose connections reach public addresses only (`PublicOnlyBackend`).
+
+    httpx has no argument for httpcore's network backend: its connection pool is made again,
+    with the certificate checks httpx would make, and this backend."""
+    transport = httpx.HTTPTransport()
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), network_backend=PublicOnlyBackend()
+    )
+    return transport
 
 
 def same_site(url: str, site_url: str) -> bool:

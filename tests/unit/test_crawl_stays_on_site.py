@@ -6,14 +6,17 @@ in for an internal service; every test checks it received nothing."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from itertools import pairwise
+from typing import Any
 
 import pytest
 from web_site import Site, serve_help_center
 
 from assistant.ingestion.crawl import PoliteClient, crawl
+from assistant.ingestion.fetch_limits import RefusedFetch
 from assistant.ingestion.loaders import LoadError
 from assistant.ingestion.zendesk import ARTICLES_PATH, SECTIONS_PATH, zendesk_documents
 from assistant.schemas import Document
@@ -95,6 +98,33 @@ def test_a_loopback_site_is_refused_unless_private_addresses_are_allowed(site: S
         [refused] = errors
         assert "loopback" in refused.reason
         assert "ASSISTANT_CRAWL_ALLOW_PRIVATE_ADDRESSES" in refused.reason
+    assert site.requests == []
+
+
+def test_a_name_that_resolves_public_then_internal_is_never_fetched(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DNS rebinding: the name's server answers the check's lookup with a public address and
+    # the connection's with the loopback one, where an internal service listens.
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host: str, *args: object, **kwargs: object) -> list[Any]:
+        if host != "help.rebind.example":
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        lookups.append(host)
+        address = "93.184.216.34" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = site.base.rsplit(":", 1)[1]
+    with (
+        PoliteClient.open(settings(crawl_allow_private_addresses=False)) as client,
+        pytest.raises(RefusedFetch, match=r"127\.0\.0\.1, a private, loopback"),
+    ):
+        client.get(f"http://help.rebind.example:{port}/articles/plans")
+
+    assert len(lookups) == 2  # checked before the request, and again by the connection
     assert site.requests == []
 
 
