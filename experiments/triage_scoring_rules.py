@@ -38,9 +38,7 @@ def main() -> None:
     phrases = category_phrases(policy)
     labels = sorted({label for label, _ in phrases})
     owner = np.array([labels.index(label) for label, _ in phrases])
-    is_desc = np.array(
-        [policy.categories[label].description.strip() == p for label, p in phrases]
-    )
+    is_desc = np.array([policy.categories[label].description.strip() == p for label, p in phrases])
     vectors = embedder.embed_documents([p for _, p in phrases])
     rows = [json.loads(x) for x in (DATA / f"support_triage_{args.half}.jsonl").open()]
     texts, gold = [r["text"] for r in rows], [r["category"] for r in rows]
@@ -89,7 +87,9 @@ def main() -> None:
         "top-2 mean": topk(2),
         "top-3 mean": topk(3),
         "centroid": lambda row, t: cen[index_of(t)],
-        "max+centroid /2": lambda row, t: (per_cat(row, lambda s: float(s.max())) + cen[index_of(t)]) / 2,
+        "max+centroid /2": lambda row, t: (
+            (per_cat(row, lambda s: float(s.max())) + cen[index_of(t)]) / 2
+        ),
         "desc 0.5 + best example 0.5": desc_weighted(0.5),
         "desc 0.3 + best example 0.7": desc_weighted(0.3),
     }
@@ -117,7 +117,10 @@ def main() -> None:
                     if prio[other] < prio[best] or (human[best] and not human[other]):
                         best = int(other)
                         break
-                if human[best] and row[owner == best].max() < settings.triage_zero_shot_human_min_similarity:
+                if (
+                    human[best]
+                    and row[owner == best].max() < settings.triage_zero_shot_human_min_similarity
+                ):
                     masked = np.where(human, -9, scores)
                     best = int(masked.argmax())
                 label = labels[best]
@@ -132,7 +135,10 @@ def main() -> None:
             qs = [i for i, g in enumerate(gold) if g in ("how_to", "feature_request")]
             high = np.mean([RANK[policy.categories[predicted[i]].priority] >= 2 for i in qs])
             tag = f"{name}, margin {margin}" if margin else name
-            print(f"| {tag} | {acc:.3f} | {per['how_to']:.3f} | {per['account_access']:.3f} | {high:.3f} |")
+            print(
+                f"| {tag} | {acc:.3f} | {per['how_to']:.3f} | "
+                f"{per['account_access']:.3f} | {high:.3f} |"
+            )
 
 
 if __name__ == "__main__":

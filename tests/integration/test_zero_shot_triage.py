@@ -136,3 +136,54 @@ def test_on_a_server_auto_takes_the_adapter_only_when_it_was_trained_on_the_poli
         update={"adapters_dir": SHIPPED_ADAPTERS_DIR, "triage_policy": SHIPPED_POLICY_FILE}
     )
     assert engine_for(banking) == "adapter"
+
+
+def support_reader(embedder: Embedder, settings: Settings) -> ZeroShotTriage:
+    return load_zero_shot(settings.model_copy(update={"triage_engine": "zero-shot"}), embedder)
+
+
+def test_a_technical_how_to_about_keys_or_login_is_a_how_to_not_an_access_problem(
+    embedder: Embedder, settings: Settings
+) -> None:
+    reader = support_reader(embedder, settings)
+    questions = [
+        "How do I generate a personal access token for the command line tool?",
+        "How do I switch which account the app is signed in with?",
+    ]
+    for reading in reader.read(questions, in_scope=True):
+        assert reading.result.category == "how_to"
+        assert reading.result.priority == "low"
+
+
+def test_one_example_no_longer_takes_a_question_that_shares_a_word_with_it(
+    embedder: Embedder, settings: Settings
+) -> None:
+    # "attempts"/"times" is near "My account is locked after too many attempts", and nothing
+    # else in the message is about signing in.
+    question = "How many attempts does the importer make before it gives up on a file?"
+    reading = support_reader(embedder, settings).in_scope(question)
+    assert reading.category != "account_access"
+    assert reading.priority == "low"
+
+
+def test_an_access_problem_is_still_account_access_when_asked_as_a_question(
+    embedder: Embedder, settings: Settings
+) -> None:
+    reader = support_reader(embedder, settings)
+    for text in (
+        "Why can't I log in? It says my password is wrong but I just reset it",
+        "I forgot my password and the reset link has expired",
+        "The app won't let me sign in since I changed my email address",
+    ):
+        reading = reader(text)
+        assert reading.category == "account_access", text
+        assert reading.priority == "high"
+
+
+def test_a_problem_reported_is_still_read_as_one(embedder: Embedder, settings: Settings) -> None:
+    reader = support_reader(embedder, settings)
+    assert reader("The checkout page shows an error and the app crashes").category == (
+        "bug_or_outage"
+    )
+    hacked = reader("Someone logged into my account and changed my email")
+    assert (hacked.category, hacked.needs_human) == ("security", True)
