@@ -100,12 +100,13 @@ class ZeroShotTriage:
         phrases = category_phrases(policy)
         if not phrases:
             raise ValueError(f"the policy {policy.name!r} has no category to triage into")
-        self._labels = list(dict.fromkeys(label for label, _ in phrases))
-        self._owners = np.array([self._labels.index(label) for label, _ in phrases])
+        # category_phrases gives each category's phrases one after another: a category is the
+        # run of rows that starts at its index in _starts.
+        owners = [label for label, _ in phrases]
+        self._labels = list(dict.fromkeys(owners))
+        self._starts = np.array([owners.index(label) for label in self._labels])
         self._vectors = embedder.embed_documents([phrase for _, phrase in phrases])
-        centroids = np.stack(
-            [self._vectors[self._owners == i].mean(axis=0) for i in range(len(self._labels))]
-        )
+        centroids = np.add.reduceat(self._vectors, self._starts, axis=0)
         self._centroids = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
 
     def closeness(self, texts: Sequence[str]) -> list[Closeness]:
@@ -114,17 +115,14 @@ class ZeroShotTriage:
             return []
         queries = self.embedder.embed_queries(texts)
         to_centroids = queries @ self._centroids.T
-        to_phrases = queries @ self._vectors.T
-        result = []
-        for centroid_row, phrase_row in zip(to_centroids, to_phrases, strict=True):
-            nearest = [float(phrase_row[self._owners == i].max()) for i in range(len(self._labels))]
-            result.append(
-                Closeness(
-                    centroid=dict(zip(self._labels, centroid_row.tolist(), strict=True)),
-                    nearest_phrase=dict(zip(self._labels, nearest, strict=True)),
-                )
+        to_nearest = np.maximum.reduceat(queries @ self._vectors.T, self._starts, axis=1)
+        return [
+            Closeness(
+                centroid=dict(zip(self._labels, centroid_row.tolist(), strict=True)),
+                nearest_phrase=dict(zip(self._labels, nearest_row.tolist(), strict=True)),
             )
-        return result
+            for centroid_row, nearest_row in zip(to_centroids, to_nearest, strict=True)
+        ]
 
     def __call__(self, text: str) -> TriageResult:
         """One message's reading: the engine as every caller of triage takes it."""
