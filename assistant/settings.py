@@ -416,6 +416,14 @@ class Settings(BaseSettings):
         "below it, the nearest category that needs none (a wrong hand-over costs a person's "
         "time, a wrong how-to reading nothing).",
     )
+    triage_zero_shot_urgent_question_min_similarity: float = Field(
+        0.4,
+        ge=-1.0,
+        le=1.0,
+        description="`zero-shot` engine: for a message written as a question, a category of "
+        "priority high or urgent wins only this near (cosine to one of its phrases); below it, "
+        "the nearest other category (a how-to read at high priority jumps the queue).",
+    )
     triage_adapter: str = Field(
         "triage",
         min_length=1,

@@ -51,6 +51,7 @@ BENCHMARKS = {
     "triage_zero_shot": Benchmark(
         "triage_zero_shot.py", ("--adapter-limit", "10"), ("--n", "100", "--adapter-limit", "0")
     ),
+    "triage_support_policy": Benchmark("triage_support_policy.py"),
     "cli_startup": Benchmark("cli_startup.py", (), ("--runs", "3")),
     # Cold `assistant search`/`ask` processes, then warm turns and the API, per triage engine.
     "turn_latency": Benchmark("turn_latency.py", (), ("--runs", "1", "--n", "2", "--docs", "10")),

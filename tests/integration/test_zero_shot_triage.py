@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -181,3 +182,69 @@ def test_crash_fire_and_broken_in_the_software_sense_are_not_safety(
         assert category != "safety", message
         if expected is not None:
             assert category == expected, message
+
+
+def support_reader(embedder: Embedder, settings: Settings) -> ZeroShotTriage:
+    return load_zero_shot(settings.model_copy(update={"triage_engine": "zero-shot"}), embedder)
+
+
+def test_a_technical_how_to_about_keys_or_login_is_a_how_to_not_an_access_problem(
+    embedder: Embedder, settings: Settings
+) -> None:
+    reader = support_reader(embedder, settings)
+    questions = [
+        "How do I generate a personal access token for the command line tool?",
+        "How do I switch which account the app is signed in with?",
+    ]
+    for reading in reader.read(questions, in_scope=True):
+        assert reading.result.category == "how_to"
+        assert reading.result.priority == "low"
+
+
+def test_one_example_no_longer_takes_a_question_that_shares_a_word_with_it(
+    embedder: Embedder, settings: Settings
+) -> None:
+    # "attempts"/"times" is near "My account is locked after too many attempts", and nothing
+    # else in the message is about signing in.
+    question = "How many attempts does the importer make before it gives up on a file?"
+    reading = support_reader(embedder, settings).in_scope(question)
+    assert reading.category != "account_access"
+    assert reading.priority == "low"
+
+
+def test_an_access_problem_is_still_account_access_when_asked_as_a_question(
+    embedder: Embedder, settings: Settings
+) -> None:
+    reader = support_reader(embedder, settings)
+    for text in (
+        "Why can't I log in? It says my password is wrong but I just reset it",
+        "I forgot my password and the reset link has expired",
+        "The app won't let me sign in since I changed my email address",
+    ):
+        reading = reader(text)
+        assert reading.category == "account_access", text
+        assert reading.priority == "high"
+
+
+def test_a_problem_reported_is_still_read_as_one(embedder: Embedder, settings: Settings) -> None:
+    reader = support_reader(embedder, settings)
+    assert reader("The checkout page shows an error and the app crashes").category == (
+        "bug_or_outage"
+    )
+    hacked = reader("Someone logged into my account and changed my email")
+    assert (hacked.category, hacked.needs_human) == ("security", True)
+
+
+@pytest.mark.parametrize("half", ["dev", "test"])
+def test_on_labelled_support_messages_questions_do_not_jump_the_queue(
+    embedder: Embedder, settings: Settings, half: str
+) -> None:
+    # benchmarks/triage_support_policy.py prints the whole table; the rule before (nearest
+    # phrase) read 0.686 / 0.677 right and gave 10 % / 7 % of the questions priority high.
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
+    rows = [json.loads(line) for line in (path / f"support_triage_{half}.jsonl").open()]
+    readings = support_reader(embedder, settings).read([r["text"] for r in rows])
+    pairs = [(r["category"], reading.result) for r, reading in zip(rows, readings, strict=True)]
+    assert sum(gold == result.category for gold, result in pairs) / len(pairs) >= 0.7
+    asked = [result for gold, result in pairs if gold in ("how_to", "feature_request")]
+    assert sum(result.priority in ("high", "urgent") for result in asked) / len(asked) <= 0.05
