@@ -142,10 +142,13 @@ class ZeroShotTriage:
             meant = {
                 k: v for k, v in near.centroid.items() if self._clearly_meant(k, near, question)
             }
-            label, score = max((meant or near.centroid).items(), key=lambda item: item[1])
+            candidates = meant or near.centroid
+            label, score = max(candidates.items(), key=lambda item: item[1])
+            # Only a category that may win makes a message in scope: "hello" is 0.26 from "I
+            # want to talk to a real person", which may not win below human_min_similarity.
             if (
                 not in_scope
-                and max(near.nearest_phrase.values()) < self.min_similarity
+                and max(near.nearest_phrase[k] for k in candidates) < self.min_similarity
                 and OUT_OF_SCOPE in self.policy.categories
             ):
                 label = OUT_OF_SCOPE
