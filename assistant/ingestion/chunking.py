@@ -165,7 +165,10 @@ _HTML_INLINE_TAGS = frozenset(
     | {"label", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u"}
     | {"var", "wbr"}
 )
-_HTML_DROP_TAGS = ("script", "style", "noscript", "template", "head")
+# <nav> and <footer> are the site's chrome around the article ("© 2026 Brewbox GmbH. All
+# rights reserved." was quoted in an answer about return shipping); <header> stays: article
+# pages put their title there.
+_HTML_DROP_TAGS = ("script", "style", "noscript", "template", "head", "nav", "footer")
 
 
 def html_blocks(text: str) -> list[Block]:

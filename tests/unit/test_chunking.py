@@ -144,6 +144,19 @@ def test_html_headings_lists_and_tables() -> None:
     ]
 
 
+def test_a_pages_navigation_and_footer_are_not_part_of_its_text() -> None:
+    html = """<html><body><nav><a href="/">Home</a> | <a href="/shop">Shop</a></nav>
+    <header><h1>Returns</h1></header><p>Unopened bags can be returned within 30 days.</p>
+    <footer><p>Copyright 2026 Brewbox GmbH. All rights reserved.</p></footer></body></html>"""
+    doc = Document(doc_id="returns.html", text=html, format="html")
+
+    chunks = chunk_document(doc, max_chars=1000)
+
+    assert [(c.section, c.text) for c in chunks] == [
+        ("Returns", "Unopened bags can be returned within 30 days.")
+    ]
+
+
 def test_html_table_longer_than_max_chars_stays_one_chunk() -> None:
     rows = "".join(f"<tr><td>row {n}</td><td>value {n}</td></tr>" for n in range(50))
     doc = Document(doc_id="t.html", text=f"<h1>T</h1><table>{rows}</table>", format="html")
