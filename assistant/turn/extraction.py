@@ -19,14 +19,14 @@ the heading ("Rotate a key") and the step below it ("Click "Roll key" next to th
 by its own cosine that step lost to a sentence of the next section ("Delete the key at once
 under Settings > Developers > API keys") that shares the question's words.
 
-The best sentence, the one before it and the one after it in its passage make the answer's
-core; the rest of the best passage after it may join (help centers write conditions and next
-steps after an answer); a sentence before it, or of another passage, only when it is about as
-close to the question as the best one (within `NEAR`): the other passages a search keeps share
-the question's subject words ("scooter", "ride") without answering it, and filling the word
-budget from them put the answer fifth, after rules about age and parking. The best passage is
-written first, then the others in the order of their best chosen sentence, each in passage
-order.
+The best sentence and the one after it in its passage make the answer's core, with the one
+before it when the best one opens on it ("After that, ...", "This ..."); the rest of the best
+passage after it may join (help centers write conditions and next steps after an answer); a
+sentence before it, or of another passage, only when it is about as close to the question as
+the best one (within `NEAR`): the other passages a search keeps share the question's subject
+words ("scooter", "ride") without answering it, and filling the word budget from them put the
+answer fifth, after rules about age and parking. The best passage is written first, then the
+others in the order of their best chosen sentence, each in passage order.
 
 A table row closest to the question is the answer alone ("Plan: Pro; Price: $9.99/month."):
 the rows around it are other plans, products or countries, and sentences added to reach the
@@ -35,9 +35,18 @@ length would be about them, not about what was asked.
 
 from __future__ import annotations
 
+import re
+
 from assistant.turn.evidence import Evidence
 from assistant.turn.sentences import split_sentences
 
+# A sentence that opens on what came before it ("After that the delivery is marked failed.")
+# is read with the sentence before it.
+OPENS_ON_WHAT_CAME_BEFORE = re.compile(
+    r"(after that|then|this|that|these|those|it|they|there|such|otherwise|however|also|"
+    r"if so|if not|in that case|instead)\b",
+    re.IGNORECASE,
+)
 # How much of a sentence's rank is its passage's cosine with the question.
 PASSAGE_WEIGHT = 0.5
 # How much lower a sentence's rank may be than the best one's and still join from another
@@ -69,7 +78,12 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
     top, chunk, index = ranked[0]
     if evidence.is_row(chunk, index):
         return _cited(evidence.sentences[chunk][index], chunk + 1)
-    around = [(chunk, i) for i in (index + 1, index - 1) if 0 <= i < len(evidence.sentences[chunk])]
+    before = (
+        [index - 1]
+        if index > 0 and OPENS_ON_WHAT_CAME_BEFORE.match(evidence.sentences[chunk][index])
+        else []
+    )
+    around = [(chunk, i) for i in (index + 1, *before) if i < len(evidence.sentences[chunk])]
     joining = [
         (c, i) for score, c, i in ranked[1:] if (c == chunk and i > index) or score >= top - NEAR
     ]

@@ -150,7 +150,7 @@ def test_several_extractive_sentences_each_carry_a_valid_marker(settings):
     assert model.saw("Answer the customer's question") == 0
 
 
-def test_extractive_answer_takes_the_best_sentence_and_the_ones_around_it_in_passage_order():
+def test_extractive_answer_takes_the_best_sentence_and_the_one_after_it_in_passage_order():
     evidence = Evidence(
         chunks=[chunk(1), chunk(2)],
         sentences=[["a first.", "b best.", "c next."], ["d second best."]],
@@ -159,10 +159,27 @@ def test_extractive_answer_takes_the_best_sentence_and_the_ones_around_it_in_pas
     )
     assert extractive_answer(evidence, 1) == "b best. [1]"
     assert extractive_answer(evidence, 2) == "b best. [1] c next. [1]"
-    assert extractive_answer(evidence, 3) == "a first. [1] b best. [1] c next. [1]"
-    assert (
-        extractive_answer(evidence, 4) == "a first. [1] b best. [1] c next. [1] d second best. [2]"
+    assert extractive_answer(evidence, 3) == "b best. [1] c next. [1] d second best. [2]"
+
+
+def test_a_best_sentence_that_opens_on_the_one_before_it_is_read_with_it():
+    evidence = Evidence(
+        chunks=[chunk(1)],
+        sentences=[
+            [
+                "Refunds for opened bags are refused.",
+                "We retry up to 8 times over 24 hours.",
+                "After that the delivery is marked failed.",
+            ]
+        ],
+        similarity=[np.array([0.1, 0.5, 0.7])],
+        features=np.zeros((1, 1)),
     )
+    assert extractive_answer(evidence, 3) == (
+        "We retry up to 8 times over 24 hours. [1] After that the delivery is marked failed. [1]"
+    )
+    evidence.sentences[0][2] = "Failed deliveries are marked in the log."
+    assert extractive_answer(evidence, 3) == "Failed deliveries are marked in the log. [1]"
 
 
 def test_a_sentence_under_the_heading_that_matches_beats_a_closer_one_of_another_section():
