@@ -7,12 +7,14 @@ own modules say; the tokenizer is the model's, saved with its truncation and pad
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
 import json
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +32,9 @@ from assistant.knowledge.onnx_encoder import (
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+# A temporary export folder older than this was left by a killed process (an export takes
+# seconds to a few minutes).
+STALE_PARTIAL_S = 3600.0
 # The model's input tensors -> the `tokenizers` Encoding attribute that makes each.
 ENCODING_FIELDS = {
     "input_ids": "ids",
@@ -72,6 +77,17 @@ def export_versions() -> str:
     return ", ".join(versions)
 
 
+def remove_stale_partials(target: Path, *, older_than_s: float = STALE_PARTIAL_S) -> None:
+    """Remove the temporary folders of exports of `target` that a killed process left (an
+    export removes its own otherwise); one younger than `older_than_s` may be another
+    process's export in progress, and stays."""
+    now = time.time()
+    for stale in target.parent.glob(f".{target.name}.partial-*"):
+        with contextlib.suppress(OSError):
+            if now - stale.stat().st_mtime > older_than_s:
+                shutil.rmtree(stale, ignore_errors=True)
+
+
 def export_onnx(model: SentenceTransformer, target: Path) -> None:
     """Write `model`'s ONNX export and tokenizer to the folder `target`, atomically: under a
     temporary name beside it, renamed once checked; a concurrent export that finished first
@@ -84,6 +100,7 @@ def export_onnx(model: SentenceTransformer, target: Path) -> None:
         raise ExportError("its tokenizer is not a `tokenizers` one")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(target)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     except OSError as exc:  # a read-only or full cache folder: another day may differ
         raise ExportError(f"cannot write to {target.parent}: {exc}", lasting=False) from exc

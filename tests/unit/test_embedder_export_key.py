@@ -4,9 +4,11 @@ the folder makes a new export, and the same folder finds the old one."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from assistant.knowledge.onnx_encoder import model_key, remembered_model_key
+from assistant.knowledge.onnx_export import STALE_PARTIAL_S, remove_stale_partials
 
 
 def folder(root: Path, files: dict[str, bytes]) -> Path:
@@ -52,3 +54,24 @@ def test_a_damaged_remembered_key_is_computed_again(tmp_path: Path) -> None:
     entry.write_bytes(b"\xff\xfe not a key")
     assert remembered_model_key(model, cache) == key
     assert entry.read_text(encoding="utf-8") == key
+
+
+def test_an_export_folder_a_killed_process_left_is_removed_and_a_fresh_one_kept(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "embedders" / "0123abcd"
+    old = tmp_path / "embedders" / ".0123abcd.partial-killed"
+    fresh = tmp_path / "embedders" / ".0123abcd.partial-running"
+    other = tmp_path / "embedders" / ".ffff.partial-other"
+    for folder in (old, fresh, other):
+        (folder / "model.onnx").parent.mkdir(parents=True)
+        (folder / "model.onnx").write_bytes(b"half")
+    hour_ago = time.time() - 2 * STALE_PARTIAL_S
+    os.utime(old, (hour_ago, hour_ago))
+    os.utime(other, (hour_ago, hour_ago))
+
+    remove_stale_partials(target)
+
+    assert not old.exists()
+    assert fresh.exists()  # another process's export in progress
+    assert other.exists()  # another model's: its own export cleans it
