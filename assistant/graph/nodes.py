@@ -214,10 +214,13 @@ def decline(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update
 
 def escalate(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Command[str]:
     """The escalation adapter decides, with the reason and the hand-off note a human reads;
-    where triage read a category that needs a person, the hand-over is triage's (`refer`),
-    with the policy's reason: the shipped adapter, trained on a bank's reasons, named a
-    customer hurt in a scooter crash `account_action`."""
-    if turn.triage_hand_over != "off" and needs_human(state):
+    where triage read an urgent category that needs a person, the hand-over is triage's
+    (`refer`), with the policy's reason: the shipped adapter, trained on a bank's reasons,
+    named a customer hurt in a scooter crash `account_action`. (A customer who asks for a
+    person about something less urgent keeps `human_requested`.)"""
+    reading = state.get("triage")
+    urgent = reading is not None and reading.needs_human and reading.priority == "urgent"
+    if turn.triage_hand_over != "off" and urgent:
         return Command(goto="refer")
     searched = bool(state.get("queries"))
     if deps.escalation is None:

@@ -22,8 +22,9 @@ under Settings > Developers > API keys") that shares the question's words.
 The best sentence and the one after it in its passage make the answer's core, with the one
 before it when the best one opens on it ("After that, ...", "This ..."); the rest of the best
 passage after it may join (help centers write conditions and next steps after an answer); a
-sentence before it, or of another passage, only when it is about as close to the question as
-the best one (within `NEAR`): the other passages a search keeps share the question's subject
+sentence before it only when it is nearly as close to the question (`NEAR_IN_PASSAGE`), and a
+sentence of another passage only when it is about as close as the best one (`NEAR`): the other
+passages a search keeps share the question's subject
 words ("scooter", "ride") without answering it, and filling the word budget from them put the
 answer fifth, after rules about age and parking. The best passage is written first, then the
 others in the order of their best chosen sentence, each in passage order.
@@ -50,9 +51,14 @@ OPENS_ON_WHAT_CAME_BEFORE = re.compile(
 # How much of a sentence's rank is its passage's cosine with the question.
 PASSAGE_WEIGHT = 0.5
 # How much lower a sentence's rank may be than the best one's and still join from another
-# passage (or from before the best sentence): 0.05 of the blend is 0.1 of a sentence's own
-# cosine within a passage.
+# passage: 0.05 of the blend.
 NEAR = 0.05
+# ... and from before the best sentence in its own passage: 0.1 of the blend, 0.2 of a
+# sentence's own cosine. "Turn on two-step verification" (0.31) stays before "If you think
+# someone else signed in, change your password" (0.42) for "How do I keep my account safe?";
+# "Scooters are limited to 20 km/h." (0.52) does not lead "Only one person may ride a scooter
+# at a time." (0.81) for "Can two people ride one scooter?".
+NEAR_IN_PASSAGE = 0.1
 
 
 def extractive_answer(evidence: Evidence, sentences: int, words: int | None = None) -> str:
@@ -85,7 +91,9 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
     )
     around = [(chunk, i) for i in (index + 1, *before) if i < len(evidence.sentences[chunk])]
     joining = [
-        (c, i) for score, c, i in ranked[1:] if (c == chunk and i > index) or score >= top - NEAR
+        (c, i)
+        for score, c, i in ranked[1:]
+        if (c == chunk and (i > index or score >= top - NEAR_IN_PASSAGE)) or score >= top - NEAR
     ]
     chosen: list[tuple[int, int]] = []
     seen: set[str] = set()

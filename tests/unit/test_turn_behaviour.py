@@ -172,7 +172,7 @@ def test_a_best_sentence_that_opens_on_the_one_before_it_is_read_with_it():
                 "After that the delivery is marked failed.",
             ]
         ],
-        similarity=[np.array([0.1, 0.5, 0.7])],
+        similarity=[np.array([0.1, 0.4, 0.7])],
         features=np.zeros((1, 1)),
     )
     assert extractive_answer(evidence, 3) == (
