@@ -737,6 +737,17 @@ class Settings(BaseSettings):
         return self.data_dir / f"interactions.{suffix}"
 
     @property
+    def heads_folder(self) -> Path:
+        """Where the fitted router, small-talk head and judge are read: `heads_dir`, else the
+        adapters folder."""
+        return self.heads_dir or self.adapters_dir
+
+    @property
+    def judge_folder(self) -> Path:
+        """Where the judge's heads are read: `judge_dir`, else HEADS_DIR/judge."""
+        return self.judge_dir or self.heads_folder / "judge"
+
+    @property
     def slack_state_path(self) -> Path:
         """The Slack bot's own state: which hand-off thread belongs to which customer thread."""
         return self.data_dir / "slack.sqlite"

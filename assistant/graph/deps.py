@@ -189,7 +189,7 @@ def build_deps(
         else None
     )
     reader = EvidenceReader(embedder) if embedder is not None else None
-    heads = settings.heads_dir or settings.adapters_dir
+    heads = settings.heads_folder
     triages = _triages(settings, adapters)
     triage = build_triage(settings, model, embedder) if triages else None
     return GraphDeps(
@@ -207,7 +207,7 @@ def build_deps(
         ),
         judge=open_judge(
             settings.judge,
-            settings.judge_dir or heads / "judge",
+            settings.judge_folder,
             reader,
             settings.min_relevance,
             clarify=settings.clarify,

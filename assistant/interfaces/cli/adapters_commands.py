@@ -167,16 +167,6 @@ def _read_logs(paths: list[Path], console: Console, *, strict: bool) -> list[Log
     return rows
 
 
-def _heads_dir(settings: Settings) -> Path:
-    """Where the graph reads the router and judge (`ASSISTANT_HEADS_DIR`, else the adapters)."""
-    return settings.heads_dir or settings.adapters_dir
-
-
-def _judge_dir(settings: Settings) -> Path:
-    """Where the graph reads the judge (`ASSISTANT_JUDGE_DIR`, else HEADS_DIR/judge)."""
-    return settings.judge_dir or _heads_dir(settings) / "judge"
-
-
 def _fold(text: str | None) -> Fold | None:
     from assistant.evaluation.datasets import Fold
 
@@ -475,7 +465,7 @@ def fit_judge_command(
     settings = load_settings()
     console = Console()
     embedder = open_embedder(settings)
-    folder = out or _judge_dir(settings)
+    folder = out or settings.judge_folder
     trained_on = [p.name for p in [*tasks, *corpus]]
     clarify = None
     copy_clarify: Path | None = None
@@ -486,7 +476,7 @@ def fit_judge_command(
         turn, chunk, rows = fit_judge(examples, embedder=embedder.name, trained_on=trained_on)
         clarify = fit_clarify(examples, embedder, trained_on=trained_on)
     else:
-        start = base or _judge_dir(settings)
+        start = base or settings.judge_folder
         rows = TurnRows.load(start / TURN_HEAD)
         turn = load_head(start / TURN_HEAD, "judge", embedder=embedder.name)
         chunk = load_head(start / CHUNK_HEAD, "judge", embedder=embedder.name)
@@ -571,7 +561,7 @@ def fit_router_command(
     examples = collect_router_examples(tasks or [], clinc, banking, hold_out=fold)
     named = [p.name for p in [*(tasks or []), *(x for x in (clinc, banking) if x is not None)]]
     head = fit_router(examples, embedder, trained_on=named)
-    folder = out or _heads_dir(settings) / "router"
+    folder = out or settings.heads_folder / "router"
     head.save(folder)
     _print_head(Console(), "router", head, folder)
 
@@ -593,7 +583,7 @@ def fit_small_talk_command(
 
     settings = load_settings()
     head = fit_small_talk(small_talk_rows(clinc), open_embedder(settings), trained_on=[clinc.name])
-    folder = out or _heads_dir(settings) / "small_talk"
+    folder = out or settings.heads_folder / "small_talk"
     head.save(folder)
     _print_head(Console(), "small talk", head, folder)
 

@@ -85,7 +85,7 @@ def promote_command(
     decision = promote_head(
         name,
         candidate,
-        settings.heads_dir or settings.adapters_dir,
+        settings.heads_folder,
         rows,
         open_embedder(settings),
         data=named,
