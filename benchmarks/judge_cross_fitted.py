@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from rich.progress import Progress
 
 from assistant.evaluation.answers import evaluate_answers, rag_answerer
 from assistant.evaluation.datasets import Fold, load_support_qa
+from assistant.evaluation.diagnosis import ANSWERED, NOT_ANSWERED
 from assistant.evaluation.index import ingest_corpus
 from assistant.evaluation.proportions import wilson
 from assistant.evaluation.results import AnswerExample
@@ -44,8 +45,6 @@ from assistant.training.behaviour_fit import (
 )
 
 ANSWERABLE = ("ANSWERABLE", "PARTIAL")
-ANSWERED = (Outcome.ANSWERED, Outcome.HEDGED, Outcome.ANSWERED_DIRECTLY)
-STOPPED = (Outcome.DECLINED, Outcome.ESCALATED)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -60,7 +59,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def rate(examples: Sequence[AnswerExample], classes: Sequence[str], outcomes: Sequence[str]) -> str:
+def rate(
+    examples: Sequence[AnswerExample], classes: Sequence[str], outcomes: Collection[str]
+) -> str:
     picked = [e for e in examples if e.answerability in classes]
     hits = sum(e.outcome in outcomes for e in picked)
     interval = wilson(hits, len(picked))
@@ -75,7 +76,7 @@ def row(name: str, examples: Sequence[AnswerExample]) -> str:
             f"| {name}",
             rate(examples, ANSWERABLE, ANSWERED),
             rate(examples, ANSWERABLE, [Outcome.ANSWERED]),
-            rate(examples, ["UNANSWERABLE"], STOPPED),
+            rate(examples, ["UNANSWERABLE"], NOT_ANSWERED),
             rate(examples, ["UNANSWERABLE"], [Outcome.ANSWERED]),
             rate(examples, ["UNDERSPECIFIED"], [Outcome.CLARIFY]),
             f"{statistics.mean(precision):.3f}" if precision else "-",

@@ -44,6 +44,7 @@ from sklearn.metrics import roc_auc_score
 
 from assistant.evaluation.answers import seed_history
 from assistant.evaluation.datasets import SupportQuestion, corpus_subset, load_support_qa
+from assistant.evaluation.diagnosis import ANSWERED, NOT_ANSWERED
 from assistant.ingestion.ingest import ingest_paths
 from assistant.interaction_log import LoggedRow, read_log
 from assistant.knowledge.embedder import open_embedder
@@ -61,9 +62,6 @@ from assistant.training.judge_data import TurnRows, judge_examples
 from assistant.training.logged_judgements import logged_judgements
 from assistant.turn.evidence import EvidenceReader, turn_features
 from assistant.turn.heads import LinearHead
-
-ANSWERED = {Outcome.ANSWERED, Outcome.HEDGED, Outcome.ANSWERED_DIRECTLY}
-STOPPED = {Outcome.DECLINED, Outcome.ESCALATED}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -105,7 +103,7 @@ class TurnCounts:
             self.confident += outcome is Outcome.ANSWERED
         elif answerability == "UNANSWERABLE":
             self.unanswerable += 1
-            self.stopped += outcome in STOPPED
+            self.stopped += outcome in NOT_ANSWERED
             self.confident_wrong += outcome is Outcome.ANSWERED
 
 
