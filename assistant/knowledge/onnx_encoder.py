@@ -79,8 +79,16 @@ class OnnxEncoder:
 
 def model_key(path: Path) -> str:
     """A hash of the model folder's files (names and contents) and of the export format."""
+    return _contents_key(path, _model_files(path))
+
+
+def _model_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def _contents_key(path: Path, files: list[Path]) -> str:
     digest = hashlib.sha256(f"embedder export {EXPORT_FORMAT}\n".encode())
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+    for file in files:
         digest.update(file.relative_to(path).as_posix().encode() + b"\0")
         with file.open("rb") as fh:
             digest.update(hashlib.file_digest(fh, "sha256").digest())
@@ -92,8 +100,9 @@ def remembered_model_key(path: Path, keys: Path) -> str:
     modification times: hashing a model folder's contents (88 MB for the packaged MiniLM)
     took a fifth of a cold `assistant search`. A file rewritten in place gets a new
     modification time, and so a new key; a key that cannot be stored is computed again."""
+    files = _model_files(path)
     stamp = hashlib.sha256(f"{path.resolve()}\n".encode())
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+    for file in files:
         status = file.stat()
         stamp.update(f"{file.relative_to(path).as_posix()}\0{status.st_size}\0".encode())
         stamp.update(f"{status.st_mtime_ns}\n".encode())
@@ -102,7 +111,7 @@ def remembered_model_key(path: Path, keys: Path) -> str:
         key = remembered.read_text(encoding="utf-8").strip()
         if len(key) == 32 and all(c in "0123456789abcdef" for c in key):
             return key
-    key = model_key(path)
+    key = _contents_key(path, files)
     with contextlib.suppress(OSError):
         remembered.parent.mkdir(parents=True, exist_ok=True)
         remembered.write_text(key, encoding="utf-8")
