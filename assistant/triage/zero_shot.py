@@ -19,8 +19,9 @@ high priority jumps a team's queue; a real access problem asked as a question ("
 log in? It says my password is wrong") is still near the policy's words for it. No category
 is named, so it works for any policy; it reads English questions.
 
-Below ``min_similarity`` to every phrase nothing in the policy is close, and the message is
-``out_of_scope`` when the policy has that category. A category without a description is read by
+Below ``min_similarity`` to every phrase of the categories that may win (those clearly meant,
+as below) nothing in the policy is close, and the message is ``out_of_scope`` when the policy
+has that category. A category without a description is read by
 its name ("lost_or_stolen_card" -> "lost or stolen card"), so any policy works, BANKING77's too
 (one phrase a category: its centroid is that phrase).
 
