@@ -26,7 +26,8 @@ from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
 from assistant.turn.answer_candidates import chunk_units
-from assistant.turn.identifiers import identifiers, names_any
+from assistant.turn.identifiers import identifiers, names_any, names_row_key
+from assistant.turn.tables import row_key
 
 FEATURES: tuple[str, ...] = (
     "dense",
@@ -44,7 +45,8 @@ FEATURES: tuple[str, ...] = (
 )
 """The judgement's features, in the order the fitted head's weights follow."""
 IDENTIFIER_MATCH = 1.0
-"""The cosine a unit naming the question's identifier is read at (see `identifiers`)."""
+"""The cosine a unit naming the question's identifier, or a table row whose first cell the
+question names, is read at (see `identifiers`)."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,15 @@ class EvidenceReader:
             similarity_in_context.append((block * in_context).sum(axis=1))
             start += len(group)
         named = identifiers(question)
-        for group, sims, sims_c in zip(read, similarity, similarity_in_context, strict=True):
+        for group, sims, sims_c, in_table in zip(
+            read, similarity, similarity_in_context, table_rows, strict=True
+        ):
             for i, unit in enumerate(group):
-                if names_any(unit, named):  # "Code: V31; ..." for "What does V31 mean?"
+                # "Code: V31; ..." for "What does V31 mean?", "Plan: Growth; ..." for "How much
+                # is the Growth plan?"
+                if names_any(unit, named) or (
+                    i in in_table and names_row_key(question, row_key(unit))
+                ):
                     sims[i] = sims_c[i] = IDENTIFIER_MATCH
         words = set(self.sparse.tokenize(question))
         known = set(self.sparse.tokenize(context))

@@ -12,6 +12,13 @@ An identifier is a word with a digit in it and a letter (V31, E101, 4G, SKU-2231
 number of three digits or more (429, 502, 1001): "2 people" and "30 days" name quantities,
 not things.
 
+A table is looked up by its rows' first cells: "How much is the Growth plan?" asks about the
+row "Plan: Growth; Price: $29; ...", which the embedder placed below a passage about invoice
+numbers (the plan table scored 0.39, and the clarify head asked which page was meant). A row
+whose first cell the question names is that question's row, as a code's is (`names_row_key`):
+a key of two words or more named in any case ("video consultation"), a one-word key only
+capitalised as in the table ("Growth", not "email" for a row keyed "Email"), or an identifier.
+
 The other way round, a name the question asks about that no retrieved chunk contains
 ("Do you support SSO with OneLogin?" over a page that lists Okta, Azure AD and Google
 Workspace) means the search found the topic, not the answer: `missing_names` are the
@@ -33,6 +40,8 @@ _NAME = re.compile(r"(?<=\S\s)[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 # Capitalised inside a question without naming anything the pages must say.
 _NOT_NAMES = frozenset({"i", "i'm", "i've", "i'd", "i'll", "ok", "okay", "hi", "hello", "thanks"})
 MIN_DIGITS_ALONE = 3
+# "A" or "I" as a row's first cell names nothing a question could be asking about.
+MIN_KEY_CHARS = 2
 
 
 def identifiers(text: str) -> frozenset[str]:
@@ -50,6 +59,18 @@ def identifiers(text: str) -> frozenset[str]:
 def names_any(text: str, named: frozenset[str]) -> bool:
     """Whether `text` names one of the identifiers `named` (as a whole token)."""
     return bool(named) and not named.isdisjoint(t.casefold() for t in _TOKEN.findall(text))
+
+
+def names_row_key(question: str, key: str) -> bool:
+    """Whether `question` names the table row whose first cell is `key` (see the module)."""
+    words = _TOKEN.findall(key)
+    if len(key) < MIN_KEY_CHARS or not any(_LETTER.search(word) for word in words):
+        return False
+    if len(words) == 1 and not identifiers(key):
+        return re.search(rf"(?<![\w-]){re.escape(words[0])}(?![\w-])", question) is not None
+    asked = [t.casefold() for t in _TOKEN.findall(question)]
+    wanted = [w.casefold() for w in words]
+    return any(asked[i : i + len(wanted)] == wanted for i in range(len(asked) - len(wanted) + 1))
 
 
 def missing_names(question: str, texts: Sequence[str]) -> frozenset[str]:

@@ -115,6 +115,12 @@ def row_units(header: list[str], row: list[str], *, max_chars: int = 300) -> lis
     return [_sentence("; ".join([key, *piece])) for piece in pieces] or [_sentence(key)]
 
 
+def row_key(unit: str) -> str:
+    """The first cell of a row unit as `row_units` writes it ("Plan: Growth; ..." -> "Growth")."""
+    first = unit.split("; ", 1)[0].rstrip(".")
+    return first.split(": ", 1)[-1].strip()
+
+
 def _is_table_start(line: str, following: str) -> bool:
     return "|" in line and bool(_DELIMITER.match(following)) and "|" in following
 

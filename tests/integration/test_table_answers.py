@@ -126,6 +126,12 @@ def test_an_error_code_the_question_names_is_answered_with_its_row(
     [
         ("How much does the Pro plan cost?", "$9.99/month", "pricing.md"),
         ("How long is the warranty in the EU?", "2 years", "warranty.docx"),
+        # Named by the row's first cell only: declined before the row was read by its name.
+        (
+            "How many devices come with Family?",
+            "Plan: Family; Price: $14.99/month; Devices: 10",
+            "pricing.md",
+        ),
     ],
 )
 def test_the_assistant_answers_from_a_table_of_an_ingested_help_center(

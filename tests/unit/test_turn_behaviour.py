@@ -504,6 +504,21 @@ def test_a_chunk_naming_the_code_the_question_names_is_read_however_far_its_cosi
     assert evidence.similarity[0][0] < 1.0
 
 
+def test_a_table_row_whose_first_cell_the_question_names_is_read_as_a_perfect_match():
+    reader = EvidenceReader(HashEmbedder(64))
+    plans = chunk(1).model_copy(
+        update={
+            "text": "Tallyho has three plans.\n\n| Plan | Price |\n| --- | --- |\n"
+            "| Starter | $9 |\n| Growth | $29 |"
+        }
+    )
+    evidence = reader.read("How much is the Growth plan?", "", [plans])
+    assert evidence.sentences[0][2] == "Plan: Growth; Price: $29."
+    assert list(evidence.similarity[0] == 1.0) == [False, False, True]
+    prose = reader.read("How much is the Growth plan?", "", [chunk(2)])
+    assert (prose.similarity[0] < 1.0).all()  # a prose sentence is never a row
+
+
 def test_a_run_can_leave_the_fitted_judges_clarify_head_out(settings, tmp_path: Path):
     settings.answer_mode = "generative"
     reader = EvidenceReader(HashEmbedder(64))

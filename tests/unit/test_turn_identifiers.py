@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.turn.identifiers import identifiers, missing_names, names_any
+from assistant.turn.identifiers import identifiers, missing_names, names_any, names_row_key
+from assistant.turn.tables import row_key, row_units
 
 
 @pytest.mark.parametrize(
@@ -36,3 +37,30 @@ def test_a_name_the_question_asks_about_that_no_chunk_says_is_missing():
     assert missing_names("What does V31 mean?", ["Code: V12; Meaning: Battery low."]) == {"v31"}
     # The first word and "I" are capitalised by grammar, not because they name something.
     assert missing_names("Can I use single sign-on?", [page]) == set()
+
+
+@pytest.mark.parametrize(
+    ("question", "key", "named"),
+    [
+        ("How much is the Growth plan?", "Growth", True),
+        ("How many invoices can I send on Starter?", "Starter", True),
+        ("What does a video consultation cost?", "Video consultation", True),  # any case
+        ("What does V31 mean?", "V31", True),
+        # A one-word key in lower case is an ordinary word, not the row's name.
+        ("How do I change my email?", "Email", False),
+        ("how much is the growth plan?", "Growth", False),
+        ("How much is the Growthplus plan?", "Growth", False),  # whole words only
+        ("Is the consultation by video?", "Video consultation", False),  # in order
+        ("Is it 10 or 20?", "10", False),  # a quantity names no row
+        ("Can I pay?", "I", False),
+    ],
+)
+def test_a_question_names_a_table_row_by_its_first_cell(question, key, named):
+    assert names_row_key(question, key) is named
+
+
+def test_a_row_units_key_is_its_first_cell_under_any_header():
+    (unit,) = row_units(["Plan", "Price"], ["Growth", "$29"])
+    assert row_key(unit) == "Growth"
+    (unit,) = row_units(["", "Price"], ["Travel vaccination", "€35"])
+    assert row_key(unit) == "Travel vaccination"
