@@ -35,8 +35,9 @@ from collections.abc import Sequence
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
 _LETTER = re.compile(r"[A-Za-z]")
 _DIGIT = re.compile(r"\d")
-# A capitalised word inside the question: a product, a place, a brand, an acronym.
-_NAME = re.compile(r"(?<=\S\s)[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
+# A capitalised word inside a sentence of the question: a product, a place, a brand, an
+# acronym ("I love barbecue. Could I ...": "Could" opens a sentence and names nothing).
+_NAME = re.compile(r"(?<=[^\s.!?:]\s)[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 # Capitalised inside a question without naming anything the pages must say.
 _NOT_NAMES = frozenset({"i", "i'm", "i've", "i'd", "i'll", "ok", "okay", "hi", "hello", "thanks"})
 MIN_DIGITS_ALONE = 3

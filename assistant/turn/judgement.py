@@ -34,8 +34,9 @@ from assistant.turn.evidence import (
     turn_features,
 )
 from assistant.turn.heads import LinearHead, load_head
-from assistant.turn.identifiers import identifiers, missing_names, names_any
+from assistant.turn.identifiers import identifiers, missing_names, names_any, names_row_key
 from assistant.turn.routing import router_inputs, router_rows
+from assistant.turn.tables import row_key, table_rows
 
 logger = logging.getLogger(__name__)
 
@@ -162,15 +163,17 @@ class FittedJudge:
             row = clarify_rows(self.reader.embedder, [question], [context], searched)
             if self.clarify.probabilities(row)[0, 1] >= self.clarify.threshold:
                 return Judgement(answerable=False, clarify=True, confidence=round(confidence, 4))
-        if confidence < self.answer_at:
+        # A name the question asks about that the search never says: the topic, not the answer.
+        # What was found can answer it only by what it leaves out ("Okta and Azure AD" for
+        # OneLogin), so only a search the judge would answer with confidence is answered, hedged.
+        said = [" ".join([c.title, c.section, c.text]) for c in chunks]
+        unsaid = bool(missing_names(question, said))
+        if confidence < (self.confident_at if unsaid else self.answer_at):
             return Judgement(answerable=False, confidence=confidence)
         relevance = self.chunk.probabilities(evidence.features)[:, 1]
         # The best chunk is kept whatever its own score: the turn head said the search answers.
         kept = [i for i, p in enumerate(relevance) if p >= self.chunk.threshold]
         best = int(np.argmax(relevance))
-        # A name the question asks about that the search never says: the topic, not the answer.
-        said = [" ".join([c.title, c.section, c.text]) for c in chunks]
-        unsaid = bool(missing_names(question, said))
         return Judgement(
             answerable=True,
             kept=sorted({best, *kept}),
@@ -204,9 +207,14 @@ class FittedJudge:
         scores = [c.dense_score for c in chunks if c.dense_score is not None]
         if self.floor is None or not scores or max(scores) >= self.floor:
             return False
-        # A chunk naming the error code or model number the question names is on topic.
+        # A chunk naming the error code or model number the question names, or holding the
+        # table row it names, is on topic.
         named = identifiers(question)
-        return not any(names_any(c.text, named) for c in chunks)
+        return not any(
+            names_any(c.text, named)
+            or any(names_row_key(question, row_key(row)) for row in table_rows(c.text))
+            for c in chunks
+        )
 
 
 def judge_bands(

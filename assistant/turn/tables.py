@@ -20,6 +20,8 @@ from assistant.turn.citations import strip_markers
 _DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 # A pipe that separates cells (an escaped one, `\|`, is text of its cell).
 _CELL_PIPE = re.compile(r"(?<!\\)\|")
+# A qualifier in a cell, "(in person)", "[beta]".
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 # A wide row becomes pieces that each repeat the row's first cell; at most this many.
 MAX_ROW_PIECES = 3
 # Rows read per table: a table of thousands of rows stays one chunk, and every unit of a
@@ -116,9 +118,11 @@ def row_units(header: list[str], row: list[str], *, max_chars: int = 300) -> lis
 
 
 def row_key(unit: str) -> str:
-    """The first cell of a row unit as `row_units` writes it ("Plan: Growth; ..." -> "Growth")."""
+    """The first cell of a row unit as `row_units` writes it ("Plan: Growth; ..." -> "Growth"),
+    without what it says in brackets: "GP consultation (in person)" is asked about as "GP
+    consultation"."""
     first = unit.split("; ", 1)[0].rstrip(".")
-    return first.split(": ", 1)[-1].strip()
+    return " ".join(_BRACKETED.sub(" ", first.split(": ", 1)[-1]).split())
 
 
 def _is_table_start(line: str, following: str) -> bool:

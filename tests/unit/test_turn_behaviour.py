@@ -468,18 +468,21 @@ def test_a_search_with_nothing_near_the_question_is_declined_not_asked_about(tmp
     assert judge.judge("Which one?", "", near).clarify
 
 
-def test_a_name_the_question_asks_about_that_the_search_never_says_is_only_hedged(
-    tmp_path: Path,
+@pytest.mark.parametrize(("p", "answered"), [(0.99, True), (0.6, False)])
+def test_a_name_the_question_asks_about_that_the_search_never_says_is_at_most_hedged(
+    tmp_path: Path, p: float, answered: bool
 ):
     reader = EvidenceReader(HashEmbedder(64))
-    turn, chunk_head = constant_head(TURN_FEATURES, 0.99), constant_head(FEATURES, 0.9)
-    save_judge(turn, chunk_head, tmp_path)
+    turn = constant_head(TURN_FEATURES, p, threshold=0.3, confident_at=0.8)
+    save_judge(turn, constant_head(FEATURES, 0.9), tmp_path)
     judge = open_judge("fitted", tmp_path, reader, 0.0)
     sso = chunk(1).model_copy(update={"text": "SSO providers: Okta and Azure AD."})
     confirmed = judge.judge("Do you support SSO with Okta?", "", [sso])
-    assert confirmed.answerable and not confirmed.hedged
+    assert confirmed.answerable and confirmed.hedged is (p < 0.8)
+    # Said only by what the page leaves out: hedged when the search is otherwise a confident
+    # one, declined when it would have been hedged anyway.
     unsaid = judge.judge("Do you support SSO with OneLogin?", "", [sso])
-    assert unsaid.answerable and unsaid.hedged
+    assert unsaid.answerable is answered and unsaid.hedged is answered
 
 
 def test_a_chunk_naming_the_code_the_question_names_is_read_however_far_its_cosine(
@@ -502,6 +505,11 @@ def test_a_chunk_naming_the_code_the_question_names_is_read_however_far_its_cosi
     assert evidence.sentences[0][1] == "Code: V31; Meaning: Card declined."
     assert evidence.similarity[0][1] == 1.0
     assert evidence.similarity[0][0] < 1.0
+    plans = chunk(3, score=0.1).model_copy(
+        update={"text": "| Plan | Price |\n| --- | --- |\n| Starter | $9 |\n| Growth | $29 |"}
+    )
+    assert judge.judge("What about Growth?", "", [plans, chunk(2, score=0.2)]).answerable
+    assert not judge.judge("What about Enterprise?", "", [plans, chunk(2, score=0.2)]).answerable
 
 
 def test_a_table_row_whose_first_cell_the_question_names_is_read_as_a_perfect_match():

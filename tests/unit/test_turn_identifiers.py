@@ -37,6 +37,8 @@ def test_a_name_the_question_asks_about_that_no_chunk_says_is_missing():
     assert missing_names("What does V31 mean?", ["Code: V12; Meaning: Battery low."]) == {"v31"}
     # The first word and "I" are capitalised by grammar, not because they name something.
     assert missing_names("Can I use single sign-on?", [page]) == set()
+    assert missing_names("I love barbecue. Could I grill there? Wd u say yes!", [page]) == set()
+    assert missing_names("Tell me. Does it work with Okta or OneLogin?", [page]) == {"onelogin"}
 
 
 @pytest.mark.parametrize(
@@ -64,3 +66,5 @@ def test_a_row_units_key_is_its_first_cell_under_any_header():
     assert row_key(unit) == "Growth"
     (unit,) = row_units(["", "Price"], ["Travel vaccination", "€35"])
     assert row_key(unit) == "Travel vaccination"
+    (unit,) = row_units(["Service", "Fee"], ["GP consultation (in person)", "€60"])
+    assert row_key(unit) == "GP consultation"
