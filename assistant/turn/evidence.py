@@ -55,7 +55,8 @@ class Evidence:
 
     `sentences[i]` are chunk i's sentences and `similarity[i]` their cosines with the question;
     `features` has one row per chunk, columns as `FEATURES`; `rows[i]` are the indexes of chunk
-    i's sentences that are table rows (read with their header, see `tables`).
+    i's sentences that are table rows (read with their header, see `tables`); `headings[i]` is
+    the cosine of chunk i's own heading with the question (None without a heading).
     """
 
     chunks: list[RetrievedChunk]
@@ -63,6 +64,10 @@ class Evidence:
     similarity: list[np.ndarray]
     features: np.ndarray
     rows: list[frozenset[int]] = field(default_factory=list)
+    headings: list[float | None] = field(default_factory=list)
+
+    def heading_similarity(self, chunk: int) -> float | None:
+        return self.headings[chunk] if chunk < len(self.headings) else None
 
     def is_row(self, chunk: int, index: int) -> bool:
         return chunk < len(self.rows) and index in self.rows[chunk]
@@ -146,9 +151,13 @@ class EvidenceReader:
             features[:, FEATURES.index("coverage_vs_top")] = (
                 features[:, cover] - features[:, cover].max()
             )
-        # The answer is made of sentences only: the headings' cosines are dropped here.
+        # The answer is made of sentences only: the headings' cosines are kept apart.
         answerable = [sims[: len(group)] for sims, group in zip(similarity, sentences, strict=True)]
-        return Evidence(chunks, sentences, answerable, features, table_rows)
+        heading_similarity = [
+            float(sims[len(group)]) if len(sims) > len(group) else None
+            for sims, group in zip(similarity, sentences, strict=True)
+        ]
+        return Evidence(chunks, sentences, answerable, features, table_rows, heading_similarity)
 
 
 def _heading(chunk: RetrievedChunk) -> list[str]:

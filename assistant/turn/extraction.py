@@ -20,8 +20,11 @@ by its own cosine that step lost to a sentence of the next section ("Delete the 
 under Settings > Developers > API keys") that shares the question's words.
 
 The best sentence and the one after it in its passage make the answer's core, with the one
-before it when the best one opens on it ("After that, ...", "This ..."); the rest of the best
-passage after it may join (help centers write conditions and next steps after an answer); a
+before it when the best one opens on it ("After that, ...", "This ...") and every one before it
+when the passage's own heading is closer to the question than the best sentence is (an FAQ's
+"## I lost my key fob" over "Report it at the front desk. A replacement fob costs €10 ...":
+the section is the answer, and its first step shares no word with the question); the rest of
+the best passage after it may join (help centers write conditions and next steps after an answer); a
 sentence before it only when it is nearly as close to the question (`NEAR_IN_PASSAGE`), and a
 sentence of another passage only when it is about as close as the best one (`NEAR`): the other
 passages a search keeps share the question's subject
@@ -84,11 +87,15 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
     top, chunk, index = ranked[0]
     if evidence.is_row(chunk, index):
         return _cited(evidence.sentences[chunk][index], chunk + 1)
-    before = (
-        [index - 1]
-        if index > 0 and OPENS_ON_WHAT_CAME_BEFORE.match(evidence.sentences[chunk][index])
-        else []
-    )
+    heading = evidence.heading_similarity(chunk)
+    if heading is not None and heading >= float(evidence.similarity[chunk][index]):
+        # The section's heading is the question ("## I lost my key fob"): its text from the
+        # start is the answer, not only the sentence that shares the most words with it.
+        before = list(range(index))
+    elif index > 0 and OPENS_ON_WHAT_CAME_BEFORE.match(evidence.sentences[chunk][index]):
+        before = [index - 1]
+    else:
+        before = []
     around = [(chunk, i) for i in (index + 1, *before) if i < len(evidence.sentences[chunk])]
     joining = [
         (c, i)

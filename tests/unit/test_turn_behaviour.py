@@ -182,6 +182,30 @@ def test_a_best_sentence_that_opens_on_the_one_before_it_is_read_with_it():
     assert extractive_answer(evidence, 3) == "Failed deliveries are marked in the log. [1]"
 
 
+@pytest.mark.parametrize(("heading", "answer"), [(0.95, "first"), (0.5, "best"), (None, "best")])
+def test_a_section_whose_heading_is_the_question_is_answered_from_its_start(heading, answer):
+    # "I lost my key fob" over "## I lost my key fob": the first step shares no word with it.
+    evidence = Evidence(
+        chunks=[chunk(1)],
+        sentences=[
+            [
+                "Report it at the front desk.",
+                "A replacement fob costs 10 euros and the old one is blocked.",
+                "Fobs work at every club.",
+            ]
+        ],
+        similarity=[np.array([0.2, 0.6, 0.3])],
+        features=np.zeros((1, 1)),
+        headings=[heading],
+    )
+    best = (
+        "A replacement fob costs 10 euros and the old one is blocked. [1] "
+        "Fobs work at every club. [1]"
+    )
+    expected = {"first": f"Report it at the front desk. [1] {best}", "best": best}[answer]
+    assert extractive_answer(evidence, 8) == expected
+
+
 def test_a_sentence_under_the_heading_that_matches_beats_a_closer_one_of_another_section():
     # "How do I rotate my API key?": the chunk of "Rotate a key" is the closer passage (its
     # heading), the sentence of "A key was leaked" the closer sentence (it says "API keys").
