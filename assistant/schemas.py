@@ -92,8 +92,10 @@ class ChatExample(BaseModel):
         return self.messages[-1].content
 
 
+# "text": paragraphs and nothing else (a JSONL record's passage, a document posted as text);
+# "plain": a plain-text file, whose short lines standing alone are its headings;
 # "pages": Markdown pages separated by form feeds (a PDF), so each chunk knows its page.
-DocFormat = Literal["text", "markdown", "html", "pages"]
+DocFormat = Literal["text", "plain", "markdown", "html", "pages"]
 
 
 class Document(BaseModel):

@@ -55,6 +55,8 @@ def chunk_document(doc: Document, max_chars: int) -> list[Chunk]:
         blocks = paged_markdown_blocks(doc.text)
     elif doc.format == "html":
         blocks = html_blocks(doc.text)
+    elif doc.format == "plain":
+        blocks = plain_text_blocks(doc.text)
     else:
         blocks = text_blocks(doc.text)
     chunks: list[Chunk] = []
@@ -258,8 +260,48 @@ def _html_table(table: Tag) -> str:
 
 
 def text_blocks(text: str) -> list[Block]:
-    """Plain text: one block per paragraph (paragraphs are separated by blank lines)."""
+    """Passages: one block per paragraph (paragraphs are separated by blank lines)."""
     return [Block("text", p.strip(), ()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+# A heading line of a plain-text file: short, opens on a letter or digit, ends on no
+# punctuation ("Resetting the router", not "Solid white: connected." or "1. Connect it").
+_PLAIN_HEADING = re.compile(r"^(?![-*+•]|\d+[.)]\s)[^\W_][^\n]{0,58}(?<![.!?,;:])$")
+_PLAIN_HEADING_WORDS = 8
+
+
+def plain_heading(line: str) -> bool:
+    """Whether `line` of a plain-text file reads as a heading (see `plain_text_blocks`)."""
+    line = line.strip()
+    return bool(_PLAIN_HEADING.match(line)) and len(line.split()) <= _PLAIN_HEADING_WORDS
+
+
+def plain_text_blocks(text: str) -> list[Block]:
+    """A plain-text file: paragraphs, each under the heading line above it.
+
+    Help documents saved as text keep their headings as lines of their own ("Resetting the
+    router" above its steps). Read as paragraphs only, a heading was glued to the sentence
+    below it ("Resetting the router To restore factory settings, ..."), the whole file packed
+    into two chunks, and "What does solid orange mean?" was declined. A paragraph's first line
+    is a heading when it is short and ends on no punctuation, and either more lines follow it
+    or another paragraph does. Headings have no levels in plain text, so each one starts a
+    section of its own, except that headings with no text between them nest ("Chapter 2"
+    above "Payments" is the path "Chapter 2 > Payments"), so no heading line is lost.
+    """
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    blocks: list[Block] = []
+    section: tuple[str, ...] = ()
+    bare = False  # the section's heading has no text under it yet
+    for n, paragraph in enumerate(paragraphs):
+        first, _, rest = paragraph.partition("\n")
+        if plain_heading(first) and (rest.strip() or n + 1 < len(paragraphs)):
+            heading = " ".join(first.split())
+            section = (*section, heading) if bare else (heading,)
+            paragraph = rest.strip()
+            bare = not paragraph
+        if paragraph:
+            blocks.append(Block("text", paragraph, section))
+    return blocks
 
 
 # --- packing ----------------------------------------------------------------------------------

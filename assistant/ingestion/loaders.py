@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from assistant.errors import InputError
 from assistant.ingestion.binary_parser import BinaryParser
+from assistant.ingestion.chunking import plain_heading
 from assistant.schemas import DocFormat, Document
 
 FORMATS: dict[str, DocFormat] = {
@@ -23,7 +24,7 @@ FORMATS: dict[str, DocFormat] = {
     ".markdown": "markdown",
     ".html": "html",
     ".htm": "html",
-    ".txt": "text",
+    ".txt": "plain",
 }
 JSONL_SUFFIX = ".jsonl"
 # Binary formats, read by their own readers into Markdown.
@@ -206,4 +207,8 @@ def _first_heading(text: str, fmt: DocFormat) -> str:
         soup = BeautifulSoup(text, "html.parser")
         tag = soup.title or soup.find(re.compile(r"^h[1-6]$"))
         return " ".join(tag.get_text(" ").split()) if tag else ""
+    if fmt == "plain":
+        # A heading line with text below it, as `plain_text_blocks` reads one.
+        first, _, rest = text.strip().partition("\n")
+        return " ".join(first.split()) if plain_heading(first) and rest.strip() else ""
     return ""

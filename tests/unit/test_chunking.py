@@ -195,5 +195,50 @@ def test_plain_text_splits_at_blank_lines() -> None:
     assert all(c.section == "" for c in chunks)
 
 
+MANUAL = """Routerly R2 user guide
+
+Setting up your router
+1. Connect the grey cable from your modem to the WAN port.
+2. Plug in the power adapter.
+
+Resetting the router
+To restore factory settings, press and hold the reset button for 10 seconds.
+
+Troubleshooting
+
+What the light means
+
+Solid orange: no internet connection.
+Red: hardware fault. Contact support.
+
+Thanks for choosing Routerly."""
+
+
+def test_a_plain_text_files_heading_lines_start_sections_and_leave_its_text() -> None:
+    doc = Document(doc_id="manual.txt", text=MANUAL, format="plain")
+
+    chunks = chunk_document(doc, max_chars=200)
+
+    assert [(c.section, c.text.split("\n")[0]) for c in chunks] == [
+        # The title line above the first heading nests it, as a Markdown "# Title" does.
+        (
+            "Routerly R2 user guide > Setting up your router",
+            "1. Connect the grey cable from your modem to the WAN port.",
+        ),
+        (
+            "Resetting the router",
+            "To restore factory settings, press and hold the reset button for 10 seconds.",
+        ),
+        # A heading alone in its paragraph heads the paragraphs after it (two in a row nest);
+        # the last line, with nothing after it, is text.
+        ("Troubleshooting > What the light means", "Solid orange: no internet connection."),
+    ]
+    assert chunks[-1].text.endswith("Thanks for choosing Routerly.")
+    # Passages ("text": a JSONL record) read as before: paragraphs only.
+    passages = chunk_document(doc.model_copy(update={"format": "text"}), max_chars=200)
+    assert {c.section for c in passages} == {""}
+    assert "Resetting the router\nTo restore" in " ".join(c.text for c in passages)
+
+
 def test_an_empty_document_has_no_chunks() -> None:
     assert chunk_document(Document(doc_id="e", text=" \n\n "), max_chars=200) == []

@@ -13,7 +13,7 @@ from doubles import HashEmbedder
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.ingestion.chunking import chunk_document
+from assistant.ingestion.chunking import SECTION_SEPARATOR, chunk_document
 from assistant.ingestion.ingest import ingest_paths
 from assistant.ingestion.loaders import LoadError, parse_jsonl
 from assistant.knowledge.sparse import SparseEncoder
@@ -126,6 +126,20 @@ def test_any_text_is_chunked_within_the_limit_and_loses_no_characters(text: str)
     assert all(len(c.text) <= MAX_CHARS for c in chunks)
     # Plain text has no markup to drop: only whitespace may change between the chunks.
     assert "".join(re.sub(r"\s", "", c.text) for c in chunks) == re.sub(r"\s", "", text)
+
+
+@FUZZ
+@given(text=DOCUMENTS["text"])
+def test_any_plain_text_file_is_chunked_and_loses_only_its_heading_lines(text: str) -> None:
+    doc = Document(doc_id="a.txt", text=text, format="plain")
+    check_chunks(doc)
+    chunks = chunk_document(doc, MAX_CHARS)
+    assert all(len(c.text) <= MAX_CHARS for c in chunks)
+    said = "".join(re.sub(r"\s", "", c.text) for c in chunks)
+    headings = {part for c in chunks for part in c.section.split(SECTION_SEPARATOR)}
+    # Every line is in the chunks' text, or is the heading of a section.
+    for line in text.split("\n"):  # as the chunker splits lines: a lone "\r" is no line end
+        assert re.sub(r"\s", "", line) in said or " ".join(line.split()) in headings, line
 
 
 def test_deep_html_keeps_its_text() -> None:

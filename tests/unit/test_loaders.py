@@ -89,7 +89,7 @@ def test_directory_walk_is_recursive_sorted_and_ids_are_relative_paths(tmp_path:
     assert [(d.doc_id, d.title, d.format) for d in docs] == [
         ("guides/deep/faq.html", "FAQ", "html"),
         ("guides/setup.md", "Install", "markdown"),
-        ("notes.txt", "notes", "text"),
+        ("notes.txt", "notes", "plain"),
     ]
     assert docs[1].source == str(tmp_path / "guides" / "setup.md")
 
