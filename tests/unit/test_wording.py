@@ -7,7 +7,7 @@ from doubles import chunk
 
 from assistant.turn.clarification import vague_opening
 from assistant.turn.small_talk import MIN_READING, is_small_talk, reads_as_small_talk
-from assistant.turn.wording import (
+from assistant.wording import (
     addresses_the_assistant,
     beyond_small_talk,
     only_thanks_or_goodbye,
