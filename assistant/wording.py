@@ -133,11 +133,13 @@ _THANKS_OR_GOODBYE = _listed(
 # alone is a question, "hi, how are you" a greeting).
 GREETING_WORDS = _listed(
     """
-    hi hello hey heya hiya howdy yo greetings good morning afternoon evening day there all
+    hi hello hey heya hiya howdy yo greeting greetings good morning afternoon evening day there all
     everyone everybody team folks guys how are you is it going doing what's up sup and to
     """
 )
-_GREETS = _listed("hi hello hey heya hiya howdy yo greetings morning afternoon evening day")
+_GREETS = _listed(
+    "hi hello hey heya hiya howdy yo greeting greetings morning afternoon evening day"
+)
 
 EXTRA_WORDS_ALLOWED = 1
 """Words outside small talk that a small-talk message may still have (a name, a filler)."""

@@ -31,7 +31,9 @@ get my money back?", "Why can't I log in?") keeps them.
 
 A message of only greetings or thanks ("good morning", "thanks a lot!";
 ``assistant.wording``) is ``out_of_scope`` when the policy has it, whatever its embedding is
-near: "good morning" sat nearer a feature request than "hi there" did.
+near: "good morning" sat nearer a feature request than "hi there" did. A policy with
+categories whose own words greet or thank (CLINC150's greeting, thank_you, goodbye) reads it
+by those instead.
 
 Below ``min_similarity`` to every phrase of the categories that may win (those clearly meant,
 as below) nothing in the policy is close, and the message is ``out_of_scope`` when the policy
@@ -97,6 +99,10 @@ def only_asks(text: str) -> bool:
     )
 
 
+def _only_pleasantries(text: str) -> bool:
+    return only_greeting(text) or only_thanks_or_goodbye(text)
+
+
 def category_phrases(policy: TriagePolicy) -> list[tuple[str, str]]:
     """``(category, phrase)`` for every phrase that describes a category of ``policy``."""
     phrases = []
@@ -148,6 +154,9 @@ class ZeroShotTriage:
         self._labels = list(dict.fromkeys(owners))
         self._starts = np.array([owners.index(label) for label in self._labels])
         self._vectors = embedder.embed_documents([phrase for _, phrase in phrases])
+        # The categories for greetings or thanks, where the policy has them (CLINC150's
+        # greeting, thank_you, goodbye): those read a greeting; without them it is no request.
+        self._small_talk = {label for label, phrase in phrases if _only_pleasantries(phrase)}
         centroids = np.add.reduceat(self._vectors, self._starts, axis=0)
         self._centroids = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
 
@@ -188,14 +197,17 @@ class ZeroShotTriage:
                 if self._clearly_meant(k, near, question=question, asks=asks)
             }
             candidates = meant or near.centroid
+            # A greeting or a thank-you is no request whatever its embedding is near ("good
+            # morning" sat nearer a feature request than "hi there"), nor made one by a search,
+            # unless the policy has categories for them.
+            pleasantry = _only_pleasantries(text)
+            if pleasantry and self._small_talk:
+                candidates = {k: near.centroid[k] for k in self._small_talk}
             label, score = max(candidates.items(), key=lambda item: item[1])
             # Only a category that may win makes a message in scope: "hello" is 0.26 from "I
             # want to talk to a real person", which may not win below human_min_similarity.
-            # A greeting or a thank-you is no request whatever its embedding is near ("good
-            # morning" sat nearer a feature request than "hi there"), nor made one by a search.
             nothing_near = max(near.nearest_phrase[k] for k in candidates) < self.min_similarity
-            pleasantry = only_greeting(text) or only_thanks_or_goodbye(text)
-            if ((nothing_near and not in_scope) or pleasantry) and (
+            if ((nothing_near and not in_scope) or (pleasantry and not self._small_talk)) and (
                 OUT_OF_SCOPE in self.policy.categories
             ):
                 label = OUT_OF_SCOPE

@@ -292,6 +292,28 @@ def test_greetings_and_thanks_alone_are_out_of_scope_even_when_the_documents_ans
     assert reader("Hi, how do I book a class?").category == "how_to"
 
 
+def test_a_policy_with_categories_for_greetings_and_thanks_reads_them_by_those(
+    embedder: Embedder,
+) -> None:
+    small_talk = TEAM_POLICY + (
+        "  greeting: {priority: low, needs_human: false}\n"
+        "  thank_you: {priority: low, needs_human: false}\n"
+    )
+    texts = ["good morning", "thanks a lot!", "Where can I download my invoice?"]
+    with_them = ZeroShotTriage(parse_policy(small_talk), embedder, min_similarity=0.25)
+    assert [r.result.category for r in with_them.read(texts)] == [
+        "greeting",
+        "thank_you",
+        "billing",
+    ]
+    without = ZeroShotTriage(parse_policy(TEAM_POLICY), embedder, min_similarity=0.25)
+    assert [r.result.category for r in without.read(texts, in_scope=True)] == [
+        OUT_OF_SCOPE,
+        OUT_OF_SCOPE,
+        "billing",
+    ]
+
+
 @pytest.mark.parametrize("half", ["dev", "test", "unseen"])
 def test_on_labelled_support_messages_questions_do_not_jump_the_queue(
     embedder: Embedder, settings: Settings, half: str
