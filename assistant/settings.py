@@ -424,6 +424,15 @@ class Settings(BaseSettings):
         "priority high or urgent wins only this near (cosine to one of its phrases); below it, "
         "the nearest other category (a how-to read at high priority jumps the queue).",
     )
+    triage_zero_shot_asking_min_similarity: float = Field(
+        0.55,
+        ge=-1.0,
+        le=1.0,
+        description="`zero-shot` engine: for a question that only asks (how, when, can I...; "
+        "no clause about the writer, no negation), a category that hands over or is of priority "
+        'high or urgent wins only this near; below it, the nearest other category ("How long '
+        "does a transfer take?\" is near a refund's words, and asks no one to act).",
+    )
     triage_adapter: str = Field(
         "triage",
         min_length=1,

@@ -29,7 +29,7 @@ from assistant.settings import SHIPPED_ADAPTERS_DIR, Settings
 from assistant.triage.support_qa import load_support_qa
 from assistant.turn.routing import FittedRouter
 from assistant.turn.small_talk import SmallTalk, reads_as_small_talk
-from assistant.turn.wording import small_talk_as_a_whole
+from assistant.wording import small_talk_as_a_whole
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TASK_FILES = ("support_qa_dev.jsonl", "behaviour_tasks.jsonl")

@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "assistant.settings",
             "assistant.policy",
             "assistant.schemas",
+            "assistant.wording",
         ),
     ),
     ("models and index", ("assistant.llm", "assistant.knowledge", "assistant.interaction_log")),

@@ -31,7 +31,7 @@ from assistant.turn.extraction import extractive_answer
 from assistant.turn.instructions import without_instructions
 from assistant.turn.release import Released, release
 from assistant.turn.small_talk import is_small_talk
-from assistant.turn.wording import only_thanks_or_goodbye
+from assistant.wording import only_thanks_or_goodbye
 
 Update = dict[str, Any]
 

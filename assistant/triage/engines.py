@@ -96,6 +96,7 @@ def load_zero_shot(settings: Settings, embedder: Embedder | None = None) -> Zero
         min_similarity=settings.triage_zero_shot_min_similarity,
         human_min_similarity=settings.triage_zero_shot_human_min_similarity,
         urgent_question_min_similarity=settings.triage_zero_shot_urgent_question_min_similarity,
+        asking_min_similarity=settings.triage_zero_shot_asking_min_similarity,
     )
 
 

@@ -9,7 +9,7 @@ model for a question instead.
 
 `vague_opening` is the rule that asks before any judge reads the search: a conversation's
 first message that names nothing to look up ("error", "it doesn't work", "How do I change
-it?", `assistant.turn.wording.too_vague`) cannot be answered as asked in any knowledge base,
+it?", `assistant.wording.too_vague`) cannot be answered as asked in any knowledge base,
 and what the search found is what the customer can be asked to choose from.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from assistant.ingestion.chunking import SECTION_SEPARATOR
 from assistant.schemas import RetrievedChunk
 from assistant.turn.citations import strip_markers
-from assistant.turn.wording import too_vague
+from assistant.wording import too_vague
 
 MAX_OPTIONS = 3
 OPTION_WORDS = 8

@@ -22,7 +22,7 @@ from pydantic import RootModel, ValidationError
 from assistant.errors import InputError
 from assistant.knowledge.embedder import Embedder
 from assistant.turn.heads import LinearHead, load_head
-from assistant.turn.wording import addresses_the_assistant, small_talk_as_a_whole
+from assistant.wording import addresses_the_assistant, small_talk_as_a_whole
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class SmallTalk:
 def is_small_talk(message: str, small_talk: SmallTalk | None) -> bool:
     """Whether `message`, which the decide step would reply to, is small talk as a whole.
 
-    Its words must be (`assistant.turn.wording.small_talk_as_a_whole`); where the small-talk
+    Its words must be (`assistant.wording.small_talk_as_a_whole`); where the small-talk
     head is loaded, its reading must be confident (`MIN_READING`), and a reading about the
     assistant itself must come from a message that speaks to it. Anything else is searched:
     searching small talk by mistake ends in a decline, replying to a question fails it.

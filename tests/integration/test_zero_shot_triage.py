@@ -235,7 +235,86 @@ def test_a_problem_reported_is_still_read_as_one(embedder: Embedder, settings: S
     assert (hacked.category, hacked.needs_human) == ("security", True)
 
 
-@pytest.mark.parametrize("half", ["dev", "test"])
+ONLY_ASKING = [
+    # Each is near a refund's words or a bug's ("charged", "money back", "error"), and asks.
+    "How long does a refund take to reach my card?",
+    "When is the money for a returned item paid back?",
+    "What does the error code 502 mean?",
+    "How long until a payout reaches my bank?",
+    "The client already paid, how do I fix the amount?",
+]
+
+
+def test_a_question_that_only_asks_is_neither_handed_over_nor_put_first(
+    embedder: Embedder, settings: Settings
+) -> None:
+    reader = support_reader(embedder, settings)
+    loose = support_reader(
+        embedder, settings.model_copy(update={"triage_zero_shot_asking_min_similarity": -1.0})
+    )
+    for text in ONLY_ASKING:
+        before = loose(text)
+        assert before.needs_human or before.priority == "high", text  # what the rule changes
+        for reading in (reader(text), reader.in_scope(text)):
+            assert not reading.needs_human, text
+            assert reading.priority in ("low", "normal"), text
+
+
+def test_a_question_that_reports_or_asks_for_a_person_still_hands_over(
+    embedder: Embedder, settings: Settings
+) -> None:
+    reader = support_reader(embedder, settings)
+    expected = {
+        "I paid for the wrong plan by mistake, can I get my money back?": "refund",
+        "I was charged €25 but I cancelled 3 days before, I want a refund": "refund",
+        "Your app double charged my client and I'm furious": "refund",
+        "Can I speak to a human please?": "human_request",
+        "How do I cancel my membership?": "cancellation",
+        "My chest hurts badly and I can't breathe": "safety",
+        "Someone logged into my account from Russia, I didn't do this": "security",
+    }
+    for text, category in expected.items():
+        reading = reader(text)
+        assert (reading.category, reading.needs_human) == (category, True), text
+
+
+def test_greetings_and_thanks_alone_are_out_of_scope_even_when_the_documents_answered(
+    embedder: Embedder, settings: Settings
+) -> None:
+    reader = support_reader(embedder, settings)
+    for text in ("good morning", "Hi there", "Good evening team", "thanks a lot!"):
+        for reading in (reader(text), reader.in_scope(text)):
+            assert (reading.category, reading.priority, reading.needs_human) == (
+                OUT_OF_SCOPE,
+                "low",
+                False,
+            ), text
+    assert reader("Hi, how do I book a class?").category == "how_to"
+
+
+def test_a_policy_with_categories_for_greetings_and_thanks_reads_them_by_those(
+    embedder: Embedder,
+) -> None:
+    small_talk = TEAM_POLICY + (
+        "  greeting: {priority: low, needs_human: false}\n"
+        "  thank_you: {priority: low, needs_human: false}\n"
+    )
+    texts = ["good morning", "thanks a lot!", "Where can I download my invoice?"]
+    with_them = ZeroShotTriage(parse_policy(small_talk), embedder, min_similarity=0.25)
+    assert [r.result.category for r in with_them.read(texts)] == [
+        "greeting",
+        "thank_you",
+        "billing",
+    ]
+    without = ZeroShotTriage(parse_policy(TEAM_POLICY), embedder, min_similarity=0.25)
+    assert [r.result.category for r in without.read(texts, in_scope=True)] == [
+        OUT_OF_SCOPE,
+        OUT_OF_SCOPE,
+        "billing",
+    ]
+
+
+@pytest.mark.parametrize("half", ["dev", "test", "unseen"])
 def test_on_labelled_support_messages_questions_do_not_jump_the_queue(
     embedder: Embedder, settings: Settings, half: str
 ) -> None:
@@ -248,3 +327,7 @@ def test_on_labelled_support_messages_questions_do_not_jump_the_queue(
     assert sum(gold == result.category for gold, result in pairs) / len(pairs) >= 0.7
     asked = [result for gold, result in pairs if gold in ("how_to", "feature_request")]
     assert sum(result.priority in ("high", "urgent") for result in asked) / len(asked) <= 0.05
+    no_person = [
+        result for gold, result in pairs if not support_policy().categories[gold].needs_human
+    ]
+    assert sum(result.needs_human for result in no_person) / len(no_person) <= 0.02

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.triage.zero_shot import QUESTION
+from assistant.triage.zero_shot import QUESTION, only_asks
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,33 @@ def test_a_question_is_one_by_its_opening_word_or_its_question_mark(text: str) -
 )
 def test_a_report_is_not_a_question(text: str) -> None:
     assert not QUESTION.search(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How long does a transfer take to arrive?",
+        "What does error 502 mean?",
+        "Are you open on public holidays?",
+        "The client already paid, how do I fix the amount?",  # the other clause is not mine
+        "Hi, can I add a second user to my plan?",
+        "When will I see my results?",
+    ],
+)
+def test_a_question_that_only_asks_wants_information(text: str) -> None:
+    assert only_asks(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I paid twice by mistake, can I get my money back?",  # reports first
+        "We were charged for a seat we never chose. How do we get it back?",
+        "Why is my order late?",  # "why" asks about a failure
+        "How come the app doesn't open?",  # a negation reports one
+        "Can I not get a refund?",
+        "The app crashes when I open it",  # no question at all
+    ],
+)
+def test_a_question_that_reports_does_not_only_ask(text: str) -> None:
+    assert not only_asks(text)

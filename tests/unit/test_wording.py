@@ -7,9 +7,10 @@ from doubles import chunk
 
 from assistant.turn.clarification import vague_opening
 from assistant.turn.small_talk import MIN_READING, is_small_talk, reads_as_small_talk
-from assistant.turn.wording import (
+from assistant.wording import (
     addresses_the_assistant,
     beyond_small_talk,
+    only_greeting,
     only_thanks_or_goodbye,
     small_talk_as_a_whole,
     too_vague,
@@ -138,3 +139,24 @@ def test_only_an_opening_message_whose_search_found_something_is_asked_about():
     assert not vague_opening("it doesn't work", "How do I set up Eco mode?", found)
     assert not vague_opening("How do I change my password?", "", found)
     assert not vague_opening("error", "", [])
+
+
+@pytest.mark.parametrize(
+    "message", ["good morning", "Hi there!", "Hello, how are you?", "Good evening team", "hey"]
+)
+def test_a_message_that_only_greets_is_a_greeting(message):
+    assert only_greeting(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Hi, how do I book a class?",
+        "good morning, my card was declined",
+        "how are you",  # nothing greets: it may be asked of anything
+        "hello I need help",
+        "thanks",  # thanks, not a greeting: only_thanks_or_goodbye
+    ],
+)
+def test_a_greeting_with_anything_else_is_not_only_one(message):
+    assert not only_greeting(message)

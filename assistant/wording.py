@@ -14,6 +14,9 @@ center in them, so they hold on knowledge bases the heads never saw:
   with no negation in it. The router, fitted on questions, sent "ok thanks!" to the search,
   which asked which page was meant; the small-talk head reads "that did not help" as thanks
   (0.96), so neither decides this alone.
+- `only_greeting`: every word of the message greets ("hi there", "good morning", "hello, how
+  are you?"). Triage reads the rest by embeddings, and "good morning" sat nearer a feature
+  request than "hi there" did: a greeting is no request, whatever it is near.
 - `too_vague`: one or two words ("error", "login issue"), or only pronouns and words that
   name no thing ("it doesn't work", "How do I change it?"). Asked with no earlier turn, there
   is nothing to tell what the customer means; the turn asks which of the pages its search
@@ -126,6 +129,18 @@ _THANKS_OR_GOODBYE = _listed(
     "thanks thank thankyou thx ty tysm cheers appreciate appreciated bye goodbye byebye"
 )
 
+# The words of a message that only greets, and those of which it needs one ("how are you"
+# alone is a question, "hi, how are you" a greeting).
+GREETING_WORDS = _listed(
+    """
+    hi hello hey heya hiya howdy yo greeting greetings good morning afternoon evening day there all
+    everyone everybody team folks guys how are you is it going doing what's up sup and to
+    """
+)
+_GREETS = _listed(
+    "hi hello hey heya hiya howdy yo greeting greetings morning afternoon evening day"
+)
+
 EXTRA_WORDS_ALLOWED = 1
 """Words outside small talk that a small-talk message may still have (a name, a filler)."""
 VAGUE_WORDS = 2
@@ -178,6 +193,13 @@ def only_thanks_or_goodbye(text: str) -> bool:
         and all(w in ACKNOWLEDGING_WORDS for w in said)
         and any(w in _THANKS_OR_GOODBYE for w in said)
     )
+
+
+def only_greeting(text: str) -> bool:
+    """Whether every word of the message is in `GREETING_WORDS` and one of them greets ("Hi
+    there!", "good afternoon"; not "hi, how do I book?", not "how are you")."""
+    said = words(text)
+    return bool(said) and all(w in GREETING_WORDS for w in said) and any(w in _GREETS for w in said)
 
 
 def too_vague(text: str) -> bool:
