@@ -29,7 +29,9 @@ says, and a turn that misses one is never answered with confidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+from assistant.wording import FUNCTION_WORDS
 
 # A run of letters, digits and inner `-`, `_` or `.`; checked for its digits below.
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
@@ -76,10 +78,63 @@ def names_row_key(question: str, key: str) -> bool:
 
 def missing_names(question: str, texts: Sequence[str]) -> frozenset[str]:
     """The question's identifiers and capitalised names (case-folded) that none of `texts`
-    contains as a whole token."""
+    says: as a whole token, written with dots ("U.S." for "US"), as the initials of capitalised
+    words ("United States"), or as the word a name derives from ("Japan" for "Japanese")."""
     asked = set(identifiers(question))
     asked |= {
-        name.casefold() for name in _NAME.findall(question) if name.casefold() not in _NOT_NAMES
+        name.casefold()
+        for name in _NAME.findall(question)
+        if name.casefold() not in _NOT_NAMES
+        # A capitalised "Before" in "Me Before You" is a title's word; "US" is a name.
+        and (name.isupper() or name.casefold() not in FUNCTION_WORDS)
     }
-    said = {t.casefold() for text in texts for t in _TOKEN.findall(text)}
-    return frozenset(asked - said)
+    said: set[str] = set()
+    for text in texts:
+        tokens = _TOKEN.findall(text)
+        said.update(t.casefold() for t in tokens)
+        said.update(t.replace(".", "").casefold() for t in tokens)
+        said.update(initials.casefold() for initials in _initials(tokens))
+    return frozenset(name for name in asked - said if not _derived(name, said))
+
+
+# Endings that make a name's adjective or plural: Japan-ese, Austria-n, Israel-i, Okta-s.
+_DERIVED_ENDINGS = ("s", "es", "n", "an", "ian", "ese", "ish", "i")
+MIN_ROOT_CHARS = 4
+
+
+def _derived(name: str, said: set[str]) -> bool:
+    """Whether `said` has the word `name` derives from ("japan"), or its plural ("oktas")."""
+    rooted = any(
+        name.endswith(ending)
+        and len(name) - len(ending) >= MIN_ROOT_CHARS
+        and name[: -len(ending)] in said
+        for ending in _DERIVED_ENDINGS
+    )
+    return rooted or f"{name}s" in said or f"{name}es" in said
+
+
+def _initials(tokens: Sequence[str]) -> Iterator[str]:
+    """The initials of each run of two to four capitalised words ("United States" -> "US")."""
+    run: list[str] = []
+    for token in [*tokens, ""]:
+        if token[:1].isupper() and token.isalpha():
+            run.append(token)
+            continue
+        for size in range(2, min(len(run), 4) + 1):
+            for start in range(len(run) - size + 1):
+                yield "".join(word[0] for word in run[start : start + size])
+        run = []
+
+
+def capitalised_words(texts: Sequence[str], limit: int) -> list[str]:
+    """Up to `limit` distinct capitalised words of `texts` (no function words), in order of
+    first appearance: the things a page names, as candidates for what a missing name is like."""
+    found: dict[str, None] = {}
+    for text in texts:
+        for token in _TOKEN.findall(text):
+            folded = token.casefold()
+            if token[:1].isupper() and token.isalpha() and folded not in FUNCTION_WORDS:
+                found.setdefault(folded)
+                if len(found) >= limit:
+                    return list(found)
+    return list(found)

@@ -42,6 +42,28 @@ def test_a_name_the_question_asks_about_that_no_chunk_says_is_missing():
 
 
 @pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("Which exchange in the US trades options?", "Options trade on U.S. exchanges."),
+        ("Which exchange in the US trades options?", "Exchanges of the United States."),
+        ("Why are the Japanese called Nippon?", "Japan is called Nippon."),
+        ("Is Okta supported?", "Several Oktas are supported."),
+        # A capitalised function word of a title names nothing: "Me Before You".
+        ("Did she also appear in Me Before You?", "She starred in a film."),
+    ],
+)
+def test_a_name_said_another_way_is_not_missing(question, said):
+    assert missing_names(question, [said]) == set()
+
+
+def test_a_name_is_missing_however_much_of_it_a_page_shares():
+    # "Quick" is a word of the page, not QuickBooks; "Logs" shares no root with "Login".
+    said = "Tallyho has a quick start. Logs are kept for a year."
+    assert missing_names("Does Tallyho integrate with QuickBooks?", [said]) == {"quickbooks"}
+    assert missing_names("Does it support OneLogin?", [said]) == {"onelogin"}
+
+
+@pytest.mark.parametrize(
     ("question", "key", "named"),
     [
         ("How much is the Growth plan?", "Growth", True),
