@@ -56,7 +56,8 @@ class Evidence:
     `sentences[i]` are chunk i's sentences and `similarity[i]` their cosines with the question;
     `features` has one row per chunk, columns as `FEATURES`; `rows[i]` are the indexes of chunk
     i's sentences that are table rows (read with their header, see `tables`); `headings[i]` is
-    the cosine of chunk i's own heading with the question (None without a heading).
+    the cosine of chunk i's own heading with the question (None without a heading);
+    `in_context[i]` are chunk i's sentences' cosines with the earlier user turn and the question.
     """
 
     chunks: list[RetrievedChunk]
@@ -65,6 +66,7 @@ class Evidence:
     features: np.ndarray
     rows: list[frozenset[int]] = field(default_factory=list)
     headings: list[float | None] = field(default_factory=list)
+    in_context: list[np.ndarray] = field(default_factory=list)
 
     def heading_similarity(self, chunk: int) -> float | None:
         return self.headings[chunk] if chunk < len(self.headings) else None
@@ -157,7 +159,12 @@ class EvidenceReader:
             float(sims[len(group)]) if len(sims) > len(group) else None
             for sims, group in zip(similarity, sentences, strict=True)
         ]
-        return Evidence(chunks, sentences, answerable, features, table_rows, heading_similarity)
+        in_context = [
+            sims[: len(group)] for sims, group in zip(similarity_in_context, sentences, strict=True)
+        ]
+        return Evidence(
+            chunks, sentences, answerable, features, table_rows, heading_similarity, in_context
+        )
 
 
 def _heading(chunk: RetrievedChunk) -> list[str]:

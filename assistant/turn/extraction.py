@@ -86,6 +86,7 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
         return ""
     top, chunk, index = ranked[0]
     if evidence.is_row(chunk, index):
+        index = _row_in_conversation(evidence, ranked, top)
         return _cited(evidence.sentences[chunk][index], chunk + 1)
     heading = evidence.heading_similarity(chunk)
     if heading is not None and heading >= float(evidence.similarity[chunk][index]):
@@ -117,6 +118,22 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
     passages = list(dict.fromkeys(c for c, _ in chosen))
     written = sorted(chosen, key=lambda ci: (passages.index(ci[0]), ci[1]))
     return " ".join(_cited(evidence.sentences[c][i], c + 1) for c, i in written)
+
+
+def _row_in_conversation(
+    evidence: Evidence, ranked: list[tuple[float, int, int]], top: float
+) -> int:
+    """The row of the best row's table that the conversation asks about: of the rows of its
+    chunk about as close to the question as the best (`NEAR`), the closest to the earlier user
+    turn and the question together. Rows share their header's words, so "Is it covered by
+    insurance?" is as close to every row of a fee table; after "What does a sports certificate
+    cost?" it asks about that row."""
+    _, chunk, best = ranked[0]
+    if chunk >= len(evidence.in_context):
+        return best
+    near = [i for score, c, i in ranked if c == chunk and score >= top - NEAR]
+    rows = [i for i in near if evidence.is_row(chunk, i)]
+    return max(rows, key=lambda i: (float(evidence.in_context[chunk][i]), i == best))
 
 
 def _cited(sentence: str, n: int) -> str:

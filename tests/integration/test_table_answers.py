@@ -168,3 +168,18 @@ def _help_center_assistant(
         model=chat_model,
         checkpointer=open_checkpointer(settings.checkpoint_path),
     )
+
+
+@pytest.mark.slow
+def test_a_follow_up_about_a_column_is_answered_with_the_row_the_conversation_asked_about(
+    settings: Settings, store: KnowledgeStore, chat_model: EmbeddedChatModel, tmp_path: Path
+) -> None:
+    # "How many devices can I use with it?" is as close to every row (they all say "Devices");
+    # it was answered, plainly, with the Pro row after a question about the Family plan.
+    assistant = _help_center_assistant(settings, store, chat_model, tmp_path)
+    first = assistant.ask("What does the Family plan cost?")
+    follow_up = assistant.ask("How many devices can I use with it?", thread_id=first.thread_id)
+    assert follow_up.outcome in {Outcome.ANSWERED, Outcome.HEDGED}, follow_up.text
+    assert follow_up.text.startswith("Plan: Family; Price: $14.99/month; Devices: 10."), (
+        follow_up.text
+    )

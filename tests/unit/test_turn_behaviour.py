@@ -206,6 +206,31 @@ def test_a_section_whose_heading_is_the_question_is_answered_from_its_start(head
     assert extractive_answer(evidence, 8) == expected
 
 
+def test_of_rows_about_as_close_to_a_follow_up_the_one_its_conversation_asks_about_answers():
+    rows = [
+        "Service: GP consultation; Covered: yes.",
+        "Service: Sports certificate; Covered: no.",
+        "Service: Travel vaccination; Covered: no.",
+    ]
+    evidence = Evidence(
+        chunks=[chunk(1)],
+        sentences=[rows],
+        # "Is it covered by insurance?": every row is about as close ...
+        similarity=[np.array([0.52, 0.50, 0.30])],
+        features=np.zeros((1, 1)),
+        rows=[frozenset({0, 1, 2})],
+        # ... after "What does a sports certificate cost?", the second is the one.
+        in_context=[np.array([0.40, 0.70, 0.35])],
+    )
+    assert extractive_answer(evidence, 8) == f"{rows[1]} [1]"
+    # A row far from the question is not chosen by the conversation alone.
+    evidence.in_context[0][2] = 0.9
+    assert extractive_answer(evidence, 8) == f"{rows[1]} [1]"
+    # Without the conversation's cosines (or with equal ones) the closest row answers.
+    evidence.in_context.clear()
+    assert extractive_answer(evidence, 8) == f"{rows[0]} [1]"
+
+
 def test_a_sentence_under_the_heading_that_matches_beats_a_closer_one_of_another_section():
     # "How do I rotate my API key?": the chunk of "Rotate a key" is the closer passage (its
     # heading), the sentence of "A key was leaked" the closer sentence (it says "API keys").
