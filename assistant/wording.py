@@ -212,18 +212,6 @@ def too_vague(text: str) -> bool:
     return all(stem in _GENERIC_STEMS for stem in content_stems(text))
 
 
-# Words that point at something the message itself does not name.
-_REFERS_BACK = re.compile(
-    r"\b(this|that|these|those|it|its|her|his|him|they|them|their|the one|such|there)\b",
-    re.IGNORECASE,
-)
-
-
-def refers_back(text: str) -> bool:
-    """Whether `text` points at something it does not name ("How much does it cost?")."""
-    return _REFERS_BACK.search(text) is not None
-
-
 def addresses_the_assistant(text: str) -> bool:
     """Whether the message speaks to the assistant about itself: it says "you" (or "bot",
     "AI", ...) and nothing of the customer's own ("my", "our"). "Where are you from?" does;

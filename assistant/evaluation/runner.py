@@ -219,8 +219,7 @@ def _answers(
         if assistant is not None:
             info.notes.append(
                 "rag: each question is a turn on a new thread that holds its earlier turns; "
-                "the graph searches with the previous user turn (and the ones before it that "
-                "it points back to) and the question."
+                "the graph searches with the previous user turn and the question."
             )
             if options.corpus is not None:
                 chunks = ingest_corpus(

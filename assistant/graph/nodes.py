@@ -23,12 +23,7 @@ from assistant.llm.gateway import choose, complete, stream
 from assistant.policy import OUT_OF_SCOPE, EscalationReason
 from assistant.schemas import Action, Answer, EscalationDecision, Outcome, RetrievedChunk
 from assistant.triage.prompts import NO_CONTEXT
-from assistant.triage.support_qa import (
-    Turn,
-    follow_up_query,
-    leaning_user_turns,
-    previous_user_turn,
-)
+from assistant.triage.support_qa import Turn, follow_up_query, previous_user_turn
 from assistant.turn.answer_candidates import answer_candidates
 from assistant.turn.citations import marker_regex, resolve_citations
 from assistant.turn.clarification import clarifying_question, vague_opening
@@ -341,11 +336,7 @@ def _previous_question(state: SupportState) -> str:
 
 
 def _search_query(state: SupportState) -> str:
-    earlier = leaning_user_turns(
-        Turn(role="user" if m.type == "human" else "assistant", text=m.text)
-        for m in _earlier_messages(state)
-    )
-    return follow_up_query(earlier, state["question"])
+    return follow_up_query(_previous_question(state), state["question"])
 
 
 def _last_user_turns(state: SupportState) -> str:

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.errors import InputError
 from assistant.jsonl import read_jsonl
-from assistant.wording import refers_back
 
 Answerability = Literal["ANSWERABLE", "PARTIAL", "UNANSWERABLE", "UNDERSPECIFIED"]
 
@@ -36,22 +35,6 @@ def previous_user_turn(history: Iterable[Turn]) -> str:
     question leans on."""
     users = [turn.text for turn in history if turn.role == "user"]
     return users[-1] if users else ""
-
-
-MAX_LEANING_TURNS = 3
-
-
-def leaning_user_turns(history: Iterable[Turn]) -> str:
-    """The last user turn of `history`, after the ones before it that it leans on: while a turn
-    points at something it does not name ("How much does it cost?" after "Can I freeze my
-    membership?"), the turn before it is read too, up to `MAX_LEANING_TURNS` turns. The graph
-    searches with them: "How do I request it?" after those two searched "How much does it
-    cost?" alone and was declined."""
-    users = [turn.text for turn in history if turn.role == "user"]
-    start = len(users) - 1
-    while start > 0 and len(users) - start < MAX_LEANING_TURNS and refers_back(users[start]):
-        start -= 1
-    return " ".join(users[max(start, 0) :])
 
 
 def follow_up_query(previous: str, question: str) -> str:

@@ -13,6 +13,7 @@ router is fitted the graph falls back to the calibrated choice of the base model
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +21,16 @@ import numpy as np
 from assistant.errors import InputError
 from assistant.knowledge.embedder import Embedder
 from assistant.turn.heads import LinearHead, load_head
-from assistant.wording import refers_back
 
 logger = logging.getLogger(__name__)
 
 SEARCH = "search"
 ROUTER_SIGNALS: tuple[str, ...] = ("length", "follows_a_turn", "refers_back", "context_cosine")
+# Words that point at something the message itself does not name.
+_REFERS_BACK = re.compile(
+    r"\b(this|that|these|those|it|its|her|his|him|they|them|their|the one|such|there)\b",
+    re.IGNORECASE,
+)
 
 
 def router_inputs(dim: int) -> list[str]:
@@ -46,7 +51,7 @@ def router_rows(embedder: Embedder, messages: list[str], contexts: list[str]) ->
         signals = [
             len(message.split()) / 20.0,
             follows,
-            1.0 if refers_back(message) else 0.0,
+            1.0 if _REFERS_BACK.search(message) else 0.0,
             float(a @ e) * follows,
         ]
         rows.append(np.concatenate([a, signals]))
