@@ -270,10 +270,16 @@ _PLAIN_HEADING = re.compile(r"^(?![-*+•]|\d+[.)]\s)[^\W_][^\n]{0,58}(?<![.!?,;
 _PLAIN_HEADING_WORDS = 8
 
 
-def plain_heading(line: str) -> bool:
-    """Whether `line` of a plain-text file reads as a heading (see `plain_text_blocks`)."""
-    line = line.strip()
-    return bool(_PLAIN_HEADING.match(line)) and len(line.split()) <= _PLAIN_HEADING_WORDS
+def split_heading(paragraph: str, *, more_follows: bool = False) -> tuple[str, str] | None:
+    """(heading, the text under it) when `paragraph` of a plain-text file opens on a heading
+    line: short, ending on no punctuation, with more lines after it in `paragraph` or, when
+    `more_follows`, another paragraph after it (see `plain_text_blocks`); else None."""
+    first, _, rest = paragraph.strip().partition("\n")
+    line = first.strip()
+    heading = bool(_PLAIN_HEADING.match(line)) and len(line.split()) <= _PLAIN_HEADING_WORDS
+    if heading and (rest.strip() or more_follows):
+        return " ".join(line.split()), rest.strip()
+    return None
 
 
 def plain_text_blocks(text: str) -> list[Block]:
@@ -293,11 +299,10 @@ def plain_text_blocks(text: str) -> list[Block]:
     section: tuple[str, ...] = ()
     bare = False  # the section's heading has no text under it yet
     for n, paragraph in enumerate(paragraphs):
-        first, _, rest = paragraph.partition("\n")
-        if plain_heading(first) and (rest.strip() or n + 1 < len(paragraphs)):
-            heading = " ".join(first.split())
+        found = split_heading(paragraph, more_follows=n + 1 < len(paragraphs))
+        if found is not None:
+            heading, paragraph = found
             section = (*section, heading) if bare else (heading,)
-            paragraph = rest.strip()
             bare = not paragraph
         if paragraph:
             blocks.append(Block("text", paragraph, section))

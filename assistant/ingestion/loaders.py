@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from assistant.errors import InputError
 from assistant.ingestion.binary_parser import BinaryParser
-from assistant.ingestion.chunking import plain_heading
+from assistant.ingestion.chunking import split_heading
 from assistant.schemas import DocFormat, Document
 
 FORMATS: dict[str, DocFormat] = {
@@ -208,7 +208,6 @@ def _first_heading(text: str, fmt: DocFormat) -> str:
         tag = soup.title or soup.find(re.compile(r"^h[1-6]$"))
         return " ".join(tag.get_text(" ").split()) if tag else ""
     if fmt == "plain":
-        # A heading line with text below it, as `plain_text_blocks` reads one.
-        first, _, rest = text.strip().partition("\n")
-        return " ".join(first.split()) if plain_heading(first) and rest.strip() else ""
+        found = split_heading(text)  # the heading the file opens on, as its chunks read it
+        return found[0] if found is not None else ""
     return ""

@@ -24,13 +24,13 @@ before it when the best one opens on it ("After that, ...", "This ...") and ever
 when the passage's own heading is closer to the question than the best sentence is (an FAQ's
 "## I lost my key fob" over "Report it at the front desk. A replacement fob costs €10 ...":
 the section is the answer, and its first step shares no word with the question); the rest of
-the best passage after it may join (help centers write conditions and next steps after an answer); a
-sentence before it only when it is nearly as close to the question (`NEAR_IN_PASSAGE`), and a
-sentence of another passage only when it is about as close as the best one (`NEAR`): the other
-passages a search keeps share the question's subject
-words ("scooter", "ride") without answering it, and filling the word budget from them put the
-answer fifth, after rules about age and parking. The best passage is written first, then the
-others in the order of their best chosen sentence, each in passage order.
+the best passage after it may join (help centers write conditions and next steps after an
+answer); a sentence before it only when it is nearly as close to the question
+(`NEAR_IN_PASSAGE`), and a sentence of another passage only when it is about as close as the
+best one (`NEAR`): the other passages a search keeps share the question's subject words
+("scooter", "ride") without answering it, and filling the word budget from them put the answer
+fifth, after rules about age and parking. The best passage is written first, then the others in
+the order of their best chosen sentence, each in passage order.
 
 A table row closest to the question is the answer alone ("Plan: Pro; Price: $9.99/month."):
 the rows around it are other plans, products or countries, and sentences added to reach the
@@ -86,7 +86,7 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
         return ""
     top, chunk, index = ranked[0]
     if evidence.is_row(chunk, index):
-        index = _row_in_conversation(evidence, ranked, top)
+        index = _row_in_conversation(evidence, ranked)
         return _cited(evidence.sentences[chunk][index], chunk + 1)
     heading = evidence.heading_similarity(chunk)
     if heading is not None and heading >= float(evidence.similarity[chunk][index]):
@@ -120,15 +120,13 @@ def extractive_answer(evidence: Evidence, sentences: int, words: int | None = No
     return " ".join(_cited(evidence.sentences[c][i], c + 1) for c, i in written)
 
 
-def _row_in_conversation(
-    evidence: Evidence, ranked: list[tuple[float, int, int]], top: float
-) -> int:
+def _row_in_conversation(evidence: Evidence, ranked: list[tuple[float, int, int]]) -> int:
     """The row of the best row's table that the conversation asks about: of the rows of its
     chunk about as close to the question as the best (`NEAR`), the closest to the earlier user
     turn and the question together. Rows share their header's words, so "Is it covered by
     insurance?" is as close to every row of a fee table; after "What does a sports certificate
     cost?" it asks about that row."""
-    _, chunk, best = ranked[0]
+    top, chunk, best = ranked[0]
     if chunk >= len(evidence.in_context):
         return best
     near = [i for score, c, i in ranked if c == chunk and score >= top - NEAR]
