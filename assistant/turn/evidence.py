@@ -26,7 +26,7 @@ from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
 from assistant.turn.answer_candidates import chunk_units
-from assistant.turn.identifiers import identifiers, names_any, names_row_key
+from assistant.turn.identifiers import asks_of_row, identifiers, names_any, names_row_key
 from assistant.turn.tables import row_key
 
 FEATURES: tuple[str, ...] = (
@@ -109,15 +109,13 @@ class EvidenceReader:
             similarity_in_context.append((block * in_context).sum(axis=1))
             start += len(group)
         named = identifiers(question)
-        for group, sims, sims_c, in_table in zip(
-            read, similarity, similarity_in_context, table_rows, strict=True
+        for chunk, group, sims, sims_c, in_table in zip(
+            chunks, read, similarity, similarity_in_context, table_rows, strict=True
         ):
             for i, unit in enumerate(group):
                 # "Code: V31; ..." for "What does V31 mean?", "Plan: Growth; ..." for "How much
                 # is the Growth plan?"
-                if names_any(unit, named) or (
-                    i in in_table and names_row_key(question, row_key(unit))
-                ):
+                if names_any(unit, named) or (i in in_table and asks_row(question, unit, chunk)):
                     sims[i] = sims_c[i] = IDENTIFIER_MATCH
         words = set(self.sparse.tokenize(question))
         known = set(self.sparse.tokenize(context))
@@ -165,6 +163,12 @@ class EvidenceReader:
         return Evidence(
             chunks, sentences, answerable, features, table_rows, heading_similarity, in_context
         )
+
+
+def asks_row(question: str, unit: str, chunk: RetrievedChunk) -> bool:
+    """Whether `question` names the table row `unit` of `chunk` and asks what it says."""
+    around = f"{chunk.title} {chunk.section}"
+    return names_row_key(question, row_key(unit)) and asks_of_row(question, unit, around)
 
 
 def _heading(chunk: RetrievedChunk) -> list[str]:

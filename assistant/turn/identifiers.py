@@ -18,6 +18,11 @@ numbers (the plan table scored 0.39, and the clarify head asked which page was m
 whose first cell the question names is that question's row, as a code's is (`names_row_key`):
 a key of two words or more named in any case ("video consultation"), a one-word key only
 capitalised as in the table ("Growth", not "email" for a row keyed "Email"), or an identifier.
+Naming the row is not enough when the question asks about something else of it: "Is SSO
+available on the Growth plan?" names the Growth row of a rate-limit table, and "How much does
+the Enterprise plan cost?" the Enterprise row of one without prices; read as perfect matches,
+both were answered with confidence by a row that does not say. `asks_of_row`: what the question
+asks beyond the row's name must be something the row, its page title or its heading speaks of.
 
 The other way round, a name the question asks about that no retrieved chunk contains
 ("Do you support SSO with OneLogin?" over a page that lists Okta, Azure AD and Google
@@ -31,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from assistant.wording import FUNCTION_WORDS
+from assistant.wording import FUNCTION_WORDS, content_stems, topic_stems
 
 # A run of letters, digits and inner `-`, `_` or `.`; checked for its digits below.
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)*")
@@ -45,6 +50,12 @@ _NOT_NAMES = frozenset({"i", "i'm", "i've", "i'd", "i'll", "ok", "okay", "hi", "
 MIN_DIGITS_ALONE = 3
 # "A" or "I" as a row's first cell names nothing a question could be asking about.
 MIN_KEY_CHARS = 2
+# Words that ask for an amount of money, and what says one in a row: a currency or its column.
+_AMOUNT_STEMS = frozenset(content_stems("much cost price pricing fee charge pay expensive cheap"))
+_MONEY = re.compile(
+    r"[€$£¥₹]|\b(?:EUR|USD|GBP|CHF|JPY|CAD|AUD|INR)\b|\b(?:price|cost|fee|charge)s?\b",
+    re.IGNORECASE,
+)
 
 
 def identifiers(text: str) -> frozenset[str]:
@@ -74,6 +85,21 @@ def names_row_key(question: str, key: str) -> bool:
     asked = [t.casefold() for t in _TOKEN.findall(question)]
     wanted = [w.casefold() for w in words]
     return any(asked[i : i + len(wanted)] == wanted for i in range(len(asked) - len(wanted) + 1))
+
+
+def asks_of_row(question: str, unit: str, around: str = "") -> bool:
+    """Whether what `question` asks beyond naming the row `unit` (its first cell, with that
+    cell's column name) is something the row or `around` (the page title and heading above
+    its table) speaks of; a question that asks for an amount ("How much ...?") is answered by
+    a row that holds a price."""
+    naming = set(content_stems(unit.split("; ", 1)[0]))
+    asked = [stem for stem in topic_stems(question) if stem not in naming]
+    if not asked:
+        return True
+    held = set(content_stems(f"{unit} {around}"))
+    if any(stem in held for stem in asked):
+        return True
+    return any(stem in _AMOUNT_STEMS for stem in asked) and bool(_MONEY.search(unit))
 
 
 def missing_names(question: str, texts: Sequence[str]) -> frozenset[str]:

@@ -574,6 +574,9 @@ def test_a_table_row_whose_first_cell_the_question_names_is_read_as_a_perfect_ma
     assert list(evidence.similarity[0] == 1.0) == [False, False, True]
     prose = reader.read("How much is the Growth plan?", "", [chunk(2)])
     assert (prose.similarity[0] < 1.0).all()  # a prose sentence is never a row
+    # Named, but asked about something the row does not say.
+    sso = reader.read("Is SSO available on the Growth plan?", "", [plans])
+    assert (sso.similarity[0] < 1.0).all()
 
 
 def test_a_run_can_leave_the_fitted_judges_clarify_head_out(settings, tmp_path: Path):

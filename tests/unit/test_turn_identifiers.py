@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.turn.identifiers import identifiers, missing_names, names_any, names_row_key
+from assistant.turn.identifiers import (
+    asks_of_row,
+    identifiers,
+    missing_names,
+    names_any,
+    names_row_key,
+)
 from assistant.turn.tables import row_key, row_units
 
 
@@ -90,3 +96,30 @@ def test_a_row_units_key_is_its_first_cell_under_any_header():
     assert row_key(unit) == "Travel vaccination"
     (unit,) = row_units(["Service", "Fee"], ["GP consultation (in person)", "€60"])
     assert row_key(unit) == "GP consultation"
+
+
+RATE_LIMITS = "Plan: Growth; Requests per minute: 600; Burst: 100."
+PRICES = "City: Warsaw; Unlock fee: 3.50 PLN; Per minute: 0.89 PLN; Day pass: 39 PLN."
+
+
+@pytest.mark.parametrize(
+    ("question", "unit", "around", "asks"),
+    [
+        # The row, its page title or its heading says what is asked.
+        ("What's the rate limit on the Growth plan?", RATE_LIMITS, "Rate limits", True),
+        ("How many requests per minute on Growth?", RATE_LIMITS, "", True),
+        ("How much is a day pass in Warsaw?", PRICES, "Prices by city", True),
+        # Nothing asked beyond the row's name: the whole row answers.
+        ("Tell me about the Growth plan", RATE_LIMITS, "Rate limits", True),
+        ("What about Growth?", RATE_LIMITS, "", True),
+        # An amount, of a row with a price.
+        ("How much does the Growth plan cost?", "Plan: Growth; Price: $29/month.", "", True),
+        ("What does the Growth plan cost?", "Plan: Growth; Monthly: 29 EUR.", "", True),
+        # Something else of the row.
+        ("Is SSO available on the Growth plan?", RATE_LIMITS, "Rate limits", False),
+        ("How much does the Growth plan cost?", RATE_LIMITS, "Rate limits", False),
+        ("Do I need a licence in Warsaw?", PRICES, "Prices by city", False),
+    ],
+)
+def test_a_named_row_answers_only_what_it_or_its_page_speaks_of(question, unit, around, asks):
+    assert asks_of_row(question, unit, around) is asks
