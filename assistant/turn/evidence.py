@@ -26,8 +26,7 @@ from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sparse import SparseEncoder
 from assistant.schemas import RetrievedChunk
 from assistant.turn.answer_candidates import chunk_units
-from assistant.turn.identifiers import asks_of_row, identifiers, names_any, names_row_key
-from assistant.turn.tables import row_key
+from assistant.turn.identifiers import asks_of_row, identifiers, names_any, names_row
 
 FEATURES: tuple[str, ...] = (
     "dense",
@@ -109,13 +108,19 @@ class EvidenceReader:
             similarity_in_context.append((block * in_context).sum(axis=1))
             start += len(group)
         named = identifiers(question)
+        naming = _row_naming_turn(question, context, chunks, read, table_rows)
         for chunk, group, sims, sims_c, in_table in zip(
             chunks, read, similarity, similarity_in_context, table_rows, strict=True
         ):
+            around = f"{chunk.title} {chunk.section}"
             for i, unit in enumerate(group):
                 # "Code: V31; ..." for "What does V31 mean?", "Plan: Growth; ..." for "How much
                 # is the Growth plan?"
-                if names_any(unit, named) or (i in in_table and asks_row(question, unit, chunk)):
+                if names_any(unit, named) or (
+                    i in in_table
+                    and names_row(naming, unit, around)
+                    and asks_of_row(question, unit, around)
+                ):
                     sims[i] = sims_c[i] = IDENTIFIER_MATCH
         words = set(self.sparse.tokenize(question))
         known = set(self.sparse.tokenize(context))
@@ -165,10 +170,25 @@ class EvidenceReader:
         )
 
 
-def asks_row(question: str, unit: str, chunk: RetrievedChunk) -> bool:
-    """Whether `question` names the table row `unit` of `chunk` and asks what it says."""
-    around = f"{chunk.title} {chunk.section}"
-    return names_row_key(question, row_key(unit)) and asks_of_row(question, unit, around)
+def _row_naming_turn(
+    question: str,
+    context: str,
+    chunks: Sequence[RetrievedChunk],
+    read: Sequence[Sequence[str]],
+    table_rows: Sequence[frozenset[int]],
+) -> str:
+    """The turn whose row names count: the question, or, where it names no row of the search
+    and an earlier turn does, that turn ("And a large one?" then "What's the max weight for
+    that?" asks of the Large row)."""
+    rows = [
+        (unit, f"{chunk.title} {chunk.section}")
+        for chunk, group, in_table in zip(chunks, read, table_rows, strict=True)
+        for i, unit in enumerate(group)
+        if i in in_table
+    ]
+    if not context.strip() or any(names_row(question, unit, around) for unit, around in rows):
+        return question
+    return context
 
 
 def _heading(chunk: RetrievedChunk) -> list[str]:

@@ -16,8 +16,9 @@ A table is looked up by its rows' first cells: "How much is the Growth plan?" as
 row "Plan: Growth; Price: $29; ...", which the embedder placed below a passage about invoice
 numbers (the plan table scored 0.39, and the clarify head asked which page was meant). A row
 whose first cell the question names is that question's row, as a code's is (`names_row_key`):
-a key of two words or more named in any case ("video consultation"), a one-word key only
-capitalised as in the table ("Growth", not "email" for a row keyed "Email"), or an identifier.
+a key of two words or more named in any case ("video consultation"), a one-word key
+capitalised as in the table ("Growth", not "email" for a row keyed "Email") or beside a word of
+its column or page ("a medium parcel" in a table of parcel sizes), or an identifier.
 Naming the row is not enough when the question asks about something else of it: "Is SSO
 available on the Growth plan?" names the Growth row of a rate-limit table, and "How much does
 the Enterprise plan cost?" the Enterprise row of one without prices; read as perfect matches,
@@ -36,6 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from assistant.turn.tables import row_key
 from assistant.wording import FUNCTION_WORDS, content_stems, topic_stems
 
 # A run of letters, digits and inner `-`, `_` or `.`; checked for its digits below.
@@ -50,6 +52,7 @@ _NOT_NAMES = frozenset({"i", "i'm", "i've", "i'd", "i'll", "ok", "okay", "hi", "
 MIN_DIGITS_ALONE = 3
 # "A" or "I" as a row's first cell names nothing a question could be asking about.
 MIN_KEY_CHARS = 2
+_STANDS_FOR_A_NOUN = frozenset({"one", "ones"})
 # Words that ask for an amount of money, and what says one in a row: a currency or its column.
 _AMOUNT_STEMS = frozenset(content_stems("much cost price pricing fee charge pay expensive cheap"))
 _MONEY = re.compile(
@@ -75,16 +78,41 @@ def names_any(text: str, named: frozenset[str]) -> bool:
     return bool(named) and not named.isdisjoint(t.casefold() for t in _TOKEN.findall(text))
 
 
-def names_row_key(question: str, key: str) -> bool:
-    """Whether `question` names the table row whose first cell is `key` (see the module)."""
+def names_row_key(question: str, key: str, around: str = "") -> bool:
+    """Whether `question` names the table row whose first cell is `key` (see the module); a
+    one-word key in lower case counts beside a word of `around` (the key's column name and the
+    table's page title and heading): "a medium parcel" under "Parcel sizes and prices" names
+    the row "Size: Medium", "my email" names no row "Email"."""
     words = _TOKEN.findall(key)
     if len(key) < MIN_KEY_CHARS or not any(_LETTER.search(word) for word in words):
         return False
-    if len(words) == 1 and not identifiers(key):
-        return re.search(rf"(?<![\w-]){re.escape(words[0])}(?![\w-])", question) is not None
     asked = [t.casefold() for t in _TOKEN.findall(question)]
     wanted = [w.casefold() for w in words]
+    if len(words) == 1 and not identifiers(key):
+        if re.search(rf"(?<![\w-]){re.escape(words[0])}(?![\w-])", question):
+            return True
+        return _beside(asked, wanted[0], set(content_stems(around)))
     return any(asked[i : i + len(wanted)] == wanted for i in range(len(asked) - len(wanted) + 1))
+
+
+def names_row(question: str, unit: str, around: str = "") -> bool:
+    """`names_row_key` for the row unit `unit` ("Size: Medium; Price: ..."), with its first
+    cell's column name read as part of `around`."""
+    first = unit.split("; ", 1)[0]
+    column = first.split(": ", 1)[0] if ": " in first else ""
+    return names_row_key(question, row_key(unit), f"{column} {around}")
+
+
+def _beside(tokens: list[str], word: str, stems: set[str]) -> bool:
+    """Whether `word` is among `tokens` next to a token whose stem is in `stems`."""
+    for i, token in enumerate(tokens):
+        if token != word:
+            continue
+        neighbours = tokens[max(i - 1, 0) : i] + tokens[i + 1 : i + 2]
+        # "a large one": "one" stands for the noun of the table ("parcel").
+        if any(n in _STANDS_FOR_A_NOUN or set(content_stems(n)) & stems for n in neighbours):
+            return True
+    return False
 
 
 def asks_of_row(question: str, unit: str, around: str = "") -> bool:

@@ -39,10 +39,10 @@ from assistant.turn.identifiers import (
     identifiers,
     missing_names,
     names_any,
-    names_row_key,
+    names_row,
 )
 from assistant.turn.routing import router_inputs, router_rows
-from assistant.turn.tables import row_key, table_rows
+from assistant.turn.tables import table_rows
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ class FittedJudge:
         named = identifiers(question)
         return not any(
             names_any(c.text, named)
-            or any(names_row_key(question, row_key(row)) for row in table_rows(c.text))
+            or any(names_row(question, row, f"{c.title} {c.section}") for row in table_rows(c.text))
             for c in chunks
         )
 

@@ -579,6 +579,24 @@ def test_a_table_row_whose_first_cell_the_question_names_is_read_as_a_perfect_ma
     assert (sso.similarity[0] < 1.0).all()
 
 
+def test_a_follow_up_that_names_no_row_asks_of_the_row_its_earlier_turn_named():
+    reader = EvidenceReader(HashEmbedder(64))
+    sizes = chunk(1).model_copy(
+        update={
+            "title": "Parcel sizes",
+            "text": "| Size | Max weight |\n| --- | --- |\n| Small | 5 kg |\n| Large | 25 kg |",
+        }
+    )
+
+    weight = reader.read("What's the max weight for that?", "And a large one?", [sizes])
+    assert list(weight.similarity[0] == 1.0) == [False, True]
+    # Its own row name wins; and a question the row does not speak of is no row's.
+    small = reader.read("And a small one?", "What's the max weight of a large parcel?", [sizes])
+    assert list(small.similarity[0] == 1.0) == [True, False]
+    cancel = reader.read("How do I cancel it?", "And a large one?", [sizes])
+    assert (cancel.similarity[0] < 1.0).all()
+
+
 def test_a_run_can_leave_the_fitted_judges_clarify_head_out(settings, tmp_path: Path):
     settings.answer_mode = "generative"
     reader = EvidenceReader(HashEmbedder(64))

@@ -9,6 +9,7 @@ from assistant.turn.identifiers import (
     identifiers,
     missing_names,
     names_any,
+    names_row,
     names_row_key,
 )
 from assistant.turn.tables import row_key, row_units
@@ -123,3 +124,21 @@ PRICES = "City: Warsaw; Unlock fee: 3.50 PLN; Per minute: 0.89 PLN; Day pass: 39
 )
 def test_a_named_row_answers_only_what_it_or_its_page_speaks_of(question, unit, around, asks):
     assert asks_of_row(question, unit, around) is asks
+
+
+@pytest.mark.parametrize(
+    ("question", "unit", "around", "named"),
+    [
+        # A one-word key in lower case, beside a word of its column or page.
+        ("How much is a medium parcel?", "Size: Medium; Price: 6.49 EUR.", "Parcel sizes", True),
+        ("how much is the growth plan?", "Plan: Growth; Price: $29.", "", True),
+        ("Max weight of the large size?", "Size: Large; Max weight: 25 kg.", "", True),
+        # Not beside one: an ordinary word.
+        ("How do I change my email?", "Channel: Email; Reply within: 24 hours.", "Contact", False),
+        ("Is the print too large?", "Size: Large; Max weight: 25 kg.", "Parcel sizes", False),
+    ],
+)
+def test_a_one_word_key_in_lower_case_names_its_row_beside_a_word_of_its_table(
+    question, unit, around, named
+):
+    assert names_row(question, unit, around) is named
