@@ -34,13 +34,16 @@ EscalationReason = Literal[
     "dispute",
     "money_missing",
     "account_action",
+    "loss_or_damage",
     "unanswerable",
     "human_requested",
     "unresolved",
     "none",
 ]
 """Why a request goes to a human. ``safety``: someone is hurt or in danger (an injury, an
-accident, a fire or an overheating device, a threat, a medical emergency); ``unanswerable``:
+accident, a fire or an overheating device, a threat, a medical emergency); ``loss_or_damage``:
+something of the customer's was lost, stolen or damaged (a claim a person handles);
+``unanswerable``:
 the knowledge base has no answer; ``human_requested``: the customer asked for a person;
 ``unresolved``: a logged answer got negative feedback; ``none``: no escalation. The others
 come from a policy's categories."""

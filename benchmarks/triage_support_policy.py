@@ -7,7 +7,9 @@ kinds of product, labelled with the support policy's categories. The dev half (d
 notes app, thermostat, shop, streaming) was looked at while choosing the rule; the test half
 (bike share, online courses, budgeting app, project SaaS, fitness watch) only scored at the
 end; the unseen file (gym, airline, bank app, game, school portal) was written and labelled
-before the engine read it, when the rule for questions that only ask came in. Per
+before the engine read it, when the rule for questions that only ask came in; the loss file
+(home insurance, parcels, gym, airline, ...: things lost, stolen or damaged, and questions
+near them) was written and labelled before the `loss_or_damage` category came in. Per
 category: the share of its messages read as it (recall). *before*: nearest phrase; *now*: the
 engine. *how-to/feature at high or urgent*:
 the share of how-to questions and feature requests given priority high or urgent (they jump a
@@ -28,7 +30,7 @@ from assistant.settings import Settings
 from assistant.triage.zero_shot import ZeroShotTriage
 
 DATA = Path(__file__).resolve().parent / "data"
-HALVES = ("dev", "test", "unseen")
+HALVES = ("dev", "test", "unseen", "loss")
 QUESTIONS = ("how_to", "feature_request")
 
 

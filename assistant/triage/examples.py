@@ -78,6 +78,7 @@ REASON_PHRASES: dict[EscalationReason, str] = {
     "dispute": "Disputed transaction",
     "money_missing": "Money missing or delayed",
     "account_action": "Account action needed",
+    "loss_or_damage": "Something lost, stolen or damaged",
     "unanswerable": "No answer in the knowledge base",
     "human_requested": "Customer asked for a person",
     "unresolved": "Unresolved request",

@@ -173,6 +173,31 @@ def test_someone_hurt_or_in_danger_is_urgent_and_goes_to_a_person_on_any_product
     assert support_policy().categories["safety"].reason == "safety"
 
 
+def test_something_lost_stolen_or_damaged_goes_to_a_person_at_high_priority(
+    settings: Settings, embedder: Embedder
+) -> None:
+    # Before the category, the first two were out of scope: the turn then declined them with
+    # "I do not have that information" where the help center had no page for them.
+    reader = load_zero_shot(settings, embedder)
+    for message in (
+        "Water is pouring through my ceiling right now!",
+        "Someone stole my phone from the locker room",
+        "The courier lost my package",
+    ):
+        reading = reader(message)
+        assert (reading.category, reading.priority, reading.needs_human) == (
+            "loss_or_damage",
+            "high",
+            True,
+        ), message
+    assert support_policy().categories["loss_or_damage"].reason == "loss_or_damage"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
+    rows = [json.loads(line) for line in (path / "support_triage_loss.jsonl").open()]
+    lost = [r["text"] for r in rows if r["category"] == "loss_or_damage"]
+    read = [r.result.category for r in support_reader(embedder, settings).read(lost)]
+    assert read.count("loss_or_damage") / len(lost) >= 0.6
+
+
 def test_crash_fire_and_broken_in_the_software_sense_are_not_safety(
     settings: Settings, embedder: Embedder
 ) -> None:

@@ -55,6 +55,7 @@ REASONS = {
     "dispute": "a dispute",
     "money_missing": "missing money",
     "account_action": "an account action",
+    "loss_or_damage": "something lost, stolen or damaged",
     "unanswerable": "the knowledge base has no answer",
     "human_requested": "the customer asked for a person",
     "unresolved": "unresolved",
