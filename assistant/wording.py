@@ -4,11 +4,9 @@ Rules that read the message as a whole, with no fitted weights and nothing of an
 center in them, so they hold on knowledge bases the heads never saw:
 
 - `small_talk_as_a_whole`: every word of the message is small talk or a function word, but
-  for at most `EXTRA_WORDS_ALLOWED` (a name, a filler; the decide step searches the message
-  all the same when that word is one the help center's pages say: "I want to make a
-  claim"). The router and the small-talk head read an embedding, and an embedding of "What
-  happens when everyone leaves home in Eco mode?" sits near "goodbye"; its words say it is a
-  question about something else.
+  for at most `EXTRA_WORDS_ALLOWED` (a name, a filler). The router and the small-talk head
+  read an embedding, and an embedding of "What happens when everyone leaves home in Eco
+  mode?" sits near "goodbye"; its words say it is a question about something else.
 - `addresses_the_assistant`: a question about the assistant itself ("Where are you from?")
   speaks to it and not about the customer's own things ("Where is my order from?").
 - `only_thanks_or_goodbye`: every word of the message thanks, closes or acknowledges ("ok
@@ -174,11 +172,8 @@ def content_stems(text: str) -> list[str]:
 
 
 def beyond_small_talk(text: str) -> list[str]:
-    """The message's words that are neither small talk nor function words (compared by
-    stem), as written."""
-    content = [w for w in words(text) if w not in FUNCTION_WORDS]
-    stems = _stemmer().stemWords(content)
-    return [w for w, s in zip(content, stems, strict=True) if s not in _SMALL_TALK_STEMS]
+    """The stems of the message's words that are neither small talk nor function words."""
+    return [s for s in content_stems(text) if s not in _SMALL_TALK_STEMS]
 
 
 def small_talk_as_a_whole(text: str) -> bool:

@@ -31,7 +31,7 @@ from assistant.turn.extraction import extractive_answer
 from assistant.turn.instructions import without_instructions
 from assistant.turn.release import Released, release
 from assistant.turn.small_talk import is_small_talk
-from assistant.wording import beyond_small_talk, only_thanks_or_goodbye
+from assistant.wording import only_thanks_or_goodbye
 
 Update = dict[str, Any]
 
@@ -53,8 +53,7 @@ def triage(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
 
 def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     """Pick the next step among a fixed set: the fitted router, or the model's constrained
-    choice; a reply only to a message that is small talk as a whole (`is_small_talk`) and
-    says no word of the tenant's pages beyond small talk (`_says_what_the_pages_say`), and
+    choice; a reply only to a message that is small talk as a whole (`is_small_talk`), and
     always to one that only thanks or says goodbye (`only_thanks_or_goodbye`), a hand-over
     only to one that triage (where it ran) says needs a person; the rest is searched. A
     search (and a clarifying question, which names what a search finds) starts with the
@@ -68,13 +67,9 @@ def decide(state: SupportState, *, deps: GraphDeps, turn: TurnConfig) -> Update:
     if (
         label == "reply"
         and turn.small_talk_whole
-        and (
-            not is_small_talk(state["question"], deps.small_talk)
-            or _says_what_the_pages_say(state, deps)
-        )
+        and not is_small_talk(state["question"], deps.small_talk)
     ):
-        # A question that only reads like small talk ("... leaves home in Eco mode?", "I want
-        # to make a claim").
+        # A question that only reads like small talk ("... leaves home in Eco mode?").
         label = "search"
     elif label == "search" and only_thanks_or_goodbye(state["question"]):
         # The router, fitted on questions, searched "ok thanks!" and asked which page was meant.
@@ -330,17 +325,6 @@ def _history_text(state: SupportState) -> str:
         f"{'Customer' if m.type == 'human' else 'Agent'}: {m.text}"
         for m in _earlier_messages(state)
     )
-
-
-def _says_what_the_pages_say(state: SupportState, deps: GraphDeps) -> bool:
-    """Whether the words of the message beyond small talk (a name, a filler, or a topic) are
-    words of the tenant's pages: "I want to make a claim" is small talk but for "claim", which
-    an insurer's pages say; "Thanks, bye Sam!" keeps its reply."""
-    extra = beyond_small_talk(state["question"])
-    if not extra:
-        return False
-    found = deps.retriever.search(" ".join(extra), tenant=state["tenant"], k=1, mode="sparse")
-    return bool(found)
 
 
 def _previous_question(state: SupportState) -> str:

@@ -44,10 +44,6 @@ ARTICLES = {
         "Network, choose your network and enter its password. If the connection fails, move the "
         "router closer or restart the thermostat by holding the ring for 10 seconds."
     ),
-    "Warranty claims": (
-        "The Hearth thermostat has a two-year warranty. To make a claim, send the serial number "
-        "from the back of the thermostat and a photo of the fault to warranty@hearth.example."
-    ),
     "Change the temperature unit": (
         "The thermostat shows Celsius by default. To switch to Fahrenheit, open Settings > "
         "Display > Units on the thermostat, or Settings > Units in the app. The schedule is "
@@ -90,21 +86,6 @@ def test_a_question_that_reads_like_a_goodbye_is_searched(assistant: Assistant) 
     assert answer.action is Action.RETRIEVE, answer.text
     assert answer.outcome is not Outcome.ANSWERED_DIRECTLY
     assert answer.text != DEFAULT_REPLIES["goodbye"]
-
-
-def test_small_talk_but_for_a_word_of_the_pages_is_searched(assistant: Assistant) -> None:
-    # The shipped router replies to it (a fun fact, 0.51), and its words but "claim" are
-    # small talk: it got the out-of-scope reply on an insurer's help center.
-    answer = assistant.ask("I want to make a claim")
-    assert answer.action is Action.RETRIEVE, answer.text
-    assert answer.outcome is not Outcome.ANSWERED_DIRECTLY
-
-
-def test_small_talk_with_a_name_the_pages_do_not_say_keeps_its_reply(
-    assistant: Assistant,
-) -> None:
-    answer = assistant.ask("Thanks, bye Sam!")
-    assert answer.outcome is Outcome.ANSWERED_DIRECTLY, answer.text
 
 
 def test_a_greeting_still_gets_the_greeting(assistant: Assistant) -> None:
