@@ -121,7 +121,10 @@ def test_erasure_and_retention_delete_threads_from_every_postgres_table(
 ) -> None:
     first = replica(settings, postgres_url, tmp_path, "a", decision="search")
     try:
-        anna = first.ask("Anna's parcel PELICAN-5520 is late", user="anna").thread_id or ""
+        anna = (
+            first.ask("Can Anna change the locker for parcel PELICAN-5520?", user="anna").thread_id
+            or ""
+        )
         first.ask("And now?", thread_id=anna)  # a later turn without the user is hers too
         ben = first.ask("Ben's parcel is late", user="ben").thread_id or ""
         tables = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
