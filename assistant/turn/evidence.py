@@ -112,7 +112,7 @@ class EvidenceReader:
         for chunk, group, sims, sims_c, in_table in zip(
             chunks, read, similarity, similarity_in_context, table_rows, strict=True
         ):
-            around = f"{chunk.title} {chunk.section}"
+            around = table_page(chunk)
             for i, unit in enumerate(group):
                 # "Code: V31; ..." for "What does V31 mean?", "Plan: Growth; ..." for "How much
                 # is the Growth plan?"
@@ -170,6 +170,12 @@ class EvidenceReader:
         )
 
 
+def table_page(chunk: RetrievedChunk) -> str:
+    """What stands above a chunk's tables: its page title and heading path (a row's key and
+    what a question asks of it are also read against these: "Parcel sizes and prices")."""
+    return f"{chunk.title} {chunk.section}"
+
+
 def _row_naming_turn(
     question: str,
     context: str,
@@ -181,7 +187,7 @@ def _row_naming_turn(
     and an earlier turn does, that turn ("And a large one?" then "What's the max weight for
     that?" asks of the Large row)."""
     rows = [
-        (unit, f"{chunk.title} {chunk.section}")
+        (unit, table_page(chunk))
         for chunk, group, in_table in zip(chunks, read, table_rows, strict=True)
         for i, unit in enumerate(group)
         if i in in_table

@@ -31,6 +31,7 @@ from assistant.turn.evidence import (
     TURN_FEATURES,
     EvidenceReader,
     spread_features,
+    table_page,
     turn_features,
 )
 from assistant.turn.heads import LinearHead, load_head
@@ -238,7 +239,7 @@ class FittedJudge:
         named = identifiers(question)
         return not any(
             names_any(c.text, named)
-            or any(names_row(question, row, f"{c.title} {c.section}") for row in table_rows(c.text))
+            or any(names_row(question, row, table_page(c)) for row in table_rows(c.text))
             for c in chunks
         )
 
