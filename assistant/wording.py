@@ -202,14 +202,17 @@ def only_greeting(text: str) -> bool:
     return bool(said) and all(w in GREETING_WORDS for w in said) and any(w in _GREETS for w in said)
 
 
-# Words that ask without naming what is asked about ("Tell me about the Growth plan").
-_ASKING_STEMS = _stems(_listed("tell know explain describe detail details about more"))
+# Generic words, and words that ask without naming what is asked about ("Tell me about the
+# Growth plan").
+_NO_TOPIC_STEMS = _GENERIC_STEMS | _stems(
+    _listed("tell know explain describe detail details about more")
+)
 
 
 def topic_stems(text: str) -> list[str]:
     """The stems of the message's words that name what it is about: neither function words,
     nor `GENERIC_WORDS`, nor words of asking ("tell", "explain")."""
-    return [s for s in content_stems(text) if s not in _GENERIC_STEMS | _ASKING_STEMS]
+    return [s for s in content_stems(text) if s not in _NO_TOPIC_STEMS]
 
 
 def too_vague(text: str) -> bool:

@@ -108,18 +108,15 @@ class EvidenceReader:
             similarity_in_context.append((block * in_context).sum(axis=1))
             start += len(group)
         named = identifiers(question)
-        naming = _row_naming_turn(question, context, chunks, read, table_rows)
-        for chunk, group, sims, sims_c, in_table in zip(
-            chunks, read, similarity, similarity_in_context, table_rows, strict=True
+        named_rows = _named_rows(question, context, chunks, read, table_rows)
+        for k, (chunk, group, sims, sims_c) in enumerate(
+            zip(chunks, read, similarity, similarity_in_context, strict=True)
         ):
-            around = table_page(chunk)
             for i, unit in enumerate(group):
                 # "Code: V31; ..." for "What does V31 mean?", "Plan: Growth; ..." for "How much
                 # is the Growth plan?"
                 if names_any(unit, named) or (
-                    i in in_table
-                    and names_row(naming, unit, around)
-                    and asks_of_row(question, unit, around)
+                    (k, i) in named_rows and asks_of_row(question, unit, table_page(chunk))
                 ):
                     sims[i] = sims_c[i] = IDENTIFIER_MATCH
         words = set(self.sparse.tokenize(question))
@@ -176,25 +173,28 @@ def table_page(chunk: RetrievedChunk) -> str:
     return f"{chunk.title} {chunk.section}"
 
 
-def _row_naming_turn(
+def _named_rows(
     question: str,
     context: str,
     chunks: Sequence[RetrievedChunk],
     read: Sequence[Sequence[str]],
     table_rows: Sequence[frozenset[int]],
-) -> str:
-    """The turn whose row names count: the question, or, where it names no row of the search
-    and an earlier turn does, that turn ("And a large one?" then "What's the max weight for
+) -> set[tuple[int, int]]:
+    """(chunk, unit) of the table rows the question names; where it names none of the search
+    and the earlier turn does, that turn's ("And a large one?" then "What's the max weight for
     that?" asks of the Large row)."""
     rows = [
-        (unit, table_page(chunk))
-        for chunk, group, in_table in zip(chunks, read, table_rows, strict=True)
+        (k, i, unit, table_page(chunk))
+        for k, (chunk, group, in_table) in enumerate(zip(chunks, read, table_rows, strict=True))
         for i, unit in enumerate(group)
         if i in in_table
     ]
-    if not context.strip() or any(names_row(question, unit, around) for unit, around in rows):
-        return question
-    return context
+    for turn in (question, context):
+        if turn.strip():
+            named = {(k, i) for k, i, unit, around in rows if names_row(turn, unit, around)}
+            if named:
+                return named
+    return set()
 
 
 def _heading(chunk: RetrievedChunk) -> list[str]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from assistant.turn.tables import row_key
+from assistant.turn.tables import key_cell, row_key
 from assistant.wording import FUNCTION_WORDS, content_stems, topic_stems
 
 # A run of letters, digits and inner `-`, `_` or `.`; checked for its digits below.
@@ -98,7 +98,7 @@ def names_row_key(question: str, key: str, around: str = "") -> bool:
 def names_row(question: str, unit: str, around: str = "") -> bool:
     """`names_row_key` for the row unit `unit` ("Size: Medium; Price: ..."), with its first
     cell's column name read as part of `around`."""
-    first = unit.split("; ", 1)[0]
+    first = key_cell(unit)
     column = first.split(": ", 1)[0] if ": " in first else ""
     return names_row_key(question, row_key(unit), f"{column} {around}")
 
@@ -120,7 +120,7 @@ def asks_of_row(question: str, unit: str, around: str = "") -> bool:
     cell's column name) is something the row or `around` (the page title and heading above
     its table) speaks of; a question that asks for an amount ("How much ...?") is answered by
     a row that holds a price."""
-    naming = set(content_stems(unit.split("; ", 1)[0]))
+    naming = set(content_stems(key_cell(unit)))
     asked = [stem for stem in topic_stems(question) if stem not in naming]
     if not asked:
         return True

@@ -117,12 +117,17 @@ def row_units(header: list[str], row: list[str], *, max_chars: int = 300) -> lis
     return [_sentence("; ".join([key, *piece])) for piece in pieces] or [_sentence(key)]
 
 
+def key_cell(unit: str) -> str:
+    """The first cell of a row unit with its column name, as `row_units` writes it ("Plan:
+    Growth; ..." -> "Plan: Growth"; "Growth" where the column has no name)."""
+    return unit.split("; ", 1)[0].rstrip(".")
+
+
 def row_key(unit: str) -> str:
     """The first cell of a row unit as `row_units` writes it ("Plan: Growth; ..." -> "Growth"),
     without what it says in brackets: "GP consultation (in person)" is asked about as "GP
     consultation"."""
-    first = unit.split("; ", 1)[0].rstrip(".")
-    return " ".join(_BRACKETED.sub(" ", first.split(": ", 1)[-1]).split())
+    return " ".join(_BRACKETED.sub(" ", key_cell(unit).split(": ", 1)[-1]).split())
 
 
 def _is_table_start(line: str, following: str) -> bool:

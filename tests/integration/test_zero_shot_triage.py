@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -159,17 +160,27 @@ SOFTWARE_SENSE = {
 }
 
 
+def assert_read_as(
+    reader: ZeroShotTriage, messages: Iterable[str], expected: tuple[str, str, bool]
+) -> None:
+    """Each message reads as (category, priority, needs_human) `expected`."""
+    for message in messages:
+        reading = reader(message)
+        assert (reading.category, reading.priority, reading.needs_human) == expected, message
+
+
+def labelled_messages(half: str) -> list[dict[str, str]]:
+    """The rows of `benchmarks/data/support_triage_{half}.jsonl`."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
+    with (path / f"support_triage_{half}.jsonl").open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
 def test_someone_hurt_or_in_danger_is_urgent_and_goes_to_a_person_on_any_product(
     settings: Settings, embedder: Embedder
 ) -> None:
     reader = load_zero_shot(settings, embedder)  # the default policy and thresholds
-    for message in HURT_OR_IN_DANGER:
-        reading = reader(message)
-        assert (reading.category, reading.priority, reading.needs_human) == (
-            "safety",
-            "urgent",
-            True,
-        ), message
+    assert_read_as(reader, HURT_OR_IN_DANGER, ("safety", "urgent", True))
     assert support_policy().categories["safety"].reason == "safety"
 
 
@@ -179,20 +190,14 @@ def test_something_lost_stolen_or_damaged_goes_to_a_person_at_high_priority(
     # Before the category, the first two were out of scope: the turn then declined them with
     # "I do not have that information" where the help center had no page for them.
     reader = load_zero_shot(settings, embedder)
-    for message in (
+    messages = (
         "Water is pouring through my ceiling right now!",
         "Someone stole my phone from the locker room",
         "The courier lost my package",
-    ):
-        reading = reader(message)
-        assert (reading.category, reading.priority, reading.needs_human) == (
-            "loss_or_damage",
-            "high",
-            True,
-        ), message
+    )
+    assert_read_as(reader, messages, ("loss_or_damage", "high", True))
     assert support_policy().categories["loss_or_damage"].reason == "loss_or_damage"
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
-    rows = [json.loads(line) for line in (path / "support_triage_loss.jsonl").open()]
+    rows = labelled_messages("loss")
     lost = [r["text"] for r in rows if r["category"] == "loss_or_damage"]
     read = [r.result.category for r in support_reader(embedder, settings).read(lost)]
     assert read.count("loss_or_damage") / len(lost) >= 0.6
@@ -345,8 +350,7 @@ def test_on_labelled_support_messages_questions_do_not_jump_the_queue(
 ) -> None:
     # benchmarks/triage_support_policy.py prints the whole table; the rule before (nearest
     # phrase) read 0.686 / 0.677 right and gave 10 % / 7 % of the questions priority high.
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "data"
-    rows = [json.loads(line) for line in (path / f"support_triage_{half}.jsonl").open()]
+    rows = labelled_messages(half)
     readings = support_reader(embedder, settings).read([r["text"] for r in rows])
     pairs = [(r["category"], reading.result) for r, reading in zip(rows, readings, strict=True)]
     assert sum(gold == result.category for gold, result in pairs) / len(pairs) >= 0.7
