@@ -9,7 +9,11 @@ notes app, thermostat, shop, streaming) was looked at while choosing the rule; t
 end; the unseen file (gym, airline, bank app, game, school portal) was written and labelled
 before the engine read it, when the rule for questions that only ask came in; the loss file
 (home insurance, parcels, gym, airline, ...: things lost, stolen or damaged, and questions
-near them) was written and labelled before the `loss_or_damage` category came in. Per
+near them) was written and labelled before the `loss_or_damage` category came in; the coverage file
+(insurance, warranties, plans: "Is accidental damage covered?" and damage reported with a
+question) was written before the engine read it, its questions labelled `how_to` then relabelled
+`billing` when the policy said where a plan's cover belongs (its description: "prices, plans and
+what they cover"). Per
 category: the share of its messages read as it (recall). *before*: nearest phrase; *now*: the
 engine. *how-to/feature at high or urgent*:
 the share of how-to questions and feature requests given priority high or urgent (they jump a
@@ -30,7 +34,7 @@ from assistant.settings import Settings
 from assistant.triage.zero_shot import ZeroShotTriage
 
 DATA = Path(__file__).resolve().parent / "data"
-HALVES = ("dev", "test", "unseen", "loss")
+HALVES = ("dev", "test", "unseen", "loss", "coverage")
 QUESTIONS = ("how_to", "feature_request")
 
 

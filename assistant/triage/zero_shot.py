@@ -209,9 +209,10 @@ class ZeroShotTriage:
             if pleasantry and self._small_talk:
                 candidates = {k: near.centroid[k] for k in self._small_talk}
             label, score = max(candidates.items(), key=lambda item: item[1])
-            # Only a category that may win makes a message in scope: "hello" is 0.26 from "I
-            # want to talk to a real person", which may not win below human_min_similarity.
-            nothing_near = max(near.nearest_phrase[k] for k in candidates) < self.min_similarity
+            # Near any category is in scope, one that may not win included: "How do I end my
+            # ride and lock the bike?" is near only the words of categories a question that only
+            # asks may not take, and was out of scope. Greetings are dealt with above.
+            nothing_near = max(near.nearest_phrase.values()) < self.min_similarity
             if ((nothing_near and not in_scope) or (pleasantry and not self._small_talk)) and (
                 OUT_OF_SCOPE in self.policy.categories
             ):

@@ -203,6 +203,34 @@ def test_something_lost_stolen_or_damaged_goes_to_a_person_at_high_priority(
     assert read.count("loss_or_damage") / len(lost) >= 0.6
 
 
+def test_asking_what_a_plan_covers_is_not_a_report_of_damage(
+    settings: Settings, embedder: Embedder
+) -> None:
+    # "Is accidental damage covered?" was read as safety, urgent, to a person: "accident" sat
+    # 0.554 from "Someone was hurt in an accident". Reports with a question still hand over.
+    reader = load_zero_shot(settings, embedder)
+    rows = labelled_messages("coverage")
+    asked = [r["text"] for r in rows if r["category"] == "billing"]
+    readings = [reader(message) for message in asked]
+    assert not any(r.needs_human or r.priority in ("high", "urgent") for r in readings), asked
+    assert [r.category for r in readings].count("billing") / len(asked) >= 0.8
+    reported = [r for r in rows if r["category"] != "billing"]
+    assert sum(reader(r["text"]).needs_human for r in reported) / len(reported) >= 0.8
+
+
+def test_a_message_near_any_category_is_in_scope_even_when_that_one_may_not_win(
+    settings: Settings, embedder: Embedder
+) -> None:
+    # "How do I end my ride and lock the bike?" was out of scope: its nearest phrases were of
+    # categories a question that only asks may not take, and the others were all below 0.25.
+    reader = load_zero_shot(settings, embedder)
+    message = "How do I end my ride and lock the bike?"
+    [near] = reader.closeness([message])
+    assert max(near.nearest_phrase.values()) >= reader.min_similarity
+    assert reader(message).category == "how_to"
+    assert reader("What's the weather like in Paris tomorrow?").category == OUT_OF_SCOPE
+
+
 def test_crash_fire_and_broken_in_the_software_sense_are_not_safety(
     settings: Settings, embedder: Embedder
 ) -> None:
