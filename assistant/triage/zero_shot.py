@@ -211,7 +211,7 @@ class ZeroShotTriage:
             label, score = max(candidates.items(), key=lambda item: item[1])
             # Near any category is in scope, one that may not win included: "How do I end my
             # ride and lock the bike?" is near only the words of categories a question that only
-            # asks may not take, and was out of scope. Greetings are dealt with above.
+            # asks may not take, and was out of scope. A greeting is out of scope by `pleasantry`.
             nothing_near = max(near.nearest_phrase.values()) < self.min_similarity
             if ((nothing_near and not in_scope) or (pleasantry and not self._small_talk)) and (
                 OUT_OF_SCOPE in self.policy.categories
